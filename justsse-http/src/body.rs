@@ -1,0 +1,110 @@
+//! The response body: empty, a full buffer, or an event stream.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+
+use crate::sse::SseBody;
+
+/// The body of every response justsse sends.
+///
+/// Plain responses carry their bytes at once (so hyper writes a `Content-Length`);
+/// event streams are polled event by event, each flushed as it is produced.
+#[derive(Debug, Default)]
+pub struct Body(Kind);
+
+#[derive(Debug, Default)]
+enum Kind {
+    #[default]
+    Empty,
+    Full(Bytes),
+    Sse(Box<SseBody>),
+}
+
+impl Body {
+    /// An empty body.
+    pub fn empty() -> Self {
+        Self(Kind::Empty)
+    }
+
+    /// A body made of these bytes.
+    pub fn full(bytes: impl Into<Bytes>) -> Self {
+        let bytes = bytes.into();
+        if bytes.is_empty() {
+            Self::empty()
+        } else {
+            Self(Kind::Full(bytes))
+        }
+    }
+
+    pub(crate) fn sse(body: SseBody) -> Self {
+        Self(Kind::Sse(Box::new(body)))
+    }
+
+    pub(crate) fn as_sse_mut(&mut self) -> Option<&mut SseBody> {
+        match &mut self.0 {
+            Kind::Sse(body) => Some(body),
+            _ => None,
+        }
+    }
+
+    /// Whether this body is an event stream.
+    pub fn is_event_stream(&self) -> bool {
+        matches!(self.0, Kind::Sse(_))
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(bytes: Bytes) -> Self {
+        Self::full(bytes)
+    }
+}
+
+impl From<String> for Body {
+    fn from(text: String) -> Self {
+        Self::full(text)
+    }
+}
+
+impl From<&'static str> for Body {
+    fn from(text: &'static str) -> Self {
+        Self::full(Bytes::from_static(text.as_bytes()))
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        match &mut this.0 {
+            Kind::Empty => Poll::Ready(None),
+            Kind::Full(_) => match std::mem::take(&mut this.0) {
+                Kind::Full(bytes) => Poll::Ready(Some(Ok(Frame::data(bytes)))),
+                _ => Poll::Ready(None),
+            },
+            Kind::Sse(body) => Pin::new(body.as_mut())
+                .poll_frame(cx)
+                .map(|frame| frame.map(Ok)),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self.0, Kind::Empty)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.0 {
+            Kind::Empty => SizeHint::with_exact(0),
+            Kind::Full(bytes) => SizeHint::with_exact(bytes.len() as u64),
+            Kind::Sse(_) => SizeHint::default(),
+        }
+    }
+}

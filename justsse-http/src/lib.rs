@@ -1,0 +1,48 @@
+//! The runtime behind justsse: a hyper 1.x server (HTTP/1.1 and h2c), a matchit
+//! router with method dispatch, JSON plumbing, and an event-stream body that
+//! follows the WHATWG server-sent events rules.
+//!
+//! It is usable by hand; the `justsse` crate's macros generate code against it.
+//!
+//! ```no_run
+//! use std::convert::Infallible;
+//! use justsse_http::{Event, Json, Router, Sse, get, sse};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), justsse_http::Error> {
+//!     let router = Router::new()
+//!         .route("/hello", get(|_| async { Json("hello") }))
+//!         .route("/ticks", sse(|_| async {
+//!             let ticks = futures_util::stream::iter(
+//!                 (1..=3).map(|n| Ok::<_, Infallible>(Event::named("tick").id(n).data("tick"))),
+//!             );
+//!             Sse::new(ticks)
+//!         }));
+//!     justsse_http::serve("127.0.0.1:3000", router, justsse_http::ctrl_c()).await
+//! }
+//! ```
+
+mod body;
+mod config;
+mod error;
+mod handler;
+mod path;
+mod request;
+mod response;
+mod router;
+mod server;
+mod service;
+pub mod sse;
+
+pub use body::Body;
+pub use config::ServerConfig;
+pub use error::{BodyError, BoxError, Error, HttpError};
+pub use handler::{BoxFuture, Handler};
+pub use path::{PathError, RoutePath};
+pub use request::{Params, Request};
+pub use response::{IntoResponse, Json, Response};
+pub use router::{MethodRouter, RouteError, Router, delete, get, patch, post, put, sse};
+pub use server::{IntoListener, Server, ctrl_c, serve};
+pub use sse::{Event, EventError, KeepAlive, Sse};
+
+pub use http;

@@ -1,0 +1,177 @@
+//! The request a handler receives: head, path parameters and a size-limited body.
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{HeaderMap, Method, Uri, header};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use serde::de::DeserializeOwned;
+
+use crate::error::BodyError;
+
+/// A request as a handler sees it.
+///
+/// The body is read at most once, and never past the configured limit
+/// ([`ServerConfig::body_limit`](crate::ServerConfig::body_limit), 1 MiB by default).
+#[derive(Debug)]
+pub struct Request {
+    head: Parts,
+    params: Params,
+    body: Option<Incoming>,
+    body_limit: usize,
+}
+
+/// The path parameters of a matched route, percent-decoded, in path order.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub(crate) fn from_matched(params: matchit::Params<'_, '_>) -> Self {
+        Self(
+            params
+                .iter()
+                .map(|(name, raw)| {
+                    let value = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+                    (name.to_owned(), value.into_owned())
+                })
+                .collect(),
+        )
+    }
+
+    /// The value of parameter `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// All parameters as `(name, value)` pairs.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+impl Request {
+    pub(crate) fn new(head: Parts, params: Params, body: Incoming, body_limit: usize) -> Self {
+        Self {
+            head,
+            params,
+            body: Some(body),
+            body_limit,
+        }
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.head.method
+    }
+
+    /// The URI as sent (path and query).
+    pub fn uri(&self) -> &Uri {
+        &self.head.uri
+    }
+
+    /// The request headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.head.headers
+    }
+
+    /// The request head: method, URI, version, headers and extensions.
+    pub fn head(&self) -> &Parts {
+        &self.head
+    }
+
+    /// The path parameter `name`, percent-decoded.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params.get(name)
+    }
+
+    /// All path parameters.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Reads the whole body, refusing (413) a body larger than the limit without
+    /// reading the rest. A second call returns an empty body.
+    pub async fn bytes(&mut self) -> Result<Bytes, BodyError> {
+        let Some(body) = self.body.take() else {
+            return Ok(Bytes::new());
+        };
+        let limit = self.body_limit;
+        if declared_length(&self.head.headers).is_some_and(|len| len > limit as u64) {
+            return Err(BodyError::TooLarge { limit });
+        }
+        match Limited::new(body, limit).collect().await {
+            Ok(collected) => Ok(collected.to_bytes()),
+            Err(err) if err.is::<http_body_util::LengthLimitError>() => {
+                Err(BodyError::TooLarge { limit })
+            }
+            Err(err) => Err(BodyError::Read(err)),
+        }
+    }
+
+    /// Reads the body as JSON into `T`: 415 unless the `Content-Type` is
+    /// `application/json` (or `application/*+json`), 413 over the limit, 400 with
+    /// serde's message when it does not parse.
+    pub async fn json<T: DeserializeOwned>(&mut self) -> Result<T, BodyError> {
+        if !is_json(&self.head.headers) {
+            return Err(BodyError::UnsupportedMediaType {
+                expected: "application/json",
+            });
+        }
+        let bytes = self.bytes().await?;
+        serde_json::from_slice(&bytes).map_err(BodyError::InvalidJson)
+    }
+}
+
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json")
+            || subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_content_types() {
+        let cases = [
+            ("application/json", true),
+            ("application/json; charset=utf-8", true),
+            ("Application/JSON", true),
+            ("application/problem+json", true),
+            ("application/+json", false),
+            ("text/json", false),
+            ("text/plain", false),
+            ("application/jsonp", false),
+            ("", false),
+        ];
+        for (value, expected) in cases {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, value.parse().expect("valid header"));
+            assert_eq!(is_json(&headers), expected, "{value:?}");
+        }
+        assert!(!is_json(&HeaderMap::new()));
+    }
+}

@@ -1,0 +1,147 @@
+//! Turning handler results into responses.
+
+use bytes::{BufMut, BytesMut};
+use http::StatusCode;
+use http::header::{self, HeaderValue};
+use serde::Serialize;
+
+use crate::body::Body;
+use crate::error::HttpError;
+
+/// The response type of every handler.
+pub type Response = http::Response<Body>;
+
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
+
+/// Anything a handler may return.
+///
+/// Implemented for [`Response`], [`Json`], [`HttpError`], `Result<T, E>` of two
+/// such types, `(StatusCode, T)`, [`StatusCode`], `()`, `String` and `&'static str`.
+///
+/// ```
+/// use justsse_http::{IntoResponse, Json};
+/// use http::StatusCode;
+///
+/// let created = (StatusCode::CREATED, Json(serde_json::json!({"id": 1}))).into_response();
+/// assert_eq!(created.status(), StatusCode::CREATED);
+/// assert_eq!(created.headers()["content-type"], "application/json");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be turned into a response",
+    note = "return `Json<T>`, `Result<T, HttpError>`, `(StatusCode, T)`, a `String`, or build a `Response`"
+)]
+pub trait IntoResponse {
+    /// Builds the response.
+    fn into_response(self) -> Response;
+}
+
+impl IntoResponse for Response {
+    fn into_response(self) -> Response {
+        self
+    }
+}
+
+impl IntoResponse for () {
+    fn into_response(self) -> Response {
+        Response::new(Body::empty())
+    }
+}
+
+impl IntoResponse for StatusCode {
+    fn into_response(self) -> Response {
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = self;
+        response
+    }
+}
+
+impl IntoResponse for String {
+    fn into_response(self) -> Response {
+        text(Body::from(self))
+    }
+}
+
+impl IntoResponse for &'static str {
+    fn into_response(self) -> Response {
+        text(Body::from(self))
+    }
+}
+
+fn text(body: Body) -> Response {
+    let mut response = Response::new(body);
+    response.headers_mut().insert(header::CONTENT_TYPE, TEXT);
+    response
+}
+
+impl<T: IntoResponse> IntoResponse for (StatusCode, T) {
+    fn into_response(self) -> Response {
+        let mut response = self.1.into_response();
+        *response.status_mut() = self.0;
+        response
+    }
+}
+
+impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
+    fn into_response(self) -> Response {
+        match self {
+            Ok(value) => value.into_response(),
+            Err(err) => err.into_response(),
+        }
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(mut self) -> Response {
+        self.log();
+        let body = ErrorBody {
+            error: &self.code(),
+            message: self.message(),
+        };
+        let mut response = json_response(&body).unwrap_or_else(|_| {
+            // Two plain strings always serialize; this branch only keeps the
+            // function total.
+            Response::new(Body::empty())
+        });
+        *response.status_mut() = self.status();
+        if let Some(headers) = self.take_headers() {
+            response.headers_mut().extend(*headers);
+        }
+        response
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: &'a str,
+}
+
+/// A JSON request or response body.
+///
+/// As a response it serializes `T` with `Content-Type: application/json`; a value
+/// that fails to serialize becomes a logged 500. As a request body, read it with
+/// [`Request::json`](crate::Request::json).
+///
+/// ```
+/// use justsse_http::{IntoResponse, Json};
+///
+/// let response = Json(vec![1, 2, 3]).into_response();
+/// assert_eq!(response.headers()["content-type"], "application/json");
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Json<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        json_response(&self.0).unwrap_or_else(|err| HttpError::internal(err).into_response())
+    }
+}
+
+fn json_response<T: Serialize + ?Sized>(value: &T) -> Result<Response, serde_json::Error> {
+    let mut buf = BytesMut::with_capacity(128).writer();
+    serde_json::to_writer(&mut buf, value)?;
+    let mut response = Response::new(Body::full(buf.into_inner().freeze()));
+    response.headers_mut().insert(header::CONTENT_TYPE, JSON);
+    Ok(response)
+}

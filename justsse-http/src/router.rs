@@ -1,0 +1,341 @@
+//! Method and path dispatch on matchit.
+//!
+//! Trailing slashes: matching is exact, so `/tickets` and `/tickets/` are two
+//! paths. When a request misses only by its trailing slash and the other form is a
+//! route, the answer is `308 Permanent Redirect` to that form (query kept): the
+//! method and body are kept, and browsers' `EventSource` follows it. Otherwise 404.
+
+use http::header::{self, HeaderValue};
+use http::{Method, StatusCode};
+
+use crate::error::HttpError;
+use crate::handler::{Handler, SharedHandler};
+use crate::path::{PathError, RoutePath};
+use crate::response::{IntoResponse, Response};
+
+/// Why a route could not be added.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RouteError {
+    /// The path is not valid route syntax.
+    #[error(transparent)]
+    Path(#[from] PathError),
+    /// matchit refused the path, e.g. because it conflicts with another route.
+    #[error("route `{path}`: {source}")]
+    Conflict {
+        /// The path as written.
+        path: String,
+        /// matchit's explanation.
+        #[source]
+        source: matchit::InsertError,
+    },
+    /// The same method twice on one path.
+    #[error("route `{path}`: {method} is defined twice")]
+    DuplicateMethod {
+        /// The path as written.
+        path: String,
+        /// The method, or `SSE` for the event-stream route.
+        method: String,
+    },
+}
+
+/// The handlers of one path, by method.
+///
+/// An SSE handler ([`sse`]) answers `GET` requests that accept
+/// `text/event-stream`; beside a `GET` handler on the same path it takes exactly
+/// those, and the `GET` handler the rest.
+///
+/// ```
+/// use justsse_http::{get, Request};
+///
+/// async fn list(_: Request) -> &'static str { "[]" }
+/// async fn create(_: Request) -> &'static str { "{}" }
+/// let methods = get(list).post(create);
+/// ```
+#[derive(Default, Clone)]
+pub struct MethodRouter {
+    methods: Vec<(Method, SharedHandler)>,
+    sse: Option<SharedHandler>,
+    duplicate: Option<String>,
+}
+
+impl std::fmt::Debug for MethodRouter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MethodRouter")
+            .field(
+                "methods",
+                &self.methods.iter().map(|(m, _)| m).collect::<Vec<_>>(),
+            )
+            .field("sse", &self.sse.is_some())
+            .finish()
+    }
+}
+
+macro_rules! method_fns {
+    ($($name:ident $method:ident),*) => {
+        $(
+            #[doc = concat!("A route answering `", stringify!($method), "` with `handler`.")]
+            pub fn $name(handler: impl Handler) -> MethodRouter {
+                MethodRouter::default().$name(handler)
+            }
+        )*
+
+        impl MethodRouter {
+            $(
+                #[doc = concat!("Adds `handler` for `", stringify!($method), "`.")]
+                pub fn $name(self, handler: impl Handler) -> Self {
+                    self.on(Method::$method, handler)
+                }
+            )*
+        }
+    };
+}
+
+method_fns!(get GET, post POST, put PUT, patch PATCH, delete DELETE);
+
+/// A route answering `GET` requests that accept `text/event-stream` with `handler`.
+pub fn sse(handler: impl Handler) -> MethodRouter {
+    MethodRouter::default().sse(handler)
+}
+
+impl MethodRouter {
+    /// Adds `handler` for `method`.
+    pub fn on(mut self, method: Method, handler: impl Handler) -> Self {
+        if self.methods.iter().any(|(m, _)| *m == method) {
+            self.duplicate.get_or_insert(method.to_string());
+        } else {
+            self.methods.push((method, std::sync::Arc::new(handler)));
+        }
+        self
+    }
+
+    /// Adds the event-stream handler.
+    pub fn sse(mut self, handler: impl Handler) -> Self {
+        if self.sse.is_some() {
+            self.duplicate.get_or_insert_with(|| "SSE".to_owned());
+        }
+        self.sse = Some(std::sync::Arc::new(handler));
+        self
+    }
+
+    fn merge(&mut self, other: MethodRouter) {
+        if let Some(method) = other.duplicate {
+            self.duplicate.get_or_insert(method);
+        }
+        for (method, handler) in other.methods {
+            if self.methods.iter().any(|(m, _)| *m == method) {
+                self.duplicate.get_or_insert(method.to_string());
+            } else {
+                self.methods.push((method, handler));
+            }
+        }
+        if let Some(handler) = other.sse {
+            if self.sse.is_some() {
+                self.duplicate.get_or_insert_with(|| "SSE".to_owned());
+            }
+            self.sse = Some(handler);
+        }
+    }
+
+    fn find(&self, method: &Method) -> Option<&SharedHandler> {
+        self.methods
+            .iter()
+            .find(|(m, _)| m == method)
+            .map(|(_, h)| h)
+    }
+
+    /// The handler for this request, or the 405 to send.
+    fn select(&self, method: &Method, accepts_sse: bool) -> Result<&SharedHandler, Response> {
+        let reads = *method == Method::GET || *method == Method::HEAD;
+        if reads {
+            let get = self.find(&Method::GET);
+            let chosen = match (&self.sse, get) {
+                (Some(sse), Some(_)) if accepts_sse => Some(sse),
+                (_, Some(get)) => Some(get),
+                (Some(sse), None) => Some(sse),
+                (None, None) => None,
+            };
+            if let Some(handler) = chosen {
+                return Ok(handler);
+            }
+        } else if let Some(handler) = self.find(method) {
+            return Ok(handler);
+        }
+        Err(self.method_not_allowed(method))
+    }
+
+    fn method_not_allowed(&self, method: &Method) -> Response {
+        let mut allow: Vec<&str> = self.methods.iter().map(|(m, _)| m.as_str()).collect();
+        if self.sse.is_some() && !allow.contains(&"GET") {
+            allow.push("GET");
+        }
+        if allow.contains(&"GET") {
+            allow.push("HEAD");
+        }
+        let allow = allow.join(", ");
+        let value = HeaderValue::from_str(&allow).unwrap_or(HeaderValue::from_static(""));
+        HttpError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("method {method} is not allowed here; allowed: {allow}"),
+        )
+        .with_header(header::ALLOW, value)
+        .into_response()
+    }
+}
+
+/// The routes of an application.
+///
+/// Paths are written `/tickets/:ticket` (one segment) and `/files/*rest` (the rest
+/// of the path, last segment only). See the module docs for the trailing-slash
+/// policy. An invalid or conflicting route is reported by the server when it
+/// starts, as an [`Error::Route`](crate::Error::Route).
+///
+/// ```
+/// use justsse_http::{get, sse, Router, Request, Json};
+///
+/// async fn ticket(req: Request) -> Json<String> {
+///     Json(req.param("ticket").unwrap_or_default().to_owned())
+/// }
+/// async fn events(_: Request) -> &'static str { "" }
+///
+/// let router = Router::new()
+///     .route("/tickets/:ticket", get(ticket))
+///     .route("/tickets/:ticket/events", sse(events));
+/// ```
+#[derive(Default)]
+pub struct Router {
+    paths: Vec<(RoutePath, MethodRouter)>,
+    errors: Vec<RouteError>,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field(
+                "paths",
+                &self
+                    .paths
+                    .iter()
+                    .map(|(p, _)| &p.written)
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl Router {
+    /// A router with no routes.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the handlers of `path`; adding the same path again adds methods to it.
+    pub fn route(mut self, path: &str, methods: MethodRouter) -> Self {
+        match RoutePath::parse(path) {
+            Ok(parsed) => match self
+                .paths
+                .iter_mut()
+                .find(|(p, _)| p.matchit == parsed.matchit)
+            {
+                Some((_, existing)) => existing.merge(methods),
+                None => self.paths.push((parsed, methods)),
+            },
+            Err(err) => self.errors.push(err.into()),
+        }
+        self
+    }
+
+    /// Checks every route and builds the matcher.
+    pub(crate) fn build(mut self) -> Result<Routes, RouteError> {
+        if let Some(err) = self.errors.drain(..).next() {
+            return Err(err);
+        }
+        let mut matcher = matchit::Router::new();
+        let mut entries = Vec::with_capacity(self.paths.len());
+        for (index, (path, methods)) in self.paths.into_iter().enumerate() {
+            if let Some(method) = methods.duplicate {
+                return Err(RouteError::DuplicateMethod {
+                    path: path.written,
+                    method,
+                });
+            }
+            matcher
+                .insert(path.matchit.clone(), index)
+                .map_err(|source| RouteError::Conflict {
+                    path: path.written.clone(),
+                    source,
+                })?;
+            entries.push(methods);
+        }
+        Ok(Routes { matcher, entries })
+    }
+}
+
+/// The built routes, shared by every connection.
+pub(crate) struct Routes {
+    matcher: matchit::Router<usize>,
+    entries: Vec<MethodRouter>,
+}
+
+/// The outcome of routing one request.
+pub(crate) enum Routed<'r, 'p> {
+    Found {
+        handler: &'r SharedHandler,
+        params: matchit::Params<'r, 'p>,
+    },
+    Answer(Response),
+}
+
+impl Routes {
+    pub(crate) fn route<'r, 'p>(
+        &'r self,
+        method: &Method,
+        path: &'p str,
+        query: Option<&str>,
+        accepts_sse: bool,
+    ) -> Routed<'r, 'p> {
+        let Ok(matched) = self.matcher.at(path) else {
+            return Routed::Answer(self.not_found(path, query));
+        };
+        match self.entries[*matched.value].select(method, accepts_sse) {
+            Ok(handler) => Routed::Found {
+                handler,
+                params: matched.params,
+            },
+            Err(response) => Routed::Answer(response),
+        }
+    }
+
+    /// 404, or a 308 to the same path with its trailing slash toggled when that is a route.
+    fn not_found(&self, path: &str, query: Option<&str>) -> Response {
+        let other = match path.strip_suffix('/') {
+            Some("") => None,
+            Some(stripped) => Some(stripped.to_owned()),
+            None => Some(format!("{path}/")),
+        };
+        if let Some(other) = other.filter(|other| self.matcher.at(other).is_ok()) {
+            let location = match query {
+                Some(query) => format!("{other}?{query}"),
+                None => other,
+            };
+            if let Ok(value) = HeaderValue::from_str(&location) {
+                let mut response = StatusCode::PERMANENT_REDIRECT.into_response();
+                response.headers_mut().insert(header::LOCATION, value);
+                return response;
+            }
+        }
+        HttpError::not_found(format!("no route for {path}")).into_response()
+    }
+}
+
+/// Whether the `Accept` header lists `text/event-stream`.
+pub(crate) fn accepts_event_stream(headers: &http::HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT).iter().any(|value| {
+        value.to_str().is_ok_and(|value| {
+            value.split(',').any(|range| {
+                let essence = range.split(';').next().unwrap_or("").trim();
+                essence.eq_ignore_ascii_case("text/event-stream")
+            })
+        })
+    })
+}

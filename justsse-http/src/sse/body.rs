@@ -1,0 +1,168 @@
+//! The body of an event stream: polls the handler's stream, encodes each event
+//! into one buffer, flushes what is ready, and fills idle gaps with keep-alives.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::Stream;
+use http_body::Frame;
+use tokio_util::sync::WaitForCancellationFutureOwned;
+
+use super::encode::{KEEP_ALIVE, encode};
+use super::event::Event;
+use super::keep_alive::{KeepAlive, KeepAliveTimer};
+use crate::error::{BoxError, HttpError};
+
+/// The handler's events, boxed once per stream.
+pub(crate) type EventStream = Pin<Box<dyn Stream<Item = Result<Event, BoxError>> + Send>>;
+
+/// Events already ready are written together, up to this many bytes, so a burst
+/// costs one write instead of one per event. Nothing waits for more to arrive.
+const COALESCE_LIMIT: usize = 16 * 1024;
+
+/// What the server hands a stream when it starts serving it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StreamDefaults {
+    pub(crate) keep_alive: KeepAlive,
+    pub(crate) shutdown_event: Option<Bytes>,
+}
+
+pub(crate) struct SseBody {
+    /// `None` once the stream has ended; the handler's stream is dropped then.
+    stream: Option<EventStream>,
+    buf: BytesMut,
+    keep_alive: Option<KeepAlive>,
+    timer: Option<KeepAliveTimer>,
+    shutdown: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
+    shutdown_event: Option<Bytes>,
+    started: bool,
+    done: bool,
+}
+
+impl std::fmt::Debug for SseBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SseBody")
+            .field("ended", &self.stream.is_none())
+            .field("keep_alive", &self.keep_alive)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SseBody {
+    pub(crate) fn new(
+        stream: EventStream,
+        keep_alive: Option<KeepAlive>,
+        first: Option<Event>,
+    ) -> Self {
+        let mut buf = BytesMut::new();
+        if let Some(first) = first {
+            // The retry hint is built by us from a Duration and is always valid.
+            let _ = encode(&first, &mut buf);
+        }
+        Self {
+            stream: Some(stream),
+            buf,
+            keep_alive,
+            timer: None,
+            shutdown: None,
+            shutdown_event: None,
+            started: false,
+            done: false,
+        }
+    }
+
+    /// Called by the server before the body is polled: its defaults apply where
+    /// the response set nothing, and `shutdown` ends the stream.
+    pub(crate) fn attach(
+        &mut self,
+        defaults: &StreamDefaults,
+        shutdown: WaitForCancellationFutureOwned,
+    ) {
+        self.keep_alive.get_or_insert(defaults.keep_alive);
+        self.shutdown_event = defaults.shutdown_event.clone();
+        self.shutdown = Some(Box::pin(shutdown));
+    }
+
+    fn end(&mut self) {
+        self.stream = None;
+    }
+
+    /// Encodes an error that ended the stream as one `error` event.
+    fn write_error(&mut self, err: BoxError) {
+        let err = match err.downcast::<HttpError>() {
+            Ok(http) => *http,
+            Err(other) => HttpError::internal(other),
+        };
+        err.log();
+        let event = Event::named("error").json(&serde_json::json!({ "message": err.message() }));
+        if let Ok(event) = event {
+            let _ = encode(&event, &mut self.buf);
+        }
+        self.end();
+    }
+
+    /// Pulls every event that is ready into the buffer, up to the coalescing limit.
+    fn fill(&mut self, cx: &mut Context<'_>) {
+        while self.buf.len() < COALESCE_LIMIT {
+            let Some(stream) = self.stream.as_mut() else {
+                return;
+            };
+            let polled =
+                std::panic::catch_unwind(AssertUnwindSafe(|| stream.as_mut().poll_next(cx)));
+            match polled {
+                Ok(Poll::Pending) => return,
+                Ok(Poll::Ready(None)) => self.end(),
+                Ok(Poll::Ready(Some(Ok(event)))) => {
+                    if let Err(err) = encode(&event, &mut self.buf) {
+                        self.write_error(Box::new(err));
+                    }
+                }
+                Ok(Poll::Ready(Some(Err(err)))) => self.write_error(err),
+                Err(_panic) => self.write_error("event stream panicked".into()),
+            }
+        }
+    }
+
+    pub(crate) fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Frame<Bytes>>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        if !this.started {
+            this.started = true;
+            if let Some(interval) = this.keep_alive.unwrap_or_default().interval() {
+                this.timer = Some(KeepAliveTimer::new(interval));
+            }
+        }
+        if let Some(shutdown) = this.shutdown.as_mut() {
+            if shutdown.as_mut().poll(cx).is_ready() {
+                this.shutdown = None;
+                this.end();
+                if let Some(last) = this.shutdown_event.take() {
+                    this.buf.extend_from_slice(&last);
+                }
+            }
+        }
+        this.fill(cx);
+        if !this.buf.is_empty() {
+            if let Some(timer) = this.timer.as_mut() {
+                timer.wrote();
+            }
+            return Poll::Ready(Some(Frame::data(this.buf.split().freeze())));
+        }
+        if this.stream.is_none() {
+            this.done = true;
+            return Poll::Ready(None);
+        }
+        match this.timer.as_mut().map(|timer| timer.poll_due(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(Some(Frame::data(Bytes::from_static(KEEP_ALIVE)))),
+            _ => Poll::Pending,
+        }
+    }
+}

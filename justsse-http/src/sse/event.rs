@@ -1,0 +1,181 @@
+//! The [`Event`] builder.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Why an event cannot be written. The event is refused whole: nothing of it
+/// reaches the wire, so user text can never inject fields into the stream.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EventError {
+    /// An event name containing CR or LF.
+    #[error("event name contains a line break")]
+    NameHasLineBreak,
+    /// An event id containing CR or LF.
+    #[error("event id contains a line break")]
+    IdHasLineBreak,
+    /// An event id containing NUL (browsers ignore such ids).
+    #[error("event id contains a NUL character")]
+    IdHasNul,
+    /// The value given to [`Event::json`] failed to serialize.
+    #[error("event data failed to serialize as JSON: {0}")]
+    Json(#[source] serde_json::Error),
+}
+
+/// What made an event invalid, kept until the event is written or checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Invalid {
+    Name,
+    IdLineBreak,
+    IdNul,
+}
+
+impl From<Invalid> for EventError {
+    fn from(invalid: Invalid) -> Self {
+        match invalid {
+            Invalid::Name => EventError::NameHasLineBreak,
+            Invalid::IdLineBreak => EventError::IdHasLineBreak,
+            Invalid::IdNul => EventError::IdHasNul,
+        }
+    }
+}
+
+/// One server-sent event.
+///
+/// Build it with chained calls; the encoder writes it in the `text/event-stream`
+/// format. Data may hold any text: it is split on CRLF, CR and LF into `data:`
+/// lines, so the client receives it exactly (line ends come back as LF). Names and
+/// ids cannot hold line breaks (ids also no NUL); such an event is kept invalid and
+/// refused when written or checked, never half-written.
+///
+/// ```
+/// use justsse_http::Event;
+/// use std::time::Duration;
+///
+/// let event = Event::named("update").id(7).json(&serde_json::json!({"n": 1}))?;
+/// assert_eq!(event.to_string(), "event: update\nid: 7\ndata: {\"n\":1}\n\n");
+///
+/// let hint = Event::new().retry(Duration::from_secs(3)).comment("bye");
+/// assert_eq!(hint.to_string(), ": bye\nretry: 3000\n\n");
+///
+/// assert!(Event::named("a\nb").check().is_err());
+/// # Ok::<(), justsse_http::EventError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Event {
+    pub(crate) name: Option<Cow<'static, str>>,
+    pub(crate) id: Option<String>,
+    pub(crate) data: Option<String>,
+    pub(crate) retry_ms: Option<u64>,
+    pub(crate) comment: Option<String>,
+    invalid: Option<Invalid>,
+}
+
+impl Event {
+    /// An event with nothing in it yet; without a name the client dispatches it
+    /// as `message`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An event with this name (`event:` field).
+    pub fn named(name: impl Into<Cow<'static, str>>) -> Self {
+        Self::new().event(name)
+    }
+
+    /// Sets the event name.
+    pub fn event(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        let name = name.into();
+        if has_line_break(&name) {
+            self.mark(Invalid::Name);
+        }
+        self.name = Some(name);
+        self
+    }
+
+    /// Sets the data, any text.
+    pub fn data(mut self, data: impl Into<String>) -> Self {
+        self.data = Some(data.into());
+        self
+    }
+
+    /// Sets the data to `value` serialized as JSON.
+    pub fn json<T: Serialize + ?Sized>(mut self, value: &T) -> Result<Self, EventError> {
+        self.data = Some(serde_json::to_string(value).map_err(EventError::Json)?);
+        self.check()
+    }
+
+    /// Sets the id. An empty id is allowed: it resets the client's last event id.
+    pub fn id(mut self, id: impl fmt::Display) -> Self {
+        let id = id.to_string();
+        if has_line_break(&id) {
+            self.mark(Invalid::IdLineBreak);
+        } else if id.contains('\0') {
+            self.mark(Invalid::IdNul);
+        }
+        self.id = Some(id);
+        self
+    }
+
+    /// Sets the reconnection time the client waits before reconnecting, in whole
+    /// milliseconds.
+    pub fn retry(mut self, after: Duration) -> Self {
+        self.retry_ms = Some(u64::try_from(after.as_millis()).unwrap_or(u64::MAX));
+        self
+    }
+
+    /// Adds a comment, which clients ignore; any text, split into lines like data.
+    pub fn comment(mut self, text: impl Into<String>) -> Self {
+        self.comment = Some(text.into());
+        self
+    }
+
+    /// Returns the event if it can be written, or why not.
+    pub fn check(self) -> Result<Self, EventError> {
+        match self.invalid {
+            Some(invalid) => Err(invalid.into()),
+            None => Ok(self),
+        }
+    }
+
+    pub(crate) fn validity(&self) -> Result<(), EventError> {
+        self.invalid.map_or(Ok(()), |invalid| Err(invalid.into()))
+    }
+
+    /// The name, if set.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The id, if set.
+    pub fn id_str(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    /// The data, if set.
+    pub fn data_str(&self) -> Option<&str> {
+        self.data.as_deref()
+    }
+
+    fn mark(&mut self, invalid: Invalid) {
+        self.invalid.get_or_insert(invalid);
+    }
+}
+
+fn has_line_break(text: &str) -> bool {
+    text.bytes().any(|b| b == b'\r' || b == b'\n')
+}
+
+/// The event as it goes on the wire; an invalid event displays as nothing.
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = bytes::BytesMut::new();
+        if super::encode::encode(self, &mut buf).is_ok() {
+            f.write_str(&String::from_utf8_lossy(&buf))?;
+        }
+        Ok(())
+    }
+}

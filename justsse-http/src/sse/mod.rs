@@ -1,0 +1,105 @@
+//! Server-sent events: the [`Event`] builder, the wire encoder, and [`Sse`], the
+//! response that streams events.
+
+mod body;
+mod encode;
+mod event;
+mod keep_alive;
+
+use std::time::Duration;
+
+use futures_util::{Stream, TryStreamExt};
+use http::header::{self, HeaderValue};
+
+pub use event::{Event, EventError};
+pub use keep_alive::KeepAlive;
+
+pub(crate) use body::{SseBody, StreamDefaults};
+pub(crate) use encode::encode;
+
+use crate::body::Body;
+use crate::error::BoxError;
+use crate::response::{IntoResponse, Response};
+
+/// A response that streams server-sent events.
+///
+/// The stream's items are `Result<Event, E>`: each event is written and flushed as
+/// it is produced; an error ends the stream with one `error` event whose data is
+/// `{"message": ...}` (the message of an [`HttpError`](crate::HttpError) with a 4xx
+/// status, otherwise a generic one, the real error going to the logs). When the
+/// client leaves, the stream is dropped. When the server shuts down, the stream
+/// ends.
+///
+/// Headers: `Content-Type: text/event-stream`, `Cache-Control: no-cache` and
+/// `X-Accel-Buffering: no` (so nginx does not buffer). No `Connection` header, no
+/// compression.
+///
+/// ```
+/// use justsse_http::{Event, KeepAlive, Sse};
+/// use std::convert::Infallible;
+/// use std::time::Duration;
+///
+/// let events = futures_util::stream::iter((1..=3).map(|n| {
+///     Ok::<_, Infallible>(Event::named("tick").id(n).data(n.to_string()))
+/// }));
+/// let response = Sse::new(events)
+///     .keep_alive(KeepAlive::every(Duration::from_secs(5)))
+///     .retry(Duration::from_secs(2));
+/// ```
+pub struct Sse {
+    stream: body::EventStream,
+    keep_alive: Option<KeepAlive>,
+    retry: Option<Duration>,
+}
+
+impl std::fmt::Debug for Sse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sse")
+            .field("keep_alive", &self.keep_alive)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sse {
+    /// Streams `events`.
+    pub fn new<S, E>(events: S) -> Self
+    where
+        S: Stream<Item = Result<Event, E>> + Send + 'static,
+        E: Into<BoxError> + 'static,
+    {
+        Self {
+            stream: Box::pin(events.map_err(Into::into)),
+            keep_alive: None,
+            retry: None,
+        }
+    }
+
+    /// Keep-alive for this stream; without it, the server's default applies.
+    pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Self {
+        self.keep_alive = Some(keep_alive);
+        self
+    }
+
+    /// Sends a `retry:` hint first: how long the client waits before reconnecting.
+    pub fn retry(mut self, after: Duration) -> Self {
+        self.retry = Some(after);
+        self
+    }
+}
+
+impl IntoResponse for Sse {
+    fn into_response(self) -> Response {
+        let first = self.retry.map(|after| Event::new().retry(after));
+        let body = SseBody::new(self.stream, self.keep_alive, first);
+        let mut response = Response::new(Body::sse(body));
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        response
+    }
+}
