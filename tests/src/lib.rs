@@ -1,0 +1,241 @@
+//! Helpers the integration tests share: a server on port 0 that stops with its
+//! handle, a small HTTP client over real sockets, and an event-stream reader.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use justsse::client::{MessageEvent, Parser};
+use justsse::{Router, Server, ServerConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use justsse::http;
+
+/// How long any single wait in a test may take before the test fails.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// A server on 127.0.0.1 with a port of its own, stopped by [`TestServer::stop`]
+/// or when dropped.
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), justsse::Error>>>,
+}
+
+impl TestServer {
+    /// Starts `router` with the default configuration.
+    pub async fn start(router: Router) -> Self {
+        Self::with_config(router, ServerConfig::default()).await
+    }
+
+    /// Starts `router` with `config`.
+    pub async fn with_config(router: Router, config: ServerConfig) -> Self {
+        let server = Server::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0")
+            .config(config);
+        let addr = server.local_addr();
+        assert_ne!(addr.port(), 0, "the bound port is reported");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.serve(router, async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// `http://addr` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Signals shutdown and returns the server future's handle.
+    pub fn signal_stop(&mut self) -> JoinHandle<Result<(), justsse::Error>> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.take().expect("server task present")
+    }
+
+    /// Signals shutdown and waits for the server to return.
+    pub async fn stop(mut self) {
+        let task = self.signal_stop();
+        tokio::time::timeout(DEADLINE, task)
+            .await
+            .expect("server stops in time")
+            .expect("server task does not panic")
+            .expect("server returns Ok");
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+/// A request with an optional body, sent over HTTP/1.1.
+pub fn request(method: &str, path: &str) -> http::request::Builder {
+    http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "test")
+}
+
+/// Sends `req` over a new HTTP/1.1 connection to `addr`.
+pub async fn send(addr: SocketAddr, req: http::Request<Full<Bytes>>) -> http::Response<Incoming> {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    tokio::time::timeout(DEADLINE, sender.send_request(req))
+        .await
+        .expect("response in time")
+        .expect("response")
+}
+
+/// Sends `req` over a new h2c (prior knowledge) connection to `addr`.
+pub async fn send_h2(
+    addr: SocketAddr,
+    req: http::Request<Full<Bytes>>,
+) -> http::Response<Incoming> {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .expect("h2 handshake");
+    tokio::spawn(conn);
+    tokio::time::timeout(DEADLINE, sender.send_request(req))
+        .await
+        .expect("response in time")
+        .expect("response")
+}
+
+/// GET `path` with no body.
+pub async fn get(addr: SocketAddr, path: &str) -> http::Response<Incoming> {
+    send(
+        addr,
+        request("GET", path).body(Full::default()).expect("request"),
+    )
+    .await
+}
+
+/// The whole body as text.
+pub async fn text(response: http::Response<Incoming>) -> String {
+    let body = tokio::time::timeout(DEADLINE, response.into_body().collect())
+        .await
+        .expect("body in time")
+        .expect("body");
+    String::from_utf8(body.to_bytes().to_vec()).expect("utf-8 body")
+}
+
+/// The whole body as JSON.
+pub async fn json(response: http::Response<Incoming>) -> serde_json::Value {
+    let text = text(response).await;
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("not JSON ({err}): {text:?}"))
+}
+
+/// Reads an event stream the way a browser does, keeping the raw bytes too.
+pub struct EventReader {
+    body: Incoming,
+    parser: Parser,
+    queued: VecDeque<MessageEvent>,
+    /// Every byte received so far.
+    pub raw: Vec<u8>,
+}
+
+impl EventReader {
+    /// Reads the body of `response`.
+    pub fn new(response: http::Response<Incoming>) -> Self {
+        Self {
+            body: response.into_body(),
+            parser: Parser::new(),
+            queued: VecDeque::new(),
+            raw: Vec::new(),
+        }
+    }
+
+    /// The next event, `None` when the stream ended; fails the test after `DEADLINE`.
+    pub async fn next(&mut self) -> Option<MessageEvent> {
+        tokio::time::timeout(DEADLINE, self.next_untimed())
+            .await
+            .expect("an event or the end of the stream in time")
+    }
+
+    /// The next event, without a deadline.
+    pub async fn next_untimed(&mut self) -> Option<MessageEvent> {
+        loop {
+            if let Some(event) = self.queued.pop_front() {
+                return Some(event);
+            }
+            let chunk = self.chunk().await?;
+            self.queued.extend(self.parser.feed(&chunk));
+        }
+    }
+
+    /// The next raw chunk of bytes, `None` at the end of the stream.
+    pub async fn chunk(&mut self) -> Option<Bytes> {
+        loop {
+            let frame = self.body.frame().await?.ok()?;
+            if let Ok(data) = frame.into_data() {
+                self.raw.extend_from_slice(&data);
+                return Some(data);
+            }
+        }
+    }
+
+    /// Reads until the stream ends and returns the events it still sent.
+    pub async fn rest(&mut self) -> Vec<MessageEvent> {
+        let mut events = Vec::new();
+        while let Some(event) = self.next().await {
+            events.push(event);
+        }
+        events
+    }
+
+    /// The parser, for the last event id and the reconnection time.
+    pub fn parser(&self) -> &Parser {
+        &self.parser
+    }
+}
+
+/// Opens an event stream at `path` (with `Accept: text/event-stream`).
+pub async fn events(addr: SocketAddr, path: &str) -> (http::Response<()>, EventReader) {
+    let req = request("GET", path)
+        .header("accept", "text/event-stream")
+        .body(Full::default())
+        .expect("request");
+    let response = send(addr, req).await;
+    let (parts, body) = response.into_parts();
+    let head = http::Response::from_parts(parts.clone(), ());
+    (
+        head,
+        EventReader::new(http::Response::from_parts(parts, body)),
+    )
+}
+
+/// Writes `bytes` on a raw connection and reads until the server closes it.
+pub async fn raw_exchange(addr: SocketAddr, bytes: &[u8]) -> String {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(bytes).await.expect("write");
+    let mut out = Vec::new();
+    tokio::time::timeout(DEADLINE, stream.read_to_end(&mut out))
+        .await
+        .expect("server closes in time")
+        .expect("read");
+    String::from_utf8_lossy(&out).into_owned()
+}
