@@ -144,24 +144,23 @@ impl MethodRouter {
             .map(|(_, h)| h)
     }
 
-    /// The handler for this request, or the 405 to send.
-    fn select(&self, method: &Method, accepts_sse: bool) -> Result<&SharedHandler, Response> {
-        let reads = *method == Method::GET || *method == Method::HEAD;
-        if reads {
+    /// The handler for this request; `None` means 405.
+    fn select(&self, method: &Method, accepts_sse: bool) -> Option<&SharedHandler> {
+        if let Some(handler) = self.find(method) {
+            if *method != Method::GET || self.sse.is_none() || !accepts_sse {
+                return Some(handler);
+            }
+        }
+        if *method == Method::GET || *method == Method::HEAD {
             let get = self.find(&Method::GET);
-            let chosen = match (&self.sse, get) {
+            return match (&self.sse, get) {
                 (Some(sse), Some(_)) if accepts_sse => Some(sse),
                 (_, Some(get)) => Some(get),
                 (Some(sse), None) => Some(sse),
                 (None, None) => None,
             };
-            if let Some(handler) = chosen {
-                return Ok(handler);
-            }
-        } else if let Some(handler) = self.find(method) {
-            return Ok(handler);
         }
-        Err(self.method_not_allowed(method))
+        None
     }
 
     fn method_not_allowed(&self, method: &Method) -> Response {
@@ -297,12 +296,13 @@ impl Routes {
         let Ok(matched) = self.matcher.at(path) else {
             return Routed::Answer(self.not_found(path, query));
         };
-        match self.entries[*matched.value].select(method, accepts_sse) {
-            Ok(handler) => Routed::Found {
+        let methods = &self.entries[*matched.value];
+        match methods.select(method, accepts_sse) {
+            Some(handler) => Routed::Found {
                 handler,
                 params: matched.params,
             },
-            Err(response) => Routed::Answer(response),
+            None => Routed::Answer(methods.method_not_allowed(method)),
         }
     }
 
