@@ -13,8 +13,21 @@ use crate::sse::SseBody;
 ///
 /// Plain responses carry their bytes at once (so hyper writes a `Content-Length`);
 /// event streams are polled event by event, each flushed as it is produced.
-#[derive(Debug, Default)]
-pub struct Body(Kind);
+#[derive(Default)]
+pub struct Body {
+    kind: Kind,
+    /// Values that live as long as the body: dropped when the response is done
+    /// or abandoned (see [`Body::hold`]).
+    held: Option<Box<dyn Send + Sync>>,
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Body")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
 
 #[derive(Debug, Default)]
 enum Kind {
@@ -27,7 +40,7 @@ enum Kind {
 impl Body {
     /// An empty body.
     pub fn empty() -> Self {
-        Self(Kind::Empty)
+        Self::of(Kind::Empty)
     }
 
     /// A body made of these bytes.
@@ -36,16 +49,28 @@ impl Body {
         if bytes.is_empty() {
             Self::empty()
         } else {
-            Self(Kind::Full(bytes))
+            Self::of(Kind::Full(bytes))
         }
     }
 
+    fn of(kind: Kind) -> Self {
+        Self { kind, held: None }
+    }
+
+    /// Keeps `value` alive as long as this body: it is dropped when the response
+    /// has been sent, or when the client leaves before that. Dropping is how
+    /// cleanup tied to a response (for example a disconnect signal) runs.
+    pub fn hold(mut self, value: impl Send + Sync + 'static) -> Self {
+        self.held = Some(Box::new(value));
+        self
+    }
+
     pub(crate) fn sse(body: SseBody) -> Self {
-        Self(Kind::Sse(Box::new(body)))
+        Self::of(Kind::Sse(Box::new(body)))
     }
 
     pub(crate) fn as_sse_mut(&mut self) -> Option<&mut SseBody> {
-        match &mut self.0 {
+        match &mut self.kind {
             Kind::Sse(body) => Some(body),
             _ => None,
         }
@@ -53,7 +78,7 @@ impl Body {
 
     /// Whether this body is an event stream.
     pub fn is_event_stream(&self) -> bool {
-        matches!(self.0, Kind::Sse(_))
+        matches!(self.kind, Kind::Sse(_))
     }
 }
 
@@ -84,9 +109,9 @@ impl http_body::Body for Body {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         let this = self.get_mut();
-        match &mut this.0 {
+        match &mut this.kind {
             Kind::Empty => Poll::Ready(None),
-            Kind::Full(_) => match std::mem::take(&mut this.0) {
+            Kind::Full(_) => match std::mem::take(&mut this.kind) {
                 Kind::Full(bytes) => Poll::Ready(Some(Ok(Frame::data(bytes)))),
                 _ => Poll::Ready(None),
             },
@@ -97,11 +122,11 @@ impl http_body::Body for Body {
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self.0, Kind::Empty)
+        matches!(self.kind, Kind::Empty)
     }
 
     fn size_hint(&self) -> SizeHint {
-        match &self.0 {
+        match &self.kind {
             Kind::Empty => SizeHint::with_exact(0),
             Kind::Full(bytes) => SizeHint::with_exact(bytes.len() as u64),
             Kind::Sse(_) => SizeHint::default(),

@@ -39,7 +39,7 @@ pub use config::ServerConfig;
 pub use error::{BodyError, BoxError, Error, HttpError};
 pub use handler::{BoxFuture, Handler};
 pub use path::{PathError, RoutePath};
-pub use request::{Params, Request};
+pub use request::{Params, Request, RequestHead};
 pub use response::{IntoResponse, Json, Response};
 pub use router::{MethodRouter, RouteError, Router, delete, get, patch, post, put, sse};
 pub use server::{IntoListener, Server, ctrl_c, serve};

@@ -9,16 +9,22 @@ use serde::de::DeserializeOwned;
 
 use crate::error::BodyError;
 
-/// A request as a handler sees it.
-///
-/// The body is read at most once, and never past the configured limit
+/// A request as a handler sees it: its [`RequestHead`] (reachable through
+/// `Deref`) and a body that is read at most once, never past the configured limit
 /// ([`ServerConfig::body_limit`](crate::ServerConfig::body_limit), 1 MiB by default).
 #[derive(Debug)]
 pub struct Request {
-    head: Parts,
-    params: Params,
+    head: RequestHead,
     body: Option<Incoming>,
     body_limit: usize,
+}
+
+/// Everything of a request but its body: method, URI, headers and path parameters.
+/// Middleware read this.
+#[derive(Debug)]
+pub struct RequestHead {
+    parts: Parts,
+    params: Params,
 }
 
 /// The path parameters of a matched route, percent-decoded, in path order.
@@ -52,34 +58,55 @@ impl Params {
     }
 }
 
-impl Request {
-    pub(crate) fn new(head: Parts, params: Params, body: Incoming, body_limit: usize) -> Self {
-        Self {
-            head,
-            params,
-            body: Some(body),
-            body_limit,
-        }
-    }
-
+impl RequestHead {
     /// The method.
     pub fn method(&self) -> &Method {
-        &self.head.method
+        &self.parts.method
     }
 
     /// The URI as sent (path and query).
     pub fn uri(&self) -> &Uri {
-        &self.head.uri
+        &self.parts.uri
+    }
+
+    /// The query string, if any, still percent-encoded.
+    pub fn query(&self) -> Option<&str> {
+        self.parts.uri.query()
     }
 
     /// The request headers.
     pub fn headers(&self) -> &HeaderMap {
-        &self.head.headers
+        &self.parts.headers
     }
 
-    /// The request head: method, URI, version, headers and extensions.
-    pub fn head(&self) -> &Parts {
-        &self.head
+    /// The value of header `name`, if present and visible ASCII.
+    pub fn header(&self, name: impl header::AsHeaderName) -> Option<&str> {
+        self.parts.headers.get(name)?.to_str().ok()
+    }
+
+    /// The value of cookie `name` from the `Cookie` headers.
+    ///
+    /// ```
+    /// # use justsse_http::Request;
+    /// # fn check(req: &Request) {
+    /// let token = req.cookie("token");
+    /// # }
+    /// ```
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.trim_matches('"'))
+    }
+
+    /// The HTTP parts: method, URI, version, headers and extensions.
+    pub fn parts(&self) -> &Parts {
+        &self.parts
     }
 
     /// The path parameter `name`, percent-decoded.
@@ -91,6 +118,29 @@ impl Request {
     pub fn params(&self) -> &Params {
         &self.params
     }
+}
+
+impl std::ops::Deref for Request {
+    type Target = RequestHead;
+
+    fn deref(&self) -> &RequestHead {
+        &self.head
+    }
+}
+
+impl Request {
+    pub(crate) fn new(parts: Parts, params: Params, body: Incoming, body_limit: usize) -> Self {
+        Self {
+            head: RequestHead { parts, params },
+            body: Some(body),
+            body_limit,
+        }
+    }
+
+    /// The head: everything but the body.
+    pub fn head(&self) -> &RequestHead {
+        &self.head
+    }
 
     /// Reads the whole body, refusing (413) a body larger than the limit without
     /// reading the rest. A second call returns an empty body.
@@ -99,7 +149,7 @@ impl Request {
             return Ok(Bytes::new());
         };
         let limit = self.body_limit;
-        if declared_length(&self.head.headers).is_some_and(|len| len > limit as u64) {
+        if declared_length(&self.head.parts.headers).is_some_and(|len| len > limit as u64) {
             return Err(BodyError::TooLarge { limit });
         }
         match Limited::new(body, limit).collect().await {
@@ -115,7 +165,7 @@ impl Request {
     /// `application/json` (or `application/*+json`), 413 over the limit, 400 with
     /// serde's message when it does not parse.
     pub async fn json<T: DeserializeOwned>(&mut self) -> Result<T, BodyError> {
-        if !is_json(&self.head.headers) {
+        if !is_json(&self.head.parts.headers) {
             return Err(BodyError::UnsupportedMediaType {
                 expected: "application/json",
             });

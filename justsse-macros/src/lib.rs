@@ -1,4 +1,68 @@
-//! Procedural macros of justsse. Use them through the `justsse` crate.
-//!
-//! `#[controller]` and the route attributes arrive with the controllers issue; this
-//! crate is in the workspace now so that the crate graph is the final one.
+//! Procedural macros of justsse. Use them through the `justsse` crate, which
+//! documents them with examples: `#[controller]` on an `impl` block, and inside
+//! it `#[get]`, `#[post]`, `#[put]`, `#[patch]`, `#[delete]`, `#[sse]`,
+//! `#[uses]` and `#[guard]` on methods.
+
+use proc_macro::TokenStream;
+
+mod controller;
+mod ctxt;
+mod inert;
+#[allow(unreachable_pub, dead_code)]
+#[path = "../../justsse-http/src/path.rs"]
+mod path;
+
+/// Turns an `impl` block into a controller: its annotated methods become routes
+/// under the given path prefix.
+#[proc_macro_attribute]
+pub fn controller(attr: TokenStream, item: TokenStream) -> TokenStream {
+    controller::expand(attr.into(), item.into()).into()
+}
+
+/// A `GET` route; only inside a `#[controller]` impl.
+#[proc_macro_attribute]
+pub fn get(_: TokenStream, item: TokenStream) -> TokenStream {
+    inert::outside_controller("get", item.into()).into()
+}
+
+/// A `POST` route; only inside a `#[controller]` impl.
+#[proc_macro_attribute]
+pub fn post(_: TokenStream, item: TokenStream) -> TokenStream {
+    inert::outside_controller("post", item.into()).into()
+}
+
+/// A `PUT` route; only inside a `#[controller]` impl.
+#[proc_macro_attribute]
+pub fn put(_: TokenStream, item: TokenStream) -> TokenStream {
+    inert::outside_controller("put", item.into()).into()
+}
+
+/// A `PATCH` route; only inside a `#[controller]` impl.
+#[proc_macro_attribute]
+pub fn patch(_: TokenStream, item: TokenStream) -> TokenStream {
+    inert::outside_controller("patch", item.into()).into()
+}
+
+/// A `DELETE` route; only inside a `#[controller]` impl.
+#[proc_macro_attribute]
+pub fn delete(_: TokenStream, item: TokenStream) -> TokenStream {
+    inert::outside_controller("delete", item.into()).into()
+}
+
+/// An event-stream route; only inside a `#[controller]` impl.
+#[proc_macro_attribute]
+pub fn sse(_: TokenStream, item: TokenStream) -> TokenStream {
+    inert::outside_controller("sse", item.into()).into()
+}
+
+/// Middleware of a route or controller; only below `#[controller]`.
+#[proc_macro_attribute]
+pub fn uses(_: TokenStream, item: TokenStream) -> TokenStream {
+    inert::outside_controller("uses", item.into()).into()
+}
+
+/// A guard of a route or controller; only below `#[controller]`.
+#[proc_macro_attribute]
+pub fn guard(_: TokenStream, item: TokenStream) -> TokenStream {
+    inert::outside_controller("guard", item.into()).into()
+}

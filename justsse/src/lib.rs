@@ -1,38 +1,78 @@
 //! justsse: declarative controllers with Server-Sent Events as a first-class
 //! route kind, served by a small, fast hyper runtime.
 //!
-//! This crate is what applications depend on. Today it re-exports the runtime
-//! ([`justsse_http`]) and offers an event-stream [`client`] parser; the controller
-//! macros build on both.
-//!
 //! ```no_run
-//! use std::convert::Infallible;
 //! use justsse::prelude::*;
+//! use serde::Serialize;
+//!
+//! #[derive(Clone, Serialize)]
+//! struct Tick { n: u32 }
+//!
+//! struct Clock;
+//!
+//! #[controller("/clock")]
+//! impl Clock {
+//!     /// The time, once.
+//!     #[get("/")]
+//!     async fn now(&self) -> Json<Tick> {
+//!         Json(Tick { n: 0 })
+//!     }
+//!
+//!     /// Three ticks, one a second.
+//!     #[sse("/ticks")]
+//!     async fn ticks(&self) -> impl EventStream {
+//!         stream! {
+//!             for n in 1..=3 {
+//!                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+//!                 yield Event::named("tick").id(n).json(&Tick { n })?;
+//!             }
+//!         }
+//!     }
+//! }
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), justsse::Error> {
-//!     let router = Router::new()
-//!         .route("/hello", get(|_| async { Json("hello") }))
-//!         .route("/ticks", sse(|_| async {
-//!             let ticks = futures_util::stream::iter(
-//!                 (1..=3).map(|n| Ok::<_, Infallible>(Event::named("tick").id(n).data("tick"))),
-//!             );
-//!             Sse::new(ticks)
-//!         }));
-//!     justsse::serve("127.0.0.1:3000", router, justsse::ctrl_c()).await
+//!     App::new().controller(Clock).serve("127.0.0.1:3000").await
 //! }
 //! ```
+//!
+//! The runtime underneath ([`justsse_http`]) is re-exported: [`Router`], [`Sse`],
+//! [`Event`], [`serve`] and the rest work by hand too.
 
+mod app;
+mod chain;
 pub mod client;
+mod context;
+mod controller;
+mod extract;
+mod param;
+mod state;
+mod stream;
+
+#[doc(hidden)]
+pub mod __private;
 
 pub use justsse_http::*;
 
+pub use app::{App, Error};
+pub use context::Context;
+pub use controller::{Controller, Mount, RouteInfo, RouteKind, RouteResult, RouteTable};
+pub use extract::{Disconnected, Extract, LastEventId, Query};
+/// The runtime's error: binding, invalid routes (also reachable as `Error::Server`).
+pub use justsse_http::Error as ServerError;
+pub use justsse_macros::{controller, delete, get, guard, patch, post, put, sse, uses};
+pub use param::{Needs, PathParam, Resolve};
+pub use state::{AppState, State};
+pub use stream::EventStream;
+
 /// The names most applications use.
 pub mod prelude {
-    pub use justsse_http::{
-        Event, HttpError, IntoResponse, Json, KeepAlive, Request, Response, Router, Server,
-        ServerConfig, Sse, delete, get, patch, post, put, sse,
+    pub use crate::{
+        App, Disconnected, Event, EventStream, HttpError, IntoResponse, Json, KeepAlive,
+        LastEventId, Query, Request, RequestHead, Resolve, Response, Router, Server, ServerConfig,
+        Sse, State, controller, delete, get, guard, patch, post, put, sse, stream, uses,
     };
+    pub use justsse_http::http::StatusCode;
 }
 
 #[cfg(doctest)]

@@ -27,7 +27,7 @@ pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), justsse::Error>>>,
+    task: Option<JoinHandle<Result<(), justsse::ServerError>>>,
 }
 
 impl TestServer {
@@ -61,7 +61,7 @@ impl TestServer {
     }
 
     /// Signals shutdown and returns the server future's handle.
-    pub fn signal_stop(&mut self) -> JoinHandle<Result<(), justsse::Error>> {
+    pub fn signal_stop(&mut self) -> JoinHandle<Result<(), justsse::ServerError>> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -174,7 +174,7 @@ async fn invalid_routes_are_reported_when_serving_starts() {
             .serve(router, std::future::pending())
             .await
             .expect_err("invalid router");
-        assert!(matches!(err, justsse::Error::Route(_)), "{err}");
+        assert!(matches!(err, justsse::ServerError::Route(_)), "{err}");
         assert!(
             err.to_string().contains(expected),
             "{err} should mention {expected}"

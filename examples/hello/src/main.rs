@@ -61,5 +61,6 @@ async fn main() -> Result<(), justsse::Error> {
     let server = Server::bind(format!("127.0.0.1:{port}")).await?;
     println!("hello example on http://{}", server.local_addr());
     println!("  try: curl -N http://{}/ticks", server.local_addr());
-    server.serve(router, justsse::ctrl_c()).await
+    server.serve(router, justsse::ctrl_c()).await?;
+    Ok(())
 }

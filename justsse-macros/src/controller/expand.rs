@@ -1,0 +1,260 @@
+//! The model -> tokens: the user's impl, one route function per route, and the
+//! `Controller` impl holding the route table.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Ident, Type};
+
+use super::parse::{Arg, ControllerModel, Guard, Method, RouteModel, Step, tidy};
+
+pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
+    let item = &model.item;
+    let self_ty = &model.self_ty;
+    let route_fns = model.routes.iter().map(|route| route_fn(model, route));
+    let infos = model.routes.iter().map(|route| route_info(model, route));
+    let mounts = model
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(i, route)| mount(i, route));
+    quote! {
+        #item
+
+        impl #self_ty {
+            #(#route_fns)*
+        }
+
+        impl ::justsse::__private::Controller for #self_ty {
+            const ROUTES: &'static [::justsse::__private::RouteInfo] = &[#(#infos),*];
+
+            fn mount(self: ::justsse::__private::Arc<Self>, __m: &mut ::justsse::__private::Mount<'_>) {
+                #(#mounts)*
+            }
+        }
+    }
+}
+
+fn route_fn_name(route: &RouteModel) -> Ident {
+    format_ident!("__justsse_{}", route.handler)
+}
+
+fn is_param(route: &RouteModel, name: &Ident) -> bool {
+    route
+        .args
+        .iter()
+        .any(|arg| arg.param.as_ref() == Some(name))
+}
+
+/// The route function: parameters (400), then middleware and guards in declared
+/// order, parameters resolved (404) before the first guard, then the handler's
+/// other arguments, then the call.
+fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
+    let name = route_fn_name(route);
+    let params: Vec<&Arg> = route
+        .args
+        .iter()
+        .filter(|arg| arg.param.is_some())
+        .collect();
+
+    let parse = params.iter().map(|arg| {
+        let (ty, raw, text) = param_names(arg);
+        quote_spanned! {ty.span()=>
+            let #raw = ::justsse::__private::parse_param::<#ty>(&__cx, #text)?;
+        }
+    });
+    let resolve: Vec<TokenStream> = params
+        .iter()
+        .map(|arg| {
+            let (ty, raw, text) = param_names(arg);
+            let pat = &arg.pat;
+            quote_spanned! {ty.span()=>
+                let #pat = ::justsse::__private::resolve_param::<#ty>(&__cx, #text, #raw).await?;
+            }
+        })
+        .collect();
+
+    let mut steps = Vec::new();
+    let mut resolved = false;
+    for step in model.steps.iter().chain(&route.steps) {
+        match step {
+            Step::Use(path) => steps.push(quote_spanned! {path.span()=>
+                let __chain = (::justsse::__private::middleware(#path(__cx.head()).await)?, __chain);
+            }),
+            Step::Guard(guard) => {
+                if !resolved {
+                    steps.extend(resolve.iter().cloned());
+                    resolved = true;
+                }
+                steps.push(guard_call(route, guard));
+            }
+        }
+    }
+    if !resolved {
+        steps.extend(resolve.iter().cloned());
+    }
+
+    let mut extract = Vec::new();
+    let mut call_args = Vec::new();
+    let mut bindings = Vec::new();
+    for (i, arg) in route.args.iter().enumerate() {
+        if let Some(param) = &arg.param {
+            call_args.push(quote!(#param));
+            continue;
+        }
+        let ty = &arg.ty;
+        let value = format_ident!("__arg{}", i);
+        extract.push(quote_spanned! {ty.span()=>
+            let (#value, __chain) = ::justsse::__private::arg::<#ty, _, _>(&mut __cx, __chain).await?;
+        });
+        let pat = &arg.pat;
+        bindings.push(quote!(let #pat: #ty = #value;));
+        call_args.push(quote!(#value));
+    }
+
+    let handler = &route.handler;
+    let finish = match (&route.generator, route.method) {
+        (Some(body), _) => quote! {
+            #(#bindings)*
+            ::justsse::__private::generator(__cx, #body)
+        },
+        (None, method) => {
+            let call = if route.receiver {
+                quote!(Self::#handler(&*self, #(#call_args),*))
+            } else {
+                quote!(Self::#handler(#(#call_args),*))
+            };
+            match method {
+                Method::Sse => quote!(::justsse::__private::sse(__cx, #call.await)),
+                _ => quote!(::justsse::__private::respond(__cx, #call.await)),
+            }
+        }
+    };
+
+    quote! {
+        #[doc(hidden)]
+        #[allow(unused_mut, clippy::let_unit_value, clippy::used_underscore_binding)]
+        async fn #name(
+            self: ::justsse::__private::Arc<Self>,
+            mut __cx: ::justsse::__private::Context,
+        ) -> ::justsse::__private::RouteResult {
+            #(#parse)*
+            let __chain = ();
+            #(#steps)*
+            #(#extract)*
+            #finish
+        }
+    }
+}
+
+fn param_names(arg: &Arg) -> (&Type, Ident, String) {
+    let name = arg
+        .param
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    (&arg.ty, format_ident!("__raw_{}", name), name)
+}
+
+fn guard_call(route: &RouteModel, guard: &Guard) -> TokenStream {
+    match guard {
+        Guard::Closure { closure, args } => {
+            let values = args.iter().map(|(name, ty)| match name {
+                Some(name) if is_param(route, name) => quote!(&#name),
+                _ => quote_spanned! {ty.span()=> ::justsse::__private::pick::<#ty, _, _>(&__chain)},
+            });
+            quote! {
+                ::justsse::__private::check((#closure)(#(#values),*))?;
+            }
+        }
+        Guard::Function(path) => quote_spanned! {path.span()=>
+            ::justsse::__private::guard(&__chain, #path)?;
+        },
+    }
+}
+
+fn route_info(model: &ControllerModel, route: &RouteModel) -> TokenStream {
+    let method = route.method.http();
+    let path = &route.path;
+    let kind = match route.method {
+        Method::Sse => quote!(::justsse::__private::RouteKind::Sse),
+        _ => quote!(::justsse::__private::RouteKind::Json),
+    };
+    let handler = format!("{}::{}", tidy(&model.self_ty), route.handler);
+    let params = route.params.iter().map(|name| {
+        let ty = route
+            .args
+            .iter()
+            .find(|arg| arg.param.as_ref().is_some_and(|p| p == name))
+            .map(|arg| tidy(&arg.ty))
+            .unwrap_or_default();
+        quote!((#name, #ty))
+    });
+    let steps = model.steps.iter().chain(&route.steps);
+    let uses: Vec<String> = steps
+        .clone()
+        .filter_map(|step| match step {
+            Step::Use(path) => Some(tidy(path)),
+            Step::Guard(_) => None,
+        })
+        .collect();
+    let guards: Vec<String> = steps
+        .filter_map(|step| match step {
+            Step::Guard(Guard::Closure { closure, .. }) => Some(tidy(closure)),
+            Step::Guard(Guard::Function(path)) => Some(tidy(path)),
+            Step::Use(_) => None,
+        })
+        .collect();
+    let summary = &route.summary;
+    quote! {
+        ::justsse::__private::RouteInfo {
+            method: #method,
+            path: #path,
+            kind: #kind,
+            handler: #handler,
+            params: &[#(#params),*],
+            uses: &[#(#uses),*],
+            guards: &[#(#guards),*],
+            summary: #summary,
+        }
+    }
+}
+
+fn mount(index: usize, route: &RouteModel) -> TokenStream {
+    let name = route_fn_name(route);
+    let requires = route.args.iter().map(|arg| {
+        let ty = &arg.ty;
+        if let Some(param) = &arg.param {
+            let text = param.to_string();
+            return quote_spanned! {ty.span()=>
+                __m.require_param::<#ty>(&Self::ROUTES[#index], #text);
+            };
+        }
+        match state_type(ty) {
+            Some(inner) => quote_spanned! {ty.span()=>
+                ::justsse::__private::require_state::<#inner>(__m, &Self::ROUTES[#index]);
+            },
+            None => quote!(),
+        }
+    });
+    quote! {
+        __m.route(&Self::ROUTES[#index], &self, Self::#name);
+        #(#requires)*
+    }
+}
+
+/// `T` of an argument written `State<T>`: its state is checked when mounting.
+fn state_type(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "State" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(inner) => Some(inner),
+        _ => None,
+    }
+}

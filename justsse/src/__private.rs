@@ -1,0 +1,98 @@
+//! What generated code names: `::justsse::__private::*` only. Not public API.
+
+pub use std::sync::Arc;
+
+pub use async_stream::try_stream;
+pub use justsse_http::{Event, HttpError, Response};
+
+pub use crate::chain::{Arg, Guard, GuardOutcome, Pick};
+pub use crate::context::Context;
+pub use crate::controller::{Controller, Mount, RouteInfo, RouteKind, RouteResult};
+pub use crate::param::PathParam;
+pub use crate::stream::SseResponse;
+
+use futures_util::Stream;
+use justsse_http::{BoxError, IntoResponse, Sse};
+
+/// Parses the text of path parameter `name`: 400 naming it when malformed.
+pub fn parse_param<P: PathParam>(cx: &Context, name: &str) -> Result<P::Raw, HttpError> {
+    let raw = cx
+        .head()
+        .param(name)
+        .ok_or_else(|| HttpError::bad_request(format!("missing path parameter `{name}`")))?;
+    P::parse(raw).map_err(|err| HttpError::bad_request(format!("path parameter `{name}`: {err}")))
+}
+
+/// Resolves a parsed path parameter: 404 naming it when nothing matches.
+pub async fn resolve_param<P: PathParam>(
+    cx: &Context,
+    name: &str,
+    raw: P::Raw,
+) -> Result<P, HttpError> {
+    match P::resolve(raw, cx.app()).await? {
+        Some(value) => Ok(value),
+        None => Err(HttpError::not_found(format!(
+            "no {name} `{}`",
+            cx.head().param(name).unwrap_or_default()
+        ))),
+    }
+}
+
+/// A middleware's result, its error turned into the response.
+pub fn middleware<T, E: Into<HttpError>>(result: Result<T, E>) -> Result<T, HttpError> {
+    result.map_err(Into::into)
+}
+
+/// Borrows a chain value for a guard written as a closure.
+pub fn pick<T, C: Pick<T, I>, I>(chain: &C) -> &T {
+    chain.pick()
+}
+
+/// Takes one handler argument from the chain or the request.
+pub async fn arg<T: Arg<C, M>, C, M>(
+    cx: &mut Context,
+    chain: C,
+) -> Result<(T, T::Rest), HttpError> {
+    T::get(cx, chain).await
+}
+
+/// Runs a guard given as a function path.
+pub fn guard<C, M, G: Guard<C, M>>(chain: &C, guard: G) -> Result<(), HttpError> {
+    guard.run(chain)
+}
+
+/// Checks what a guard closure returned.
+pub fn check<R: GuardOutcome>(outcome: R) -> Result<(), HttpError> {
+    outcome.check()
+}
+
+/// A JSON (plain) route's response.
+pub fn respond<R: IntoResponse>(cx: Context, value: R) -> RouteResult {
+    Ok(cx.finish(value.into_response()))
+}
+
+/// A non-generator SSE route's response.
+pub fn sse<R: SseResponse<M>, M>(cx: Context, value: R) -> RouteResult {
+    Ok(cx.finish(value.into_sse()))
+}
+
+/// A generator SSE route's response.
+pub fn generator<S>(cx: Context, events: S) -> RouteResult
+where
+    S: Stream<Item = Result<Event, BoxError>> + Send + 'static,
+{
+    Ok(cx.finish(Sse::new(events).into_response()))
+}
+
+/// Fixes the item type of a `stream!` block, so that `?` converts into `BoxError`.
+pub fn event_stream<S>(events: S) -> S
+where
+    S: Stream<Item = Result<Event, BoxError>> + Send,
+{
+    events
+}
+
+/// Declares that a `State<T>` argument needs state `T`.
+pub fn require_state<T: Send + Sync + 'static>(mount: &mut Mount<'_>, info: &'static RouteInfo) {
+    mount.require_state::<T>(info);
+}

@@ -1,0 +1,137 @@
+//! The application: state, controllers, serving.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use justsse_http::{IntoListener, Router, Server, ServerConfig};
+
+use crate::controller::{Controller, Mount, RouteInfo, RouteTable};
+use crate::state::AppState;
+
+/// Why an application could not start or stopped serving.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server failed: binding, an invalid route.
+    #[error(transparent)]
+    Server(#[from] justsse_http::Error),
+    /// Routes need app state that was not given.
+    #[error("routes need app state that was not given:\n  {}", .0.join("\n  "))]
+    MissingState(Vec<String>),
+}
+
+type Mounter = Box<dyn FnOnce(&mut Mount<'_>) + Send>;
+
+/// An application: state values, controllers, and the server configuration.
+///
+/// ```no_run
+/// use justsse::prelude::*;
+///
+/// struct Health;
+///
+/// #[controller("/health")]
+/// impl Health {
+///     /// Is the server up?
+///     #[get("/")]
+///     async fn check(&self) -> Json<&'static str> {
+///         Json("ok")
+///     }
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), justsse::Error> {
+///     let app = App::new().controller(Health);
+///     print!("{}", app.routes());
+///     app.serve("127.0.0.1:3000").await
+/// }
+/// ```
+#[derive(Default)]
+pub struct App {
+    state: AppState,
+    mounters: Vec<Mounter>,
+    routes: Vec<RouteInfo>,
+    config: ServerConfig,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("state", &self.state)
+            .field("routes", &self.routes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// An application with no routes.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a state value, shared by every request; one per type (a second value
+    /// of the same type replaces the first). Path parameters that [`Resolve`](crate::Resolve)
+    /// and `State<T>` arguments read it.
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state.insert(value);
+        self
+    }
+
+    /// Mounts a controller's routes.
+    pub fn controller<C: Controller>(mut self, controller: C) -> Self {
+        self.routes.extend_from_slice(C::ROUTES);
+        let controller = Arc::new(controller);
+        self.mounters
+            .push(Box::new(move |mount| controller.mount(mount)));
+        self
+    }
+
+    /// Sets the server's limits and defaults.
+    pub fn config(mut self, config: ServerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Every route of every controller, in mounting order; its `Display` prints an
+    /// aligned table.
+    pub fn routes(&self) -> RouteTable {
+        RouteTable(self.routes.clone())
+    }
+
+    /// Builds the router, checking that every route has the state it needs.
+    pub fn into_router(self) -> Result<Router, Error> {
+        self.build().map(|(router, _)| router)
+    }
+
+    fn build(self) -> Result<(Router, ServerConfig), Error> {
+        let app = Arc::new(self.state);
+        let mut mount = Mount {
+            router: Router::new(),
+            app: &app,
+            missing: Vec::new(),
+        };
+        for mounter in self.mounters {
+            mounter(&mut mount);
+        }
+        if !mount.missing.is_empty() {
+            return Err(Error::MissingState(mount.missing));
+        }
+        Ok((mount.router, self.config))
+    }
+
+    /// Serves on `listener` (an address or a bound listener) until Ctrl-C or SIGTERM.
+    pub async fn serve(self, listener: impl IntoListener) -> Result<(), Error> {
+        self.serve_until(listener, justsse_http::ctrl_c()).await
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then shuts down gracefully.
+    pub async fn serve_until(
+        self,
+        listener: impl IntoListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), Error> {
+        let (router, config) = self.build()?;
+        let server = Server::bind(listener).await?.config(config);
+        server.serve(router, shutdown).await?;
+        Ok(())
+    }
+}

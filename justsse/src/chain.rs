@@ -1,0 +1,185 @@
+//! The typed chain of a route: the values its `uses` middleware contribute, kept
+//! as a type-level list `(Last, (.., (First, ())))`. Guards borrow from it and
+//! handler arguments are taken out of it by type; the index of each type is
+//! inferred (`Here` / `There<I>`), so asking for a type no middleware provides is
+//! a compile error that names the type.
+
+use std::future::Future;
+
+use justsse_http::HttpError;
+
+use crate::context::Context;
+use crate::extract::Extract;
+
+/// The index of the list's head.
+#[derive(Debug)]
+pub struct Here;
+
+/// An index further down the list.
+#[derive(Debug)]
+pub struct There<I>(I);
+
+/// Borrows the value of type `T` from a chain.
+#[diagnostic::on_unimplemented(
+    message = "no middleware in this route's chain provides `{T}`",
+    label = "nothing in `#[uses(...)]` returns `{T}`",
+    note = "add `#[uses(...)]` with a middleware that returns `Result<{T}, HttpError>`, on the route or on the controller"
+)]
+pub trait Pick<T, I> {
+    /// The value.
+    fn pick(&self) -> &T;
+}
+
+impl<T, Tail> Pick<T, Here> for (T, Tail) {
+    fn pick(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T, H, Tail: Pick<T, I>, I> Pick<T, There<I>> for (H, Tail) {
+    fn pick(&self) -> &T {
+        self.1.pick()
+    }
+}
+
+/// Moves the value of type `T` out of a chain, leaving the rest.
+#[diagnostic::on_unimplemented(
+    message = "no middleware in this route's chain provides `{T}`, and it is not an extractor",
+    label = "not a path parameter, not returned by any `#[uses(...)]`, not `Extract`",
+    note = "add `#[uses(...)]` with a middleware that returns `Result<{T}, HttpError>`, bind it to a `:name` in the path, or implement `justsse::Extract` for it"
+)]
+pub trait Take<T, I> {
+    /// The chain without the taken value.
+    type Rest;
+    /// Splits the value from the rest.
+    fn take(self) -> (T, Self::Rest);
+}
+
+impl<T, Tail> Take<T, Here> for (T, Tail) {
+    type Rest = Tail;
+    fn take(self) -> (T, Tail) {
+        self
+    }
+}
+
+impl<T, H, Tail: Take<T, I>, I> Take<T, There<I>> for (H, Tail) {
+    type Rest = (H, Tail::Rest);
+    fn take(self) -> (T, Self::Rest) {
+        let (value, rest) = self.1.take();
+        (value, (self.0, rest))
+    }
+}
+
+/// Marks an argument read by [`Extract`].
+#[derive(Debug)]
+pub struct Extracted;
+
+/// Marks an argument taken from the chain at index `I`.
+#[derive(Debug)]
+pub struct Chained<I>(I);
+
+/// A handler argument: from the chain or from the request. `M` is inferred.
+#[diagnostic::on_unimplemented(
+    message = "no middleware in this route's chain provides `{Self}`, and it is not an extractor",
+    label = "not a path parameter, not returned by any `#[uses(...)]`, not `Extract`",
+    note = "add `#[uses(...)]` with a middleware that returns `Result<{Self}, HttpError>`, bind it to a `:name` in the path, or implement `justsse::Extract` for it"
+)]
+pub trait Arg<C, M>: Sized {
+    /// The chain after this argument.
+    type Rest;
+    /// Produces the argument.
+    fn get(
+        cx: &mut Context,
+        chain: C,
+    ) -> impl Future<Output = Result<(Self, Self::Rest), HttpError>> + Send;
+}
+
+impl<C: Send, T: Extract> Arg<C, Extracted> for T {
+    type Rest = C;
+    async fn get(cx: &mut Context, chain: C) -> Result<(Self, C), HttpError> {
+        Ok((T::extract(cx).await?, chain))
+    }
+}
+
+impl<C: Take<T, I> + Send, T: Send, I> Arg<C, Chained<I>> for T
+where
+    C::Rest: Send,
+{
+    type Rest = C::Rest;
+    fn get(
+        _: &mut Context,
+        chain: C,
+    ) -> impl Future<Output = Result<(T, C::Rest), HttpError>> + Send {
+        std::future::ready(Ok(chain.take()))
+    }
+}
+
+/// What a guard may return: `bool` (false is 403), or `Result<(), E>` with its
+/// own error.
+#[diagnostic::on_unimplemented(
+    message = "a guard returns `bool` or `Result<(), E>` where `E: Into<HttpError>`, not `{Self}`"
+)]
+pub trait GuardOutcome {
+    /// `Ok` lets the request through.
+    fn check(self) -> Result<(), HttpError>;
+}
+
+impl GuardOutcome for bool {
+    fn check(self) -> Result<(), HttpError> {
+        if self {
+            Ok(())
+        } else {
+            Err(HttpError::forbidden("forbidden"))
+        }
+    }
+}
+
+impl<E: Into<HttpError>> GuardOutcome for Result<(), E> {
+    fn check(self) -> Result<(), HttpError> {
+        self.map_err(Into::into)
+    }
+}
+
+/// A guard given as a function path (`#[guard(is_admin)]`): a function of
+/// borrowed chain values.
+#[diagnostic::on_unimplemented(
+    message = "this guard cannot be called with values from the route's chain",
+    note = "a guard is `fn(&A) -> bool` (or up to three `&` arguments) where each type is returned by a `#[uses(...)]` middleware"
+)]
+pub trait Guard<C, M> {
+    /// Runs the guard.
+    fn run(&self, chain: &C) -> Result<(), HttpError>;
+}
+
+impl<F, C, A, IA, R> Guard<C, (A, IA)> for F
+where
+    F: Fn(&A) -> R,
+    C: Pick<A, IA>,
+    R: GuardOutcome,
+{
+    fn run(&self, chain: &C) -> Result<(), HttpError> {
+        self(chain.pick()).check()
+    }
+}
+
+impl<F, C, A, IA, B, IB, R> Guard<C, (A, IA, B, IB)> for F
+where
+    F: Fn(&A, &B) -> R,
+    C: Pick<A, IA> + Pick<B, IB>,
+    R: GuardOutcome,
+{
+    fn run(&self, chain: &C) -> Result<(), HttpError> {
+        self(chain.pick(), chain.pick()).check()
+    }
+}
+
+impl<F, C, A, IA, B, IB, D, ID, R> Guard<C, (A, IA, B, IB, D, ID)> for F
+where
+    F: Fn(&A, &B, &D) -> R,
+    C: Pick<A, IA> + Pick<B, IB> + Pick<D, ID>,
+    R: GuardOutcome,
+{
+    fn run(&self, chain: &C) -> Result<(), HttpError> {
+        self(chain.pick(), chain.pick(), chain.pick()).check()
+    }
+}

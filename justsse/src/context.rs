@@ -1,0 +1,54 @@
+//! The context a generated route function works in.
+
+use std::sync::Arc;
+
+use justsse_http::{Request, RequestHead, Response};
+
+use crate::state::AppState;
+
+/// One request on its way through a route: the request, the application's state,
+/// and whatever must live as long as the response.
+#[derive(Debug)]
+pub struct Context {
+    req: Request,
+    app: Arc<AppState>,
+    held: Option<tokio_util::sync::DropGuard>,
+}
+
+impl Context {
+    pub(crate) fn new(req: Request, app: Arc<AppState>) -> Self {
+        Self {
+            req,
+            app,
+            held: None,
+        }
+    }
+
+    /// The request head, as middleware sees it.
+    pub fn head(&self) -> &RequestHead {
+        self.req.head()
+    }
+
+    /// The request.
+    pub fn request(&mut self) -> &mut Request {
+        &mut self.req
+    }
+
+    /// The application's state.
+    pub fn app(&self) -> &AppState {
+        &self.app
+    }
+
+    pub(crate) fn hold_until_response_ends(&mut self, guard: tokio_util::sync::DropGuard) {
+        self.held = Some(guard);
+    }
+
+    /// Ties what must live as long as the response to its body.
+    pub(crate) fn finish(self, mut response: Response) -> Response {
+        if let Some(guard) = self.held {
+            let body = std::mem::take(response.body_mut());
+            *response.body_mut() = body.hold(guard);
+        }
+        response
+    }
+}

@@ -1,0 +1,170 @@
+//! Controllers: what `#[controller]` implements, the route table it declares,
+//! and how its routes are mounted on the router.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use justsse_http::{HttpError, IntoResponse, MethodRouter, Request, Router};
+
+use crate::context::Context;
+use crate::param::{Needs, PathParam};
+use crate::state::AppState;
+
+/// A set of routes sharing a path prefix, implemented by `#[controller]`.
+pub trait Controller: Send + Sync + 'static {
+    /// The route table, as the macro wrote it.
+    const ROUTES: &'static [RouteInfo];
+
+    /// Adds every route to `mount`.
+    fn mount(self: Arc<Self>, mount: &mut Mount<'_>);
+}
+
+/// Whether a route answers JSON (or any plain response) or streams events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteKind {
+    /// A plain response.
+    Json,
+    /// An event stream.
+    Sse,
+}
+
+/// One row of a controller's route table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// `GET`, `POST`, ...
+    pub method: &'static str,
+    /// The full path, prefix included, as written (`/tickets/:ticket/events`).
+    pub path: &'static str,
+    /// JSON or SSE.
+    pub kind: RouteKind,
+    /// `Controller::method`.
+    pub handler: &'static str,
+    /// The path parameters with their types, in path order.
+    pub params: &'static [(&'static str, &'static str)],
+    /// The middleware, controller-level first.
+    pub uses: &'static [&'static str],
+    /// The guards, as written.
+    pub guards: &'static [&'static str],
+    /// The first line of the method's doc comment.
+    pub summary: &'static str,
+}
+
+impl fmt::Display for RouteInfo {
+    /// `GET  /tickets/:ticket/events  sse  TicketController::events  uses auth, guard`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        RouteTable(vec![*self]).fmt(f)
+    }
+}
+
+/// Routes listed one per line with aligned columns, as [`App::routes`](crate::App::routes) returns them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteTable(pub Vec<RouteInfo>);
+
+impl fmt::Display for RouteTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = |column: fn(&RouteInfo) -> usize| self.0.iter().map(column).max().unwrap_or(0);
+        let (method_w, path_w, handler_w) = (
+            width(|r| r.method.len()),
+            width(|r| r.path.len()),
+            width(|r| r.handler.len()),
+        );
+        for route in &self.0 {
+            let kind = match route.kind {
+                RouteKind::Json => "json",
+                RouteKind::Sse => "sse ",
+            };
+            let mut line = format!(
+                "{:method_w$}  {:path_w$}  {kind}  {:handler_w$}",
+                route.method, route.path, route.handler
+            );
+            let mut chain: Vec<&str> = route.uses.to_vec();
+            chain.extend(route.guards.iter().map(|_| "guard"));
+            if !chain.is_empty() {
+                line.push_str("  uses ");
+                line.push_str(&chain.join(", "));
+            }
+            if !route.summary.is_empty() {
+                line.push_str("  # ");
+                line.push_str(route.summary);
+            }
+            writeln!(f, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
+}
+
+/// The result of a generated route function.
+pub type RouteResult = Result<justsse_http::Response, HttpError>;
+
+/// Where a controller's routes go when the app is built.
+pub struct Mount<'a> {
+    pub(crate) router: Router,
+    pub(crate) app: &'a Arc<AppState>,
+    pub(crate) missing: Vec<String>,
+}
+
+impl fmt::Debug for Mount<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mount")
+            .field("router", &self.router)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Mount<'_> {
+    /// Adds the route `info`, served by `route` on `controller`.
+    pub fn route<C, F, Fut>(&mut self, info: &'static RouteInfo, controller: &Arc<C>, route: F)
+    where
+        C: Send + Sync + 'static,
+        F: Fn(Arc<C>, Context) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = RouteResult> + Send + 'static,
+    {
+        let controller = controller.clone();
+        let app = self.app.clone();
+        let handler = move |req: Request| {
+            let future = route(controller.clone(), Context::new(req, app.clone()));
+            async move { future.await.into_response() }
+        };
+        let methods = match (info.kind, info.method) {
+            (RouteKind::Sse, _) => MethodRouter::default().sse(handler),
+            (RouteKind::Json, method) => match method.parse() {
+                Ok(method) => MethodRouter::default().on(method, handler),
+                Err(_) => {
+                    self.missing
+                        .push(format!("{}: invalid method {method}", info.handler));
+                    return;
+                }
+            },
+        };
+        self.router = std::mem::take(&mut self.router).route(info.path, methods);
+    }
+
+    /// Checks that the app has what path parameter `P` needs.
+    pub fn require_param<P: PathParam>(&mut self, info: &'static RouteInfo, name: &str) {
+        let mut needs = Needs {
+            app: self.app,
+            missing: Vec::new(),
+        };
+        P::require(&mut needs);
+        for state in needs.missing {
+            self.missing.push(format!(
+                "{} {} ({}): path parameter `{name}` needs app state `{state}`; add it with App::state",
+                info.method, info.path, info.handler
+            ));
+        }
+    }
+
+    /// Checks that the app has state `T`, asked for by a `State<T>` argument.
+    pub fn require_state<T: Send + Sync + 'static>(&mut self, info: &'static RouteInfo) {
+        if !self.app.contains::<T>() {
+            self.missing.push(format!(
+                "{} {} ({}): argument `State<{}>` needs that app state; add it with App::state",
+                info.method,
+                info.path,
+                info.handler,
+                std::any::type_name::<T>()
+            ));
+        }
+    }
+}

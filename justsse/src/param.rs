@@ -1,0 +1,173 @@
+//! Typed path parameters: plain values parsed from the path, and domain values
+//! resolved with a lookup.
+
+use std::fmt::Display;
+use std::future::Future;
+use std::str::FromStr;
+
+use justsse_http::HttpError;
+
+use crate::state::AppState;
+
+/// A type a `:name` path segment can bind to.
+///
+/// Implemented for integers, floats, `bool`, `char`, `String` and the IP address
+/// types; for your own `FromStr` types through [`from_str_param!`]; and for every
+/// [`Resolve`] type. A parameter that does not parse is a 400 naming the
+/// parameter; a resolver that finds nothing is a 404.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a path parameter",
+    note = "implement `justsse::Resolve` for it (a lookup with app state), or call `justsse::from_str_param!({Self})` if it implements `FromStr`"
+)]
+pub trait PathParam: Sized + Send {
+    /// What the path text parses to before any lookup.
+    type Raw: Send;
+
+    /// Parses the path text; the error message is shown to the client.
+    fn parse(raw: &str) -> Result<Self::Raw, String>;
+
+    /// Turns the parsed value into the argument: `Ok(None)` is a 404.
+    fn resolve(
+        raw: Self::Raw,
+        app: &AppState,
+    ) -> impl Future<Output = Result<Option<Self>, HttpError>> + Send;
+
+    /// Declares the app state the parameter needs, checked when the app starts.
+    fn require(needs: &mut Needs) {
+        let _ = needs;
+    }
+}
+
+/// What a route needs from the application, collected when it is mounted.
+#[derive(Debug)]
+pub struct Needs<'a> {
+    pub(crate) app: &'a AppState,
+    pub(crate) missing: Vec<&'static str>,
+}
+
+impl Needs<'_> {
+    /// Declares that app state of type `T` must be present.
+    pub fn state<T: Send + Sync + 'static>(&mut self) {
+        if !self.app.contains::<T>() {
+            self.missing.push(std::any::type_name::<T>());
+        }
+    }
+}
+
+/// Implements [`PathParam`] for `FromStr` types whose error is `Display`.
+///
+/// ```
+/// use std::str::FromStr;
+///
+/// /// A ticket number written `T-42`.
+/// struct TicketNo(u32);
+///
+/// impl FromStr for TicketNo {
+///     type Err = String;
+///     fn from_str(s: &str) -> Result<Self, String> {
+///         let n = s.strip_prefix("T-").ok_or("expected T-<number>")?;
+///         n.parse().map(TicketNo).map_err(|e| format!("{e}"))
+///     }
+/// }
+///
+/// justsse::from_str_param!(TicketNo);
+/// ```
+#[macro_export]
+macro_rules! from_str_param {
+    ($($ty:ty),+ $(,)?) => {$(
+        impl $crate::PathParam for $ty {
+            type Raw = $ty;
+
+            fn parse(raw: &str) -> ::core::result::Result<$ty, ::std::string::String> {
+                <$ty as ::core::str::FromStr>::from_str(raw).map_err(|err| err.to_string())
+            }
+
+            fn resolve(
+                raw: $ty,
+                _: &$crate::AppState,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<::core::option::Option<$ty>, $crate::HttpError>,
+            > + ::core::marker::Send {
+                ::core::future::ready(::core::result::Result::Ok(::core::option::Option::Some(raw)))
+            }
+        }
+    )+};
+}
+
+from_str_param!(
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    bool,
+    char,
+    String,
+    std::net::IpAddr,
+    std::net::Ipv4Addr,
+    std::net::Ipv6Addr,
+);
+
+/// A path parameter that is looked up: the path text parses into a `Key` (400
+/// naming the parameter when it does not), then `resolve` finds the value with the
+/// app state (`None` is a 404; an error is answered as it is, a 500 logged and
+/// shown only as "internal server error").
+///
+/// ```
+/// use std::collections::HashMap;
+/// use justsse::{HttpError, Resolve};
+///
+/// #[derive(Clone)]
+/// struct Ticket { id: u64, subject: String }
+///
+/// #[derive(Default)]
+/// struct TicketStore { tickets: std::sync::Mutex<HashMap<u64, Ticket>> }
+///
+/// impl Resolve for Ticket {
+///     type Key = u64;
+///     type State = TicketStore;
+///
+///     async fn resolve(id: u64, store: &TicketStore) -> Result<Option<Self>, HttpError> {
+///         let tickets = store.tickets.lock().map_err(|_| HttpError::internal("store poisoned"))?;
+///         Ok(tickets.get(&id).cloned())
+///     }
+/// }
+/// ```
+pub trait Resolve: Sized + Send {
+    /// What the path text parses to.
+    type Key: FromStr<Err: Display> + Send;
+    /// The app state the lookup reads.
+    type State: Send + Sync + 'static;
+
+    /// Finds the value for `key`.
+    fn resolve(
+        key: Self::Key,
+        state: &Self::State,
+    ) -> impl Future<Output = Result<Option<Self>, HttpError>> + Send;
+}
+
+impl<T: Resolve> PathParam for T {
+    type Raw = T::Key;
+
+    fn parse(raw: &str) -> Result<T::Key, String> {
+        raw.parse()
+            .map_err(|err: <T::Key as FromStr>::Err| err.to_string())
+    }
+
+    async fn resolve(key: T::Key, app: &AppState) -> Result<Option<Self>, HttpError> {
+        T::resolve(key, app.require::<T::State>()?).await
+    }
+
+    fn require(needs: &mut Needs) {
+        needs.state::<T::State>();
+    }
+}

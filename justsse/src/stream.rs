@@ -1,0 +1,88 @@
+//! What SSE handlers return.
+
+use futures_util::Stream;
+use justsse_http::{BoxError, Event, HttpError, IntoResponse, Response, Sse};
+
+/// A stream of events, as an `#[sse]` handler produces it: items are
+/// `Result<Event, E>`; an `Err` ends the stream with one `error` event.
+///
+/// A generator handler (an `#[sse]` method whose body ends in
+/// [`stream!`](crate::stream!)) declares `-> impl EventStream`.
+pub trait EventStream: Stream<Item = Result<Event, BoxError>> + Send + 'static {}
+
+impl<S: Stream<Item = Result<Event, BoxError>> + Send + 'static> EventStream for S {}
+
+/// Marks a stream returned as is.
+#[derive(Debug)]
+pub struct AsStream<E>(E);
+
+/// Marks a response built by the handler.
+#[derive(Debug)]
+pub struct AsSse;
+
+/// Marks a handler result that may reject before streaming.
+#[derive(Debug)]
+pub struct AsResult<M>(M);
+
+/// What a non-generator `#[sse]` handler may return: [`Sse`], any
+/// `Stream<Item = Result<Event, E>>`, or `Result` of either with an
+/// [`HttpError`], which rejects the request with a real status before the stream
+/// starts.
+#[diagnostic::on_unimplemented(
+    message = "an `#[sse]` handler cannot return `{Self}`",
+    note = "return `Sse`, an `impl Stream<Item = Result<Event, E>>`, a `Result` of either with `HttpError`, or write a generator body with `yield`"
+)]
+pub trait SseResponse<M> {
+    /// The response.
+    fn into_sse(self) -> Response;
+}
+
+impl SseResponse<AsSse> for Sse {
+    fn into_sse(self) -> Response {
+        self.into_response()
+    }
+}
+
+impl<S, E> SseResponse<AsStream<E>> for S
+where
+    S: Stream<Item = Result<Event, E>> + Send + 'static,
+    E: Into<BoxError> + 'static,
+{
+    fn into_sse(self) -> Response {
+        Sse::new(self).into_response()
+    }
+}
+
+impl<T: SseResponse<M>, M> SseResponse<AsResult<M>> for Result<T, HttpError> {
+    fn into_sse(self) -> Response {
+        match self {
+            Ok(value) => value.into_sse(),
+            Err(err) => err.into_response(),
+        }
+    }
+}
+
+/// A stream of events written as a generator: `yield` an [`Event`] to send it;
+/// `?` ends the stream with one `error` event (its message shown when the error is
+/// an [`HttpError`] with a 4xx status, otherwise a generic one).
+///
+/// Inside a `#[controller]`, an `#[sse]` handler whose body ends in `stream! { .. }`
+/// is a generator handler: the stream owns the controller and the arguments, and
+/// lives until the client leaves. (`yield` must sit inside `stream!`: stable Rust
+/// refuses it anywhere else.)
+///
+/// ```
+/// use justsse::{Event, stream};
+///
+/// let countdown = stream! {
+///     for n in (1..=3).rev() {
+///         yield Event::named("count").id(n).json(&n)?;
+///     }
+/// };
+/// ```
+#[macro_export]
+macro_rules! stream {
+    ($($body:tt)*) => {
+        $crate::__private::event_stream($crate::__private::try_stream! { $($body)* })
+    };
+}
