@@ -558,7 +558,8 @@ pub(crate) fn tidy(tokens: &impl ToTokens) -> String {
             let prev = out.chars().last().unwrap_or(' ');
             let after_path_sep = out.ends_with("::");
             let skip = matches!(next, '.' | ',' | ';' | ')' | ']' | '?' | ':' | '<' | '>')
-                || matches!(prev, '(' | '[' | '&' | '.' | '!' | '<')
+                || matches!(prev, '(' | '[' | '.' | '!' | '<')
+                || (prev == '&' && !out.ends_with("&&"))
                 || after_path_sep
                 || (prev == '|' && open_pipe)
                 || (next == '|' && open_pipe)
@@ -584,8 +585,8 @@ mod tests {
         assert_eq!(tidy(&path), "crate::auth::bearer");
         let ty: Type = syn::parse_quote!(Json<Vec<Ticket>>);
         assert_eq!(tidy(&ty), "Json<Vec<Ticket>>");
-        let call: Expr = syn::parse_quote!(check(a, &b).is_ok());
-        assert_eq!(tidy(&call), "check(a, &b).is_ok()");
+        let call: Expr = syn::parse_quote!(check(a, &b).is_ok() && c);
+        assert_eq!(tidy(&call), "check(a, &b).is_ok() && c");
     }
 
     #[test]
