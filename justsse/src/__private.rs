@@ -92,6 +92,12 @@ where
     events
 }
 
+/// Stands in for a generator's body when the controller did not expand, so the
+/// signature still type-checks beside the real errors.
+pub fn placeholder_stream() -> futures_util::stream::Pending<Result<Event, BoxError>> {
+    futures_util::stream::pending()
+}
+
 /// Declares that a `State<T>` argument needs state `T`.
 pub fn require_state<T: Send + Sync + 'static>(mount: &mut Mount<'_>, info: &'static RouteInfo) {
     mount.require_state::<T>(info);

@@ -30,12 +30,14 @@ pub trait Pick<T, I> {
     fn pick(&self) -> &T;
 }
 
+#[diagnostic::do_not_recommend]
 impl<T, Tail> Pick<T, Here> for (T, Tail) {
     fn pick(&self) -> &T {
         &self.0
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T, H, Tail: Pick<T, I>, I> Pick<T, There<I>> for (H, Tail) {
     fn pick(&self) -> &T {
         self.1.pick()
@@ -55,6 +57,7 @@ pub trait Take<T, I> {
     fn take(self) -> (T, Self::Rest);
 }
 
+#[diagnostic::do_not_recommend]
 impl<T, Tail> Take<T, Here> for (T, Tail) {
     type Rest = Tail;
     fn take(self) -> (T, Tail) {
@@ -62,6 +65,7 @@ impl<T, Tail> Take<T, Here> for (T, Tail) {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T, H, Tail: Take<T, I>, I> Take<T, There<I>> for (H, Tail) {
     type Rest = (H, Tail::Rest);
     fn take(self) -> (T, Self::Rest) {
@@ -101,6 +105,7 @@ impl<C: Send, T: Extract> Arg<C, Extracted> for T {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<C: Take<T, I> + Send, T: Send, I> Arg<C, Chained<I>> for T
 where
     C::Rest: Send,

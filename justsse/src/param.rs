@@ -155,6 +155,7 @@ pub trait Resolve: Sized + Send {
     ) -> impl Future<Output = Result<Option<Self>, HttpError>> + Send;
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: Resolve> PathParam for T {
     type Raw = T::Key;
 

@@ -76,6 +76,8 @@ pub(crate) enum Guard {
 
 pub(crate) struct RouteModel {
     pub(crate) method: Method,
+    /// The path as written in the attribute, for error spans.
+    pub(crate) lit: LitStr,
     pub(crate) path: String,
     pub(crate) params: Vec<String>,
     pub(crate) handler: Ident,
@@ -122,7 +124,7 @@ pub(crate) fn strip_route_attributes(item: TokenStream) -> TokenStream {
             if ends_in_stream_macro(&method.block) {
                 // A generator's stream borrows the controller; only its route
                 // function can own it, so here the body would add borrow errors.
-                method.block = syn::parse_quote!({ ::core::unimplemented!() });
+                method.block = syn::parse_quote!({ ::justsse::__private::placeholder_stream() });
             }
         }
     }
@@ -443,6 +445,7 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
 
     Some(RouteModel {
         method: kind,
+        lit,
         path: route_path,
         params,
         handler: sig.ident.clone(),
@@ -530,7 +533,7 @@ fn check_duplicates(cx: &mut Ctxt, routes: &[RouteModel]) {
             .find(|earlier| shape(earlier) == shape(route))
         {
             cx.error_at(
-                &route.handler,
+                &route.lit,
                 format!(
                     "{} {} is already routed to `{}`",
                     route.method.http(),

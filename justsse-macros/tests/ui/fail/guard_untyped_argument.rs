@@ -1,0 +1,14 @@
+use justsse::prelude::*;
+
+struct C;
+
+#[controller("/c")]
+impl C {
+    #[get("/")]
+    #[guard(|user| user)]
+    async fn list(&self) -> Json<u32> {
+        Json(1)
+    }
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use justsse::prelude::*;
+
+struct C;
+
+#[controller("/c")]
+impl C {
+    #[get("things")]
+    async fn list(&self) -> Json<u32> {
+        Json(1)
+    }
+}
+
+fn main() {}
