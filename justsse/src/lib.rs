@@ -45,6 +45,7 @@ pub mod client;
 mod context;
 mod controller;
 mod extract;
+pub mod hub;
 mod param;
 mod state;
 mod stream;
@@ -58,6 +59,7 @@ pub use app::{App, Error};
 pub use context::Context;
 pub use controller::{Controller, Mount, RouteInfo, RouteKind, RouteResult, RouteTable};
 pub use extract::{Disconnected, Extract, LastEventId, Query};
+pub use hub::Hub;
 /// The runtime's error: binding, invalid routes (also reachable as `Error::Server`).
 pub use justsse_http::Error as ServerError;
 pub use justsse_macros::{controller, delete, get, guard, patch, post, put, sse, uses};
@@ -68,7 +70,7 @@ pub use stream::EventStream;
 /// The names most applications use.
 pub mod prelude {
     pub use crate::{
-        App, Disconnected, Event, EventStream, HttpError, IntoResponse, Json, KeepAlive,
+        App, Disconnected, Event, EventStream, HttpError, Hub, IntoResponse, Json, KeepAlive,
         LastEventId, Query, Request, RequestHead, Resolve, Response, Router, Server, ServerConfig,
         Sse, State, controller, delete, get, guard, patch, post, put, sse, stream, uses,
     };

@@ -7,6 +7,10 @@ use super::event::{Event, EventError};
 
 /// Appends `event` to `buf`, or leaves `buf` untouched if the event is invalid.
 pub(crate) fn encode(event: &Event, buf: &mut BytesMut) -> Result<(), EventError> {
+    if let Some(frozen) = &event.frozen {
+        buf.extend_from_slice(&frozen.wire);
+        return Ok(());
+    }
     event.validity()?;
     if let Some(comment) = &event.comment {
         for_each_line(comment, |line| field(buf, b"", line));
@@ -125,6 +129,21 @@ mod tests {
             assert!(encode(&event, &mut buf).is_err(), "{event:?}");
             assert_eq!(&buf[..], b"kept");
         }
+    }
+
+    #[test]
+    fn frozen_events_write_their_encoding_and_thaw_when_changed() {
+        let event = Event::named("n")
+            .id(3)
+            .data("a\nb")
+            .freeze()
+            .expect("valid");
+        assert_eq!(wire(&event), "event: n\nid: 3\ndata: a\ndata: b\n\n");
+        assert_eq!(
+            wire(&event.clone().id(4)),
+            "event: n\nid: 4\ndata: a\ndata: b\n\n"
+        );
+        assert!(Event::named("bad\n").freeze().is_err());
     }
 
     #[test]

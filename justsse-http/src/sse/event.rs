@@ -4,7 +4,9 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
+use bytes::{Bytes, BytesMut};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Why an event cannot be written. The event is refused whole: nothing of it
 /// reaches the wire, so user text can never inject fields into the stream.
@@ -72,6 +74,14 @@ pub struct Event {
     pub(crate) retry_ms: Option<u64>,
     pub(crate) comment: Option<String>,
     invalid: Option<Invalid>,
+    /// Set by [`Event::freeze`]: the fields and their encoding, shared by clones.
+    pub(crate) frozen: Option<Arc<Frozen>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Frozen {
+    pub(crate) fields: Event,
+    pub(crate) wire: Bytes,
 }
 
 impl Event {
@@ -88,6 +98,7 @@ impl Event {
 
     /// Sets the event name.
     pub fn event(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.thaw();
         let name = name.into();
         if has_line_break(&name) {
             self.mark(Invalid::Name);
@@ -98,18 +109,21 @@ impl Event {
 
     /// Sets the data, any text.
     pub fn data(mut self, data: impl Into<String>) -> Self {
+        self.thaw();
         self.data = Some(data.into());
         self
     }
 
     /// Sets the data to `value` serialized as JSON.
     pub fn json<T: Serialize + ?Sized>(mut self, value: &T) -> Result<Self, EventError> {
+        self.thaw();
         self.data = Some(serde_json::to_string(value).map_err(EventError::Json)?);
         self.check()
     }
 
     /// Sets the id. An empty id is allowed: it resets the client's last event id.
     pub fn id(mut self, id: impl fmt::Display) -> Self {
+        self.thaw();
         let id = id.to_string();
         if has_line_break(&id) {
             self.mark(Invalid::IdLineBreak);
@@ -123,12 +137,14 @@ impl Event {
     /// Sets the reconnection time the client waits before reconnecting, in whole
     /// milliseconds.
     pub fn retry(mut self, after: Duration) -> Self {
+        self.thaw();
         self.retry_ms = Some(u64::try_from(after.as_millis()).unwrap_or(u64::MAX));
         self
     }
 
     /// Adds a comment, which clients ignore; any text, split into lines like data.
     pub fn comment(mut self, text: impl Into<String>) -> Self {
+        self.thaw();
         self.comment = Some(text.into());
         self
     }
@@ -147,17 +163,58 @@ impl Event {
 
     /// The name, if set.
     pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
+        self.fields().name.as_deref()
     }
 
     /// The id, if set.
     pub fn id_str(&self) -> Option<&str> {
-        self.id.as_deref()
+        self.fields().id.as_deref()
     }
 
     /// The data, if set.
     pub fn data_str(&self) -> Option<&str> {
-        self.data.as_deref()
+        self.fields().data.as_deref()
+    }
+
+    /// Encodes the event once, for an event sent to many streams: clones share
+    /// the encoded bytes, and writing one costs a copy, not an encoding. Changing
+    /// a frozen event (any builder call) thaws it first.
+    ///
+    /// ```
+    /// use justsse_http::Event;
+    ///
+    /// let event = Event::named("news").id(1).data("hello").freeze()?;
+    /// let copy = event.clone();
+    /// assert_eq!(copy.to_string(), "event: news\nid: 1\ndata: hello\n\n");
+    /// assert_eq!(copy.data_str(), Some("hello"));
+    /// # Ok::<(), justsse_http::EventError>(())
+    /// ```
+    pub fn freeze(self) -> Result<Self, EventError> {
+        if self.frozen.is_some() {
+            return Ok(self);
+        }
+        let mut buf = BytesMut::new();
+        super::encode::encode(&self, &mut buf)?;
+        Ok(Self {
+            frozen: Some(Arc::new(Frozen {
+                fields: self,
+                wire: buf.freeze(),
+            })),
+            ..Self::default()
+        })
+    }
+
+    fn fields(&self) -> &Event {
+        match &self.frozen {
+            Some(frozen) => &frozen.fields,
+            None => self,
+        }
+    }
+
+    fn thaw(&mut self) {
+        if let Some(frozen) = self.frozen.take() {
+            *self = Arc::unwrap_or_clone(frozen).fields;
+        }
     }
 
     fn mark(&mut self, invalid: Invalid) {

@@ -1,0 +1,182 @@
+//! Broadcast with replay: topics that number their events, keep the last ones,
+//! and let a reconnecting client resume after the last id it saw.
+
+mod memory;
+
+use std::fmt::Display;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::Stream;
+use justsse_http::{BoxError, BoxFuture, Event, EventError, HttpError};
+
+pub use memory::MemoryConfig;
+
+/// The name of the event a subscriber receives when events it should have had
+/// are gone: its `Last-Event-ID` is older than the replay buffer or unknown, or it
+/// read too slowly and fell behind the buffer. Its data is
+/// `{"reason": "too_old" | "unknown_id" | "lagged"}` and its id is that of the
+/// latest event, so the client's next reconnect resumes from there. A client that
+/// receives it should refetch the state it shows; live events follow.
+pub const RESYNC: &str = "resync";
+
+/// Why publishing failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HubError {
+    /// The event is invalid (a name or id with a line break).
+    #[error(transparent)]
+    Event(#[from] EventError),
+    /// The backend cannot take events now (for example, its server is down).
+    #[error("the hub's backend is unavailable: {0}")]
+    Unavailable(#[source] BoxError),
+}
+
+impl From<HubError> for HttpError {
+    fn from(err: HubError) -> Self {
+        match err {
+            HubError::Unavailable(_) => HttpError::new(
+                justsse_http::http::StatusCode::SERVICE_UNAVAILABLE,
+                "event delivery is unavailable; try again",
+            ),
+            other => HttpError::internal(other),
+        }
+    }
+}
+
+/// Where a hub keeps and fans out its events. The in-memory backend is the
+/// default; a distributed one keeps the same semantics: ids in publish order per
+/// topic, replay after an id, [`RESYNC`] when events may have been missed.
+pub trait Backend: Send + Sync + 'static {
+    /// Assigns the event its id, stores it for replay, and delivers it to the
+    /// topic's subscribers. Returns the event with its id.
+    fn publish(&self, topic: String, event: Event) -> BoxFuture<Result<Event, HubError>>;
+
+    /// The topic's events after `last_id` (replayed), then live ones.
+    fn subscribe(&self, topic: String, last_id: Option<&str>) -> Subscription;
+}
+
+/// A hub of topics keyed by `K` (a ticket id, a user name...).
+///
+/// ```
+/// use justsse::{Event, hub::Hub};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), justsse::hub::HubError> {
+/// let hub: Hub<u64> = Hub::new();
+/// let mut live = hub.subscribe(&7, None);
+/// let sent = hub.publish(&7, Event::named("comment").data("hello")).await?;
+/// let got = live.next().await.expect("the event");
+/// assert_eq!(got.id_str(), sent.id_str());
+///
+/// // A client that saw `sent` and reconnects gets what came after it.
+/// hub.publish(&7, Event::named("comment").data("again")).await?;
+/// let mut resumed = hub.subscribe(&7, sent.id_str());
+/// assert_eq!(resumed.next().await.expect("replayed").data_str(), Some("again"));
+/// # Ok(())
+/// # }
+/// ```
+pub struct Hub<K = String> {
+    backend: Arc<dyn Backend>,
+    key: PhantomData<fn(&K)>,
+}
+
+impl<K> Clone for Hub<K> {
+    fn clone(&self) -> Self {
+        Self {
+            backend: self.backend.clone(),
+            key: PhantomData,
+        }
+    }
+}
+
+impl<K> std::fmt::Debug for Hub<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub").finish_non_exhaustive()
+    }
+}
+
+impl<K: Display> Default for Hub<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K: Display> Hub<K> {
+    /// An in-memory hub keeping the last 1,024 events of each topic.
+    pub fn new() -> Self {
+        Self::memory(MemoryConfig::default())
+    }
+
+    /// An in-memory hub with this configuration.
+    pub fn memory(config: MemoryConfig) -> Self {
+        Self::with_backend(memory::Memory::new(config))
+    }
+
+    /// A hub on another backend.
+    pub fn with_backend(backend: impl Backend) -> Self {
+        Self {
+            backend: Arc::new(backend),
+            key: PhantomData,
+        }
+    }
+
+    /// Publishes `event` on `topic`: it gets the topic's next id (any id it had
+    /// is replaced) and reaches every subscriber. Returns the event as sent.
+    pub async fn publish(&self, topic: &K, event: Event) -> Result<Event, HubError> {
+        self.backend.publish(topic.to_string(), event).await
+    }
+
+    /// The events of `topic`: those after `last_id` first (pass the client's
+    /// [`LastEventId`](crate::LastEventId)), then live ones. With no id, only
+    /// live events. See [`RESYNC`] for ids the hub cannot resume from.
+    pub fn subscribe(&self, topic: &K, last_id: Option<&str>) -> Subscription {
+        self.backend.subscribe(topic.to_string(), last_id)
+    }
+}
+
+/// The events of one subscriber; each carries its id, so yielding it from an SSE
+/// handler lets the browser resume after it.
+pub struct Subscription(Pin<Box<dyn Stream<Item = Event> + Send>>);
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription").finish_non_exhaustive()
+    }
+}
+
+impl Subscription {
+    /// Wraps a backend's stream.
+    pub fn new(events: impl Stream<Item = Event> + Send + 'static) -> Self {
+        Self(Box::pin(events))
+    }
+
+    /// The next event; `None` only if the backend ends the subscription.
+    pub async fn next(&mut self) -> Option<Event> {
+        futures_util::StreamExt::next(self).await
+    }
+}
+
+impl Stream for Subscription {
+    type Item = Event;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.0.as_mut().poll_next(cx)
+    }
+}
+
+/// The [`RESYNC`] event.
+pub(crate) fn resync(latest_id: &str, reason: &'static str) -> Event {
+    let data = match reason {
+        "too_old" => r#"{"reason":"too_old"}"#,
+        "lagged" => r#"{"reason":"lagged"}"#,
+        _ => r#"{"reason":"unknown_id"}"#,
+    };
+    Event::named(RESYNC).id(latest_id).data(data)
+}
+
+/// How long an idle topic (no subscribers) keeps its events by default.
+pub(crate) const DEFAULT_RETAIN: Duration = Duration::from_secs(600);

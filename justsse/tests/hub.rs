@@ -1,0 +1,274 @@
+//! The hub alone: resumption, resync, topic freeing, and a property test of
+//! random publishes, subscribes and slow reads.
+
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use justsse::Event;
+use justsse::hub::{Hub, MemoryConfig, RESYNC, Subscription};
+use proptest::prelude::*;
+
+fn seq(event: &Event) -> u64 {
+    let id = event.id_str().expect("hub events have ids");
+    id.rsplit_once('-')
+        .and_then(|(_, n)| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// What is readable now, without waiting.
+fn ready(sub: &mut Subscription, at_most: usize) -> Vec<Event> {
+    let mut got = Vec::new();
+    while got.len() < at_most {
+        match sub.next().now_or_never() {
+            Some(Some(event)) => got.push(event),
+            _ => break,
+        }
+    }
+    got
+}
+
+fn reason(event: &Event) -> String {
+    let data: serde_json::Value =
+        serde_json::from_str(event.data_str().unwrap_or("{}")).expect("json");
+    data["reason"].as_str().unwrap_or_default().to_owned()
+}
+
+fn hub(replay: usize) -> Hub<&'static str> {
+    Hub::memory(MemoryConfig {
+        replay,
+        retain_idle: Duration::from_secs(60),
+    })
+}
+
+#[tokio::test]
+async fn resume_after_an_id_replays_exactly_what_came_after() {
+    let hub = hub(16);
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(
+            hub.publish(&"t", Event::new().data(n.to_string()))
+                .await
+                .expect("publish"),
+        );
+    }
+    let mut sub = hub.subscribe(&"t", ids[1].id_str());
+    let got: Vec<String> = ready(&mut sub, 10)
+        .iter()
+        .map(|e| e.data_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(got, ["2", "3", "4"]);
+    hub.publish(&"t", Event::new().data("5"))
+        .await
+        .expect("publish");
+    assert_eq!(
+        ready(&mut sub, 10)[0].data_str(),
+        Some("5"),
+        "live after replay, no gap"
+    );
+    let mut latest = hub.subscribe(&"t", ids[4].id_str());
+    assert!(
+        ready(&mut latest, 10)
+            .iter()
+            .all(|e| e.data_str() == Some("5"))
+    );
+}
+
+#[tokio::test]
+async fn too_old_and_unknown_ids_get_one_resync_then_live_events() {
+    let hub = hub(2);
+    let first = hub
+        .publish(&"t", Event::new().data("0"))
+        .await
+        .expect("publish");
+    for n in 1..5 {
+        hub.publish(&"t", Event::new().data(n.to_string()))
+            .await
+            .expect("publish");
+    }
+    let cases = [
+        (first.id_str().expect("id").to_owned(), "too_old"),
+        ("garbage".into(), "unknown_id"),
+        ("1-999".into(), "unknown_id"),
+    ];
+    for (round, (last, why)) in cases.into_iter().enumerate() {
+        let mut sub = hub.subscribe(&"t", Some(&last));
+        let got = ready(&mut sub, 10);
+        assert_eq!(got.len(), 1, "{last}: {got:?}");
+        assert_eq!(got[0].name(), Some(RESYNC));
+        assert_eq!(reason(&got[0]), why);
+        assert_eq!(
+            seq(&got[0]),
+            5 + round as u64,
+            "the resync carries the latest id"
+        );
+        hub.publish(&"t", Event::new().data("live"))
+            .await
+            .expect("publish");
+        assert_eq!(ready(&mut sub, 10)[0].data_str(), Some("live"));
+    }
+}
+
+#[tokio::test]
+async fn a_subscriber_that_falls_behind_gets_resync_and_continues() {
+    let hub = hub(4);
+    let mut slow = hub.subscribe(&"t", None);
+    for n in 0..10 {
+        hub.publish(&"t", Event::new().data(n.to_string()))
+            .await
+            .expect("publish");
+    }
+    let got = ready(&mut slow, 20);
+    assert_eq!(got.len(), 1);
+    assert_eq!(reason(&got[0]), "lagged");
+    hub.publish(&"t", Event::new().data("10"))
+        .await
+        .expect("publish");
+    assert_eq!(ready(&mut slow, 20)[0].data_str(), Some("10"));
+}
+
+#[tokio::test]
+async fn invalid_events_are_refused_by_publish() {
+    let hub = hub(4);
+    let err = hub
+        .publish(&"t", Event::named("a\nb"))
+        .await
+        .expect_err("invalid name");
+    assert!(err.to_string().contains("line break"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_topics_are_freed() {
+    let hub: Hub<u32> = Hub::memory(MemoryConfig {
+        replay: 8,
+        retain_idle: Duration::from_secs(60),
+    });
+    // A topic with subscribers only is freed when the last one leaves.
+    let sub = hub.subscribe(&1, None);
+    drop(sub);
+    // Topics with events are kept for returning clients, then freed.
+    for topic in 0..1000 {
+        hub.publish(&topic, Event::new().data("x"))
+            .await
+            .expect("publish");
+    }
+    let early = hub.subscribe(&5, Some("0-0"));
+    drop(early);
+    tokio::time::advance(Duration::from_secs(61)).await;
+    // Any operation may sweep; the sweep frees the idle topics, so resuming
+    // from one of their ids now finds nothing to replay.
+    hub.publish(&9999, Event::new().data("y"))
+        .await
+        .expect("publish");
+    let mut late = hub.subscribe(&5, None);
+    assert!(ready(&mut late, 4).is_empty());
+    hub.publish(&5, Event::new().data("z"))
+        .await
+        .expect("publish");
+    let got = ready(&mut late, 4);
+    assert_eq!(seq(&got[0]), 1, "topic 5 started over after being freed");
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Publish,
+    /// Subscribe with the id of the n-th published event (if any), no id, or garbage.
+    Subscribe(Option<usize>, bool),
+    /// Read up to n ready events from subscriber i.
+    Read(usize, usize),
+    Drop(usize),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => Just(Op::Publish),
+        1 => (prop::option::of(0usize..64), any::<bool>()).prop_map(|(n, garbage)| Op::Subscribe(n, garbage)),
+        3 => (0usize..8, 0usize..6).prop_map(|(i, n)| Op::Read(i, n)),
+        1 => (0usize..8).prop_map(Op::Drop),
+    ]
+}
+
+struct Tracked {
+    sub: Subscription,
+    /// The seq of the last event delivered (or resumed after).
+    last: u64,
+    replay: u64,
+}
+
+impl Tracked {
+    fn check(&mut self, events: Vec<Event>) -> Result<(), TestCaseError> {
+        for event in events {
+            let n = seq(&event);
+            if event.name() == Some(RESYNC) {
+                let why = reason(&event);
+                if why == "lagged" || why == "too_old" {
+                    prop_assert!(
+                        n.saturating_sub(self.last) > self.replay,
+                        "resync {why} at {n} after {} with replay {}",
+                        self.last,
+                        self.replay
+                    );
+                }
+                self.last = n;
+            } else {
+                prop_assert_eq!(n, self.last + 1, "gap, duplicate or reordering");
+                self.last = n;
+            }
+        }
+        Ok(())
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn no_gap_duplicate_or_reordering_the_buffer_could_prevent(ops in prop::collection::vec(op(), 1..120), replay in 1usize..8) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async {
+            let hub = hub(replay);
+            let mut published: Vec<Event> = Vec::new();
+            let mut subs: Vec<Tracked> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Publish => published.push(hub.publish(&"t", Event::new().data("x")).await.expect("publish")),
+                    Op::Subscribe(n, garbage) => {
+                        let latest = published.len() as u64;
+                        let (last_id, last) = match n.and_then(|n| published.get(n)) {
+                            _ if garbage => (Some("nope".to_owned()), latest),
+                            Some(event) => (event.id_str().map(str::to_owned), seq(event)),
+                            None => (None, latest),
+                        };
+                        let mut tracked = Tracked { sub: hub.subscribe(&"t", last_id.as_deref()), last, replay: replay as u64 };
+                        if garbage {
+                            // The resync it must send first carries the latest id.
+                            let first = ready(&mut tracked.sub, 1);
+                            prop_assert_eq!(first.len(), 1);
+                            prop_assert_eq!(first[0].name(), Some(RESYNC));
+                            prop_assert_eq!(seq(&first[0]), latest);
+                        }
+                        subs.push(tracked);
+                    }
+                    Op::Read(i, n) => {
+                        if let Some(tracked) = subs.get_mut(i) {
+                            let events = ready(&mut tracked.sub, n);
+                            tracked.check(events)?;
+                        }
+                    }
+                    Op::Drop(i) => {
+                        if i < subs.len() {
+                            subs.remove(i);
+                        }
+                    }
+                }
+            }
+            // Drained, every subscriber ends at the latest event: nothing lost at the tail.
+            let latest = published.len() as u64;
+            for tracked in &mut subs {
+                let events = ready(&mut tracked.sub, usize::MAX);
+                tracked.check(events)?;
+                prop_assert_eq!(tracked.last, latest);
+            }
+            Ok(())
+        })?;
+    }
+}
