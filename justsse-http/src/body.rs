@@ -76,6 +76,18 @@ impl Body {
         }
     }
 
+    /// For an event stream that sends no `retry:` hint of its own yet: sends
+    /// one telling the client to wait `after` before reconnecting, first. Other
+    /// bodies are left as they are.
+    pub fn retry_hint(&mut self, after: std::time::Duration) {
+        if let Kind::Sse(body) = &mut self.kind {
+            let mut hint = bytes::BytesMut::new();
+            // A retry-only event is always valid.
+            let _ = crate::sse::encode(&crate::sse::Event::new().retry(after), &mut hint);
+            body.default_retry(&hint);
+        }
+    }
+
     /// Whether this body is an event stream.
     pub fn is_event_stream(&self) -> bool {
         matches!(self.kind, Kind::Sse(_))

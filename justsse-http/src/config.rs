@@ -82,6 +82,16 @@ impl ServerConfig {
         self
     }
 
+    /// A `retry:` hint sent first on every event stream that sets none itself:
+    /// how long browsers wait before reconnecting (theirs is about 3 s).
+    pub fn retry(mut self, after: Duration) -> Self {
+        let mut buf = BytesMut::new();
+        // A retry-only event is always valid.
+        let _ = encode(&Event::new().retry(after), &mut buf);
+        self.streams.retry = Some(buf.freeze());
+        self
+    }
+
     /// A last event every open stream receives when the server shuts down, for
     /// example a `retry` hint so clients come back later. Fails if the event is
     /// invalid.

@@ -41,7 +41,9 @@ pub use handler::{BoxFuture, Handler};
 pub use path::{PathError, RoutePath};
 pub use request::{Params, Request, RequestHead};
 pub use response::{IntoResponse, Json, Response};
-pub use router::{MethodRouter, RouteError, Router, delete, get, patch, post, put, sse};
+pub use router::{
+    MethodRouter, RouteError, Router, accepts_event_stream, delete, get, patch, post, put, sse,
+};
 pub use server::{IntoListener, Server, ctrl_c, serve};
 pub use sse::{Event, EventError, KeepAlive, Sse};
 

@@ -328,8 +328,16 @@ impl Routes {
     }
 }
 
-/// Whether the `Accept` header lists `text/event-stream`.
-pub(crate) fn accepts_event_stream(headers: &http::HeaderMap) -> bool {
+/// Whether the `Accept` header lists `text/event-stream`, as `EventSource` sends it.
+///
+/// ```
+/// use justsse_http::{accepts_event_stream, http::HeaderMap};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("accept", "text/html, text/event-stream;q=0.9".parse().unwrap());
+/// assert!(accepts_event_stream(&headers));
+/// ```
+pub fn accepts_event_stream(headers: &http::HeaderMap) -> bool {
     headers.get_all(header::ACCEPT).iter().any(|value| {
         value.to_str().is_ok_and(|value| {
             value.split(',').any(|range| {

@@ -9,6 +9,7 @@ pub use crate::chain::{Arg, Guard, GuardOutcome, Pick};
 pub use crate::context::Context;
 pub use crate::controller::{Controller, Mount, RouteInfo, RouteKind, RouteResult};
 pub use crate::param::PathParam;
+pub use crate::progressive::ProgressiveResponse;
 pub use crate::stream::SseResponse;
 
 use futures_util::Stream;
@@ -71,17 +72,38 @@ pub fn respond<R: IntoResponse>(cx: Context, value: R) -> RouteResult {
     Ok(cx.finish(value.into_response()))
 }
 
-/// A non-generator SSE route's response.
-pub fn sse<R: SseResponse<M>, M>(cx: Context, value: R) -> RouteResult {
-    Ok(cx.finish(value.into_sse()))
+/// A non-generator SSE route's response, with the route's `retry` hint (ms).
+pub fn sse<R: SseResponse<M>, M>(cx: Context, value: R, retry: Option<u64>) -> RouteResult {
+    Ok(with_retry(cx.finish(value.into_sse()), retry))
 }
 
-/// A generator SSE route's response.
-pub fn generator<S>(cx: Context, events: S) -> RouteResult
+/// A generator SSE route's response, with the route's `retry` hint (ms).
+pub fn generator<S>(cx: Context, events: S, retry: Option<u64>) -> RouteResult
 where
     S: Stream<Item = Result<Event, BoxError>> + Send + 'static,
 {
-    Ok(cx.finish(Sse::new(events).into_response()))
+    Ok(with_retry(
+        cx.finish(Sse::new(events).into_response()),
+        retry,
+    ))
+}
+
+/// A progressive route's response: JSON, or the value then the channel's events.
+pub fn progressive<R: ProgressiveResponse>(
+    cx: Context,
+    value: R,
+    retry: Option<u64>,
+) -> RouteResult {
+    Ok(with_retry(crate::progressive::respond(cx, value), retry))
+}
+
+fn with_retry(mut response: Response, retry: Option<u64>) -> Response {
+    if let Some(ms) = retry {
+        response
+            .body_mut()
+            .retry_hint(std::time::Duration::from_millis(ms));
+    }
+    response
 }
 
 /// Fixes the item type of a `stream!` block, so that `?` converts into `BoxError`.

@@ -13,6 +13,7 @@ pub struct Context {
     req: Request,
     app: Arc<AppState>,
     held: Option<tokio_util::sync::DropGuard>,
+    updates: Option<tokio::sync::mpsc::Receiver<justsse_http::Event>>,
 }
 
 impl Context {
@@ -21,6 +22,7 @@ impl Context {
             req,
             app,
             held: None,
+            updates: None,
         }
     }
 
@@ -41,6 +43,16 @@ impl Context {
 
     pub(crate) fn hold_until_response_ends(&mut self, guard: tokio_util::sync::DropGuard) {
         self.held = Some(guard);
+    }
+
+    pub(crate) fn set_updates(&mut self, rx: tokio::sync::mpsc::Receiver<justsse_http::Event>) {
+        self.updates = Some(rx);
+    }
+
+    pub(crate) fn take_updates(
+        &mut self,
+    ) -> Option<tokio::sync::mpsc::Receiver<justsse_http::Event>> {
+        self.updates.take()
     }
 
     /// Ties what must live as long as the response to its body.

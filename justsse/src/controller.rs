@@ -27,6 +27,9 @@ pub enum RouteKind {
     Json,
     /// An event stream.
     Sse,
+    /// Progressive enhancement: JSON for plain clients, an event stream for
+    /// clients that accept one.
+    Progressive,
 }
 
 /// One row of a controller's route table.
@@ -61,22 +64,33 @@ impl fmt::Display for RouteInfo {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RouteTable(pub Vec<RouteInfo>);
 
+impl RouteKind {
+    /// `json`, `sse` or `json+sse`.
+    pub fn label(self) -> &'static str {
+        match self {
+            RouteKind::Json => "json",
+            RouteKind::Sse => "sse",
+            RouteKind::Progressive => "json+sse",
+        }
+    }
+}
+
 impl fmt::Display for RouteTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let width = |column: fn(&RouteInfo) -> usize| self.0.iter().map(column).max().unwrap_or(0);
-        let (method_w, path_w, handler_w) = (
+        let (method_w, path_w, kind_w, handler_w) = (
             width(|r| r.method.len()),
             width(|r| r.path.len()),
+            width(|r| r.kind.label().len()),
             width(|r| r.handler.len()),
         );
         for route in &self.0 {
-            let kind = match route.kind {
-                RouteKind::Json => "json",
-                RouteKind::Sse => "sse ",
-            };
             let mut line = format!(
-                "{:method_w$}  {:path_w$}  {kind}  {:handler_w$}",
-                route.method, route.path, route.handler
+                "{:method_w$}  {:path_w$}  {:kind_w$}  {:handler_w$}",
+                route.method,
+                route.path,
+                route.kind.label(),
+                route.handler
             );
             let mut chain: Vec<&str> = route.uses.to_vec();
             chain.extend(route.guards.iter().map(|_| "guard"));
@@ -117,7 +131,7 @@ impl Mount<'_> {
     pub fn route<C, F, Fut>(&mut self, info: &'static RouteInfo, controller: &Arc<C>, route: F)
     where
         C: Send + Sync + 'static,
-        F: Fn(Arc<C>, Context) -> Fut + Send + Sync + 'static,
+        F: Fn(Arc<C>, Context) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = RouteResult> + Send + 'static,
     {
         let controller = controller.clone();
@@ -128,6 +142,9 @@ impl Mount<'_> {
         };
         let methods = match (info.kind, info.method) {
             (RouteKind::Sse, _) => MethodRouter::default().sse(handler),
+            (RouteKind::Progressive, _) => {
+                MethodRouter::default().get(handler.clone()).sse(handler)
+            }
             (RouteKind::Json, method) => match method.parse() {
                 Ok(method) => MethodRouter::default().on(method, handler),
                 Err(_) => {

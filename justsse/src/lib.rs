@@ -47,6 +47,7 @@ mod controller;
 mod extract;
 pub mod hub;
 mod param;
+pub mod progressive;
 mod state;
 mod stream;
 
@@ -64,15 +65,17 @@ pub use hub::Hub;
 pub use justsse_http::Error as ServerError;
 pub use justsse_macros::{controller, delete, get, guard, patch, post, put, sse, uses};
 pub use param::{Needs, PathParam, Resolve};
+pub use progressive::Channel;
 pub use state::{AppState, State};
 pub use stream::EventStream;
 
 /// The names most applications use.
 pub mod prelude {
     pub use crate::{
-        App, Disconnected, Event, EventStream, HttpError, Hub, IntoResponse, Json, KeepAlive,
-        LastEventId, Query, Request, RequestHead, Resolve, Response, Router, Server, ServerConfig,
-        Sse, State, controller, delete, get, guard, patch, post, put, sse, stream, uses,
+        App, Channel, Disconnected, Event, EventStream, HttpError, Hub, IntoResponse, Json,
+        KeepAlive, LastEventId, Query, Request, RequestHead, Resolve, Response, Router, Server,
+        ServerConfig, Sse, State, controller, delete, get, guard, patch, post, put, sse, stream,
+        uses,
     };
     pub use justsse_http::http::StatusCode;
 }

@@ -25,9 +25,9 @@ pub struct AsSse;
 pub struct AsResult<M>(M);
 
 /// What a non-generator `#[sse]` handler may return: [`Sse`], any
-/// `Stream<Item = Result<Event, E>>`, or `Result` of either with an
-/// [`HttpError`], which rejects the request with a real status before the stream
-/// starts.
+/// `Stream<Item = Result<Event, E>>`, `Result` of either with an [`HttpError`]
+/// (rejects the request with a real status before the stream starts), or
+/// `Option` of either (`None` answers 204 so the browser stops reconnecting).
 #[diagnostic::on_unimplemented(
     message = "an `#[sse]` handler cannot return `{Self}`",
     note = "return `Sse`, an `impl Stream<Item = Result<Event, E>>`, a `Result` of either with `HttpError`, or write a generator body with `yield`"
@@ -50,6 +50,21 @@ where
 {
     fn into_sse(self) -> Response {
         Sse::new(self).into_response()
+    }
+}
+
+/// Marks an optional stream: `None` answers 204.
+#[derive(Debug)]
+pub struct AsOption<M>(M);
+
+/// `None` answers `204 No Content`, which tells a browser's `EventSource` to stop
+/// reconnecting: the way to end a stream for good.
+impl<T: SseResponse<M>, M> SseResponse<AsOption<M>> for Option<T> {
+    fn into_sse(self) -> Response {
+        match self {
+            Some(value) => value.into_sse(),
+            None => justsse_http::http::StatusCode::NO_CONTENT.into_response(),
+        }
     }
 }
 

@@ -28,6 +28,8 @@ const COALESCE_LIMIT: usize = 16 * 1024;
 pub(crate) struct StreamDefaults {
     pub(crate) keep_alive: KeepAlive,
     pub(crate) shutdown_event: Option<Bytes>,
+    /// The encoded `retry:` hint for streams that send none of their own.
+    pub(crate) retry: Option<Bytes>,
 }
 
 pub(crate) struct SseBody {
@@ -40,6 +42,7 @@ pub(crate) struct SseBody {
     shutdown_event: Option<Bytes>,
     started: bool,
     done: bool,
+    has_retry: bool,
 }
 
 impl std::fmt::Debug for SseBody {
@@ -58,6 +61,7 @@ impl SseBody {
         first: Option<Event>,
     ) -> Self {
         let mut buf = BytesMut::new();
+        let has_retry = first.is_some();
         if let Some(first) = first {
             // The retry hint is built by us from a Duration and is always valid.
             let _ = encode(&first, &mut buf);
@@ -71,6 +75,18 @@ impl SseBody {
             shutdown_event: None,
             started: false,
             done: false,
+            has_retry,
+        }
+    }
+
+    /// Sends a `retry:` hint first, unless the stream already sends one.
+    pub(crate) fn default_retry(&mut self, hint: &[u8]) {
+        if !self.has_retry && !self.started {
+            let mut buf = BytesMut::with_capacity(hint.len() + self.buf.len());
+            buf.extend_from_slice(hint);
+            buf.extend_from_slice(&self.buf);
+            self.buf = buf;
+            self.has_retry = true;
         }
     }
 
@@ -82,6 +98,9 @@ impl SseBody {
         shutdown: WaitForCancellationFutureOwned,
     ) {
         self.keep_alive.get_or_insert(defaults.keep_alive);
+        if let Some(retry) = &defaults.retry {
+            self.default_retry(retry);
+        }
         self.shutdown_event = defaults.shutdown_event.clone();
         self.shutdown = Some(Box::pin(shutdown));
     }

@@ -113,10 +113,14 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
     }
 
     let handler = &route.handler;
+    let retry = match route.retry {
+        Some(ms) => quote!(::core::option::Option::Some(#ms)),
+        None => quote!(::core::option::Option::None),
+    };
     let finish = match (&route.generator, route.method) {
         (Some(body), _) => quote! {
             #(#bindings)*
-            ::justsse::__private::generator(__cx, #body)
+            ::justsse::__private::generator(__cx, #body, #retry)
         },
         (None, method) => {
             let call = if route.receiver {
@@ -125,7 +129,10 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
                 quote!(Self::#handler(#(#call_args),*))
             };
             match method {
-                Method::Sse => quote!(::justsse::__private::sse(__cx, #call.await)),
+                Method::Sse => quote!(::justsse::__private::sse(__cx, #call.await, #retry)),
+                _ if route.progressive => {
+                    quote!(::justsse::__private::progressive(__cx, #call.await, #retry))
+                }
                 _ => quote!(::justsse::__private::respond(__cx, #call.await)),
             }
         }
@@ -178,6 +185,7 @@ fn route_info(model: &ControllerModel, route: &RouteModel) -> TokenStream {
     let path = &route.path;
     let kind = match route.method {
         Method::Sse => quote!(::justsse::__private::RouteKind::Sse),
+        _ if route.progressive => quote!(::justsse::__private::RouteKind::Progressive),
         _ => quote!(::justsse::__private::RouteKind::Json),
     };
     let handler = format!("{}::{}", tidy(&model.self_ty), route.handler);

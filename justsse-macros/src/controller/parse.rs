@@ -76,6 +76,10 @@ pub(crate) enum Guard {
 
 pub(crate) struct RouteModel {
     pub(crate) method: Method,
+    /// `#[get("..", sse)]`: JSON for plain clients, a stream for SSE clients.
+    pub(crate) progressive: bool,
+    /// `retry = <ms>`: the reconnection hint sent first.
+    pub(crate) retry: Option<u64>,
     /// The path as written in the attribute, for error spans.
     pub(crate) lit: LitStr,
     pub(crate) path: String,
@@ -287,19 +291,34 @@ fn parse_guard(cx: &mut Ctxt, expr: Expr) -> Option<Guard> {
 struct RouteAttr {
     method: Method,
     lit: LitStr,
+    progressive: bool,
+    retry: Option<u64>,
+}
+
+/// An option after the path: `sse`, or `retry = 3000`.
+struct RouteOption {
+    name: Ident,
+    value: Option<syn::LitInt>,
 }
 
 fn parse_route_attr(cx: &mut Ctxt, attr: &Attribute, method: Method) -> Option<RouteAttr> {
     let name = attr_name(attr).unwrap_or_default();
     let parsed = attr.parse_args_with(|input: ParseStream| {
         let lit: LitStr = input.parse()?;
-        let mut options: Vec<Ident> = Vec::new();
+        let mut options: Vec<RouteOption> = Vec::new();
         while !input.is_empty() {
             input.parse::<Token![,]>()?;
             if input.is_empty() {
                 break;
             }
-            options.push(input.call(syn::ext::IdentExt::parse_any)?);
+            let name = input.call(syn::ext::IdentExt::parse_any)?;
+            let value = if input.peek(Token![=]) {
+                input.parse::<Token![=]>()?;
+                Some(input.parse()?)
+            } else {
+                None
+            };
+            options.push(RouteOption { name, value });
         }
         Ok((lit, options))
     });
@@ -308,33 +327,53 @@ fn parse_route_attr(cx: &mut Ctxt, attr: &Attribute, method: Method) -> Option<R
         Err(err) => {
             cx.error_span(
                 err.span(),
-                format!("expected a path: `#[{name}(\"/path\")]`"),
+                format!("expected a path and options: `#[{name}(\"/path\")]`"),
             );
             return None;
         }
     };
-    for option in options {
+    let mut route = RouteAttr {
+        method,
+        lit,
+        progressive: false,
+        retry: None,
+    };
+    for RouteOption {
+        name: option,
+        value,
+    } in options
+    {
         let text = option.to_string();
-        if method == Method::Sse
-            && ["get", "post", "put", "patch", "delete"].contains(&text.as_str())
-        {
-            cx.error_at(
+        match (text.as_str(), method, value) {
+            ("sse", Method::Get, None) => route.progressive = true,
+            ("retry", Method::Sse, Some(ms)) | ("retry", Method::Get, Some(ms)) => match ms.base10_parse() {
+                Ok(ms) => route.retry = Some(ms),
+                Err(err) => cx.push(err),
+            },
+            ("get" | "post" | "put" | "patch" | "delete", Method::Sse, _) => {
+                cx.error_at(&option, format!("an `#[sse]` route answers GET requests only; remove `{text}`"));
+            }
+            ("sse" | "retry", _, _) => cx.error_at(
                 &option,
-                format!("an `#[sse]` route answers GET requests only; remove `{text}`"),
-            );
-        } else if method == Method::Sse {
-            cx.error_at(
-                &option,
-                format!("unknown option `{text}`: `#[sse]` takes only a path"),
-            );
-        } else {
-            cx.error_at(
-                &option,
-                format!("unknown option `{text}`: `#[{name}]` takes only a path"),
-            );
+                format!("`{text}` is written `#[get(\"/path\", sse)]` or `#[sse(\"/path\", retry = 3000)]`"),
+            ),
+            _ => {
+                let takes = match method {
+                    Method::Sse => "`retry = <ms>`",
+                    Method::Get => "`sse` and `retry = <ms>`",
+                    _ => "no options",
+                };
+                cx.error_at(&option, format!("unknown option `{text}`: `#[{name}]` takes {takes}"));
+            }
         }
     }
-    Some(RouteAttr { method, lit })
+    if route.retry.is_some() && method == Method::Get && !route.progressive {
+        cx.error_at(
+            &route.lit,
+            "`retry` applies to event streams: add `sse` or use `#[sse]`",
+        );
+    }
+    Some(route)
 }
 
 fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<RouteModel> {
@@ -358,7 +397,13 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
         route_attr = parse_route_attr(cx, &attr, kind);
     }
     let steps = take_steps(cx, &mut method.attrs);
-    let Some(RouteAttr { method: kind, lit }) = route_attr else {
+    let Some(RouteAttr {
+        method: kind,
+        lit,
+        progressive,
+        retry,
+    }) = route_attr
+    else {
         if !steps.is_empty() {
             cx.error_at(&method.sig.ident, "`#[uses]` and `#[guard]` need a route attribute such as `#[get(\"/\")]` on this method");
         }
@@ -445,6 +490,8 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
 
     Some(RouteModel {
         method: kind,
+        progressive,
+        retry,
         lit,
         path: route_path,
         params,
@@ -511,7 +558,8 @@ fn summary(attrs: &[Attribute]) -> String {
 
 /// Two routes with the same method and path shape (parameter names aside).
 fn check_duplicates(cx: &mut Ctxt, routes: &[RouteModel]) {
-    let shape = |route: &RouteModel| {
+    // (is an event stream, method, path with parameter names erased)
+    let shapes = |route: &RouteModel| {
         let path: Vec<String> = route
             .path
             .split('/')
@@ -521,16 +569,22 @@ fn check_duplicates(cx: &mut Ctxt, routes: &[RouteModel]) {
                 _ => segment.to_owned(),
             })
             .collect();
-        (
+        let path = path.join("/");
+        let mut shapes = vec![(
             route.method == Method::Sse,
             route.method.http(),
-            path.join("/"),
-        )
+            path.clone(),
+        )];
+        if route.progressive {
+            shapes.push((true, "GET", path));
+        }
+        shapes
     };
     for (i, route) in routes.iter().enumerate() {
+        let mine = shapes(route);
         if let Some(first) = routes[..i]
             .iter()
-            .find(|earlier| shape(earlier) == shape(route))
+            .find(|earlier| shapes(earlier).iter().any(|shape| mine.contains(shape)))
         {
             cx.error_at(
                 &route.lit,

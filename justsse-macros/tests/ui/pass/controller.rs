@@ -38,6 +38,12 @@ impl Things {
         }
     }
 
+    #[get("/:id/status", sse, retry = 2000)]
+    async fn status(&self, id: u32, updates: Option<Channel<u32>>) -> Json<u32> {
+        drop(updates);
+        Json(id)
+    }
+
     fn helper(&self) -> u32 {
         1
     }
