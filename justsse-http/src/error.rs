@@ -168,6 +168,13 @@ impl From<BodyError> for HttpError {
     }
 }
 
+/// An invalid event is a bug on the server's side: 500, logged.
+impl From<crate::sse::EventError> for HttpError {
+    fn from(err: crate::sse::EventError) -> Self {
+        HttpError::internal(err)
+    }
+}
+
 /// An error of the server itself: it could not start or lost its listener.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -12,7 +12,11 @@ use justsse::hub::Hub;
 /// Resident set size in bytes, from `/proc/self/statm` (Linux).
 fn rss() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     pages * 4096
 }
 
@@ -25,7 +29,8 @@ async fn main() -> Result<(), justsse::hub::HubError> {
     let hub: Hub<u64> = Hub::new();
     let before = rss();
     for topic in 0..TOPICS {
-        hub.publish(&topic, Event::named("comment").data(data.clone())).await?;
+        hub.publish(&topic, Event::named("comment").data(data.clone()))
+            .await?;
     }
     let per_topic = (rss() - before) as f64 / TOPICS as f64;
     println!("topic holding one 100-byte event: {per_topic:.0} bytes");

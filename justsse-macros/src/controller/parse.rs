@@ -438,7 +438,14 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
     for input in &sig.inputs {
         match input {
             FnArg::Receiver(recv) => {
-                if recv.reference.is_none() || recv.mutability.is_some() {
+                let shared_ref = match (&recv.reference, &recv.colon_token) {
+                    (Some((_, None)), _) => recv.mutability.is_none(),
+                    (None, Some(_)) => {
+                        matches!(&*recv.ty, Type::Reference(r) if r.mutability.is_none())
+                    }
+                    _ => false,
+                };
+                if !shared_ref {
                     cx.error_at(
                         recv,
                         "a route handler takes `&self`: one controller serves every request",

@@ -1,0 +1,212 @@
+//! The JustScale ticket controller, in justsse: the app, built by [`app`].
+//!
+//! ```text
+//! cargo run -p tickets            # PORT=3000 by default
+//! curl -X POST localhost:3000/tickets -H 'content-type: application/json' -d '{"subject":"printer on fire"}'
+//! curl -N localhost:3000/tickets/1/events -H 'authorization: Bearer admin-token'
+//! curl -X POST localhost:3000/tickets/1/comments -H 'content-type: application/json' -d '{"body":"on it"}'
+//! ```
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use justsse::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A ticket.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ticket {
+    /// Its number.
+    pub id: u64,
+    /// What it is about.
+    pub subject: String,
+}
+
+/// The tickets and their live updates, shared by the app.
+#[derive(Clone, Default)]
+pub struct TicketStore {
+    tickets: Arc<Mutex<BTreeMap<u64, Ticket>>>,
+    hub: Hub<u64>,
+}
+
+impl TicketStore {
+    fn tickets(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Ticket>> {
+        self.tickets.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// `:ticket` in a path: a number (400 otherwise) naming an existing ticket (404).
+impl Resolve for Ticket {
+    type Key = u64;
+    type State = TicketStore;
+
+    async fn resolve(id: u64, store: &TicketStore) -> Result<Option<Self>, HttpError> {
+        Ok(store.tickets().get(&id).cloned())
+    }
+}
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// The user's name.
+    pub name: &'static str,
+    /// Whether the user may watch tickets live.
+    pub is_admin: bool,
+}
+
+/// `Authorization: Bearer <token>`, or a `token` cookie for browsers, whose
+/// `EventSource` cannot set headers.
+pub async fn auth(head: &RequestHead) -> Result<User, HttpError> {
+    let token = head
+        .header("authorization")
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .or_else(|| head.cookie("token"))
+        .ok_or_else(|| {
+            HttpError::unauthorized("send `Authorization: Bearer <token>` or a `token` cookie")
+        })?;
+    match token {
+        "admin-token" => Ok(User {
+            name: "admin",
+            is_admin: true,
+        }),
+        "user-token" => Ok(User {
+            name: "user",
+            is_admin: false,
+        }),
+        _ => Err(HttpError::unauthorized("unknown token")),
+    }
+}
+
+#[derive(Deserialize)]
+struct NewTicket {
+    subject: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Comment {
+    body: String,
+}
+
+struct TicketController {
+    store: TicketStore,
+}
+
+#[controller("/tickets")]
+impl TicketController {
+    /// List tickets.
+    #[get("/")]
+    async fn list(&self) -> Json<Vec<Ticket>> {
+        Json(self.store.tickets().values().cloned().collect())
+    }
+
+    /// Open a ticket.
+    #[post("/")]
+    async fn create(&self, Json(new): Json<NewTicket>) -> (StatusCode, Json<Ticket>) {
+        let mut tickets = self.store.tickets();
+        let id = tickets.keys().next_back().map_or(1, |last| last + 1);
+        let ticket = Ticket {
+            id,
+            subject: new.subject,
+        };
+        tickets.insert(id, ticket.clone());
+        (StatusCode::CREATED, Json(ticket))
+    }
+
+    /// One ticket.
+    #[get("/:ticket")]
+    async fn show(&self, ticket: Ticket) -> Json<Ticket> {
+        Json(ticket)
+    }
+
+    /// Comment on a ticket; subscribers of its events see it live.
+    #[post("/:ticket/comments")]
+    async fn comment(
+        &self,
+        ticket: Ticket,
+        Json(comment): Json<Comment>,
+    ) -> Result<(StatusCode, Json<Comment>), HttpError> {
+        let event = Event::named("comment").json(&comment)?;
+        self.store.hub.publish(&ticket.id, event).await?;
+        Ok((StatusCode::CREATED, Json(comment)))
+    }
+
+    /// Live events of one ticket, for admins: `connected`, then every comment.
+    /// A browser that reconnects resumes after the last comment it saw.
+    #[sse("/:ticket/events")]
+    #[uses(auth)]
+    #[guard(|user: &User| user.is_admin)]
+    async fn events(&self, ticket: Ticket, last: LastEventId) -> impl EventStream {
+        let mut comments = self.store.hub.subscribe(&ticket.id, last.as_deref());
+        stream! {
+            yield Event::named("connected").json(&ticket)?;
+            while let Some(comment) = comments.next().await {
+                yield comment;
+            }
+        }
+    }
+}
+
+/// The service's status.
+#[derive(Clone, Serialize)]
+pub struct Status {
+    /// How many tickets exist.
+    pub tickets: usize,
+    /// Seconds since start.
+    pub uptime_s: u64,
+}
+
+struct StatusController {
+    store: TicketStore,
+    started: tokio::time::Instant,
+}
+
+impl StatusController {
+    fn current(&self) -> Status {
+        Status {
+            tickets: self.store.tickets().len(),
+            uptime_s: self.started.elapsed().as_secs(),
+        }
+    }
+}
+
+#[controller("/status")]
+impl StatusController {
+    /// The status: JSON, or for an event stream the status every 5 seconds.
+    #[get("/", sse)]
+    async fn status(&self, updates: Option<Channel<Status>>) -> Json<Status> {
+        if let Some(updates) = updates {
+            let store = self.store.clone();
+            let started = self.started;
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(5));
+                every.tick().await;
+                loop {
+                    every.tick().await;
+                    let status = Status {
+                        tickets: store.tickets().len(),
+                        uptime_s: started.elapsed().as_secs(),
+                    };
+                    if updates.send(&status).await.is_err() {
+                        break; // the client left
+                    }
+                }
+            });
+        }
+        Json(self.current())
+    }
+}
+
+/// The whole application: ticket and status controllers sharing one store.
+pub fn app() -> App {
+    let store = TicketStore::default();
+    App::new()
+        .state(store.clone())
+        .controller(TicketController {
+            store: store.clone(),
+        })
+        .controller(StatusController {
+            store,
+            started: tokio::time::Instant::now(),
+        })
+}

@@ -1,0 +1,163 @@
+//! The tickets example, end to end over sockets: every route the README promises.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use justsse_tests::{EventReader, TestServer, json, request, send};
+
+async fn server() -> TestServer {
+    TestServer::start(tickets::app().into_router().expect("app builds")).await
+}
+
+fn post(path: &str, body: &'static str) -> justsse::http::Request<Full<Bytes>> {
+    request("POST", path)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .expect("request")
+}
+
+fn watch(path: &str, auth: Option<(&str, &str)>) -> justsse::http::Request<Full<Bytes>> {
+    let mut req = request("GET", path).header("accept", "text/event-stream");
+    if let Some((name, value)) = auth {
+        req = req.header(name, value);
+    }
+    req.body(Full::default()).expect("request")
+}
+
+#[tokio::test]
+async fn tickets_are_created_listed_and_shown() {
+    let server = server().await;
+    let created = send(
+        server.addr,
+        post("/tickets", r#"{"subject": "printer on fire"}"#),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    assert_eq!(
+        json(created).await,
+        serde_json::json!({"id": 1, "subject": "printer on fire"})
+    );
+    assert_eq!(
+        json(justsse_tests::get(server.addr, "/tickets").await).await,
+        serde_json::json!([{"id": 1, "subject": "printer on fire"}])
+    );
+    assert_eq!(
+        json(justsse_tests::get(server.addr, "/tickets/1").await).await["subject"],
+        "printer on fire"
+    );
+    assert_eq!(
+        justsse_tests::get(server.addr, "/tickets/2").await.status(),
+        404
+    );
+    assert_eq!(
+        justsse_tests::get(server.addr, "/tickets/two")
+            .await
+            .status(),
+        400
+    );
+}
+
+#[tokio::test]
+async fn comments_reach_admins_live_and_survive_a_reconnect() {
+    let server = server().await;
+    send(
+        server.addr,
+        post("/tickets", r#"{"subject": "printer on fire"}"#),
+    )
+    .await;
+
+    let bearer = Some(("authorization", "Bearer admin-token"));
+    let mut live = EventReader::new(send(server.addr, watch("/tickets/1/events", bearer)).await);
+    let connected = live.next().await.expect("connected");
+    assert_eq!(connected.event_type, "connected");
+    assert_eq!(connected.data, r#"{"id":1,"subject":"printer on fire"}"#);
+
+    // Whatever the body holds arrives as the exact JSON text, one event.
+    let sent = send(
+        server.addr,
+        post(
+            "/tickets/1/comments",
+            r#"{"body": "on it\nevent: fake\n\ndata: x"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(sent.status(), 201);
+    let comment = live.next().await.expect("comment");
+    assert_eq!(comment.event_type, "comment");
+    assert_eq!(comment.data, r#"{"body":"on it\nevent: fake\n\ndata: x"}"#);
+    let last = live.parser().last_event_id().to_owned();
+    drop(live);
+
+    send(
+        server.addr,
+        post("/tickets/1/comments", r#"{"body": "missed 1"}"#),
+    )
+    .await;
+    send(
+        server.addr,
+        post("/tickets/1/comments", r#"{"body": "missed 2"}"#),
+    )
+    .await;
+    let mut resume = watch("/tickets/1/events", Some(("cookie", "token=admin-token")));
+    resume
+        .headers_mut()
+        .insert("last-event-id", last.parse().expect("header"));
+    let mut back = EventReader::new(send(server.addr, resume).await);
+    assert_eq!(
+        back.next().await.expect("connected").event_type,
+        "connected"
+    );
+    assert_eq!(
+        back.next().await.expect("missed").data,
+        r#"{"body":"missed 1"}"#
+    );
+    assert_eq!(
+        back.next().await.expect("missed").data,
+        r#"{"body":"missed 2"}"#
+    );
+}
+
+#[tokio::test]
+async fn the_event_stream_rejects_before_streaming() {
+    let server = server().await;
+    send(server.addr, post("/tickets", r#"{"subject": "s"}"#)).await;
+    let cases = [
+        ("/tickets/1/events", None, 401),
+        (
+            "/tickets/1/events",
+            Some(("authorization", "Bearer user-token")),
+            403,
+        ),
+        (
+            "/tickets/1/events",
+            Some(("cookie", "token=user-token")),
+            403,
+        ),
+        (
+            "/tickets/x/events",
+            Some(("authorization", "Bearer admin-token")),
+            400,
+        ),
+        (
+            "/tickets/9/events",
+            Some(("authorization", "Bearer admin-token")),
+            404,
+        ),
+    ];
+    for (path, auth, status) in cases {
+        let response = send(server.addr, watch(path, auth)).await;
+        assert_eq!(response.status(), status, "{path} {auth:?}");
+        assert_eq!(response.headers()["content-type"], "application/json");
+    }
+}
+
+#[tokio::test]
+async fn status_is_json_or_a_stream() {
+    let server = server().await;
+    let plain = json(justsse_tests::get(server.addr, "/status").await).await;
+    assert_eq!(plain["tickets"], 0);
+    let (head, mut reader) = justsse_tests::events(server.addr, "/status").await;
+    assert_eq!(head.headers()["content-type"], "text/event-stream");
+    let first: serde_json::Value =
+        serde_json::from_str(&reader.next().await.expect("status").data).expect("json");
+    assert_eq!(first["tickets"], 0);
+}
