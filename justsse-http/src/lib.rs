@@ -40,7 +40,7 @@ pub use error::{BodyError, BoxError, Error, HttpError};
 pub use handler::{BoxFuture, Handler};
 pub use path::{PathError, RoutePath};
 pub use request::{Params, Request, RequestHead};
-pub use response::{IntoResponse, Json, Response};
+pub use response::{Html, IntoResponse, Json, Response};
 pub use router::{
     MethodRouter, RouteError, Router, accepts_event_stream, delete, get, patch, post, put, sse,
 };

@@ -117,6 +117,28 @@ struct ErrorBody<'a> {
     message: &'a str,
 }
 
+/// An HTML response: `Content-Type: text/html; charset=utf-8`.
+///
+/// ```
+/// use justsse_http::{Html, IntoResponse};
+///
+/// let page = Html("<h1>hello</h1>").into_response();
+/// assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Html<T>(pub T);
+
+impl<T: Into<Body>> IntoResponse for Html<T> {
+    fn into_response(self) -> Response {
+        let mut response = Response::new(self.0.into());
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        response
+    }
+}
+
 /// A JSON request or response body.
 ///
 /// As a response it serializes `T` with `Content-Type: application/json`; a value

@@ -72,7 +72,7 @@ pub use stream::EventStream;
 /// The names most applications use.
 pub mod prelude {
     pub use crate::{
-        App, Channel, Disconnected, Event, EventStream, HttpError, Hub, IntoResponse, Json,
+        App, Channel, Disconnected, Event, EventStream, Html, HttpError, Hub, IntoResponse, Json,
         KeepAlive, LastEventId, Query, Request, RequestHead, Resolve, Response, Router, Server,
         ServerConfig, Sse, State, controller, delete, get, guard, patch, post, put, sse, stream,
         uses,

@@ -1,0 +1,119 @@
+//! A dashboard page served by justsse (HTML and a little JS, no build step):
+//! a build's progress bar filling, and a live chart of this server's CPU and
+//! memory, sampled each second. Both arrive over `EventSource`.
+//!
+//! ```text
+//! cargo run -p dashboard     # then open http://127.0.0.1:3000 (PORT to change)
+//! ```
+
+use std::time::{Duration, Instant};
+
+use justsse::prelude::*;
+use serde::Serialize;
+
+/// A build, as Pikku's build-progress example reports it.
+#[derive(Clone, Serialize)]
+struct Build {
+    id: u32,
+    percent: u8,
+    state: &'static str,
+}
+
+/// One sample of this process.
+#[derive(Serialize)]
+struct Metrics {
+    /// CPU used since the last sample, in percent of one core.
+    cpu: f64,
+    /// Resident memory, in MiB.
+    rss_mib: f64,
+}
+
+/// CPU time (user + system) of this process in clock ticks, and its resident
+/// pages, from `/proc/self/stat` and `/proc/self/statm` (Linux; zeros elsewhere).
+fn process_sample() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let cpu_ticks = ticks(11) + ticks(12);
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    (cpu_ticks, pages)
+}
+
+/// Linux's clock tick rate for `/proc` times (USER_HZ), 100 on every mainstream kernel.
+const TICKS_PER_SECOND: f64 = 100.0;
+
+struct Dashboard;
+
+#[controller("/")]
+impl Dashboard {
+    /// The page.
+    #[get("/")]
+    async fn page(&self) -> Html<&'static str> {
+        Html(include_str!("../static/index.html"))
+    }
+
+    /// A build's state, or for an event stream its progress until done.
+    #[get("/builds/:id", sse)]
+    async fn build(&self, id: u32, progress: Option<Channel<Build>>) -> Json<Build> {
+        if let Some(progress) = progress {
+            tokio::spawn(async move {
+                for step in 1..=10u8 {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    let percent = step * 10;
+                    let state = if percent == 100 { "done" } else { "running" };
+                    if progress.send(&Build { id, percent, state }).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        Json(Build {
+            id,
+            percent: 0,
+            state: "queued",
+        })
+    }
+
+    /// This server's CPU and memory, each second.
+    #[sse("/metrics")]
+    async fn metrics(&self) -> impl EventStream {
+        stream! {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            let (mut last_ticks, _) = process_sample();
+            let mut last = Instant::now();
+            loop {
+                every.tick().await;
+                let (ticks, pages) = process_sample();
+                let elapsed = last.elapsed().as_secs_f64().max(0.001);
+                let cpu = (ticks.saturating_sub(last_ticks)) as f64 / TICKS_PER_SECOND / elapsed * 100.0;
+                (last_ticks, last) = (ticks, Instant::now());
+                let sample = Metrics { cpu, rss_mib: pages as f64 * 4096.0 / 1048576.0 };
+                yield Event::named("metrics").json(&sample)?;
+            }
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), justsse::Error> {
+    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".to_owned());
+    let app = App::new().controller(Dashboard);
+    println!("dashboard on http://127.0.0.1:{port}\n");
+    print!("{}", app.routes());
+    app.serve(format!("127.0.0.1:{port}")).await
+}

@@ -1,0 +1,80 @@
+// The dashboard example in a real browser: headless Chromium from Debian
+// (/usr/bin/chromium), driven by playwright-core; no browser is downloaded.
+// It opens the page, waits for the build's progress bar to reach 100% and for
+// the metrics chart to receive points, and keeps a screenshot in
+// target/browser/dashboard.png.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const target = process.env.CARGO_TARGET_DIR ?? path.join(root, 'target');
+const binary = path.join(target, 'debug', 'dashboard');
+const screenshot = path.join(target, 'browser', 'dashboard.png');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port, deadline) {
+  while (Date.now() < deadline) {
+    const open = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`dashboard did not listen on ${port}`);
+}
+
+test('dashboard: the progress bar fills and the chart receives points', async () => {
+  const port = await freePort();
+  const server = spawn(binary, [], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  let browser;
+  try {
+    await waitForPort(port, Date.now() + 15000);
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ],
+    });
+    const page = await browser.newPage({ viewport: { width: 900, height: 640 } });
+    await page.goto(`http://127.0.0.1:${port}/`);
+
+    await page.waitForFunction(() => document.getElementById('progress-text').textContent === '100%', null, { timeout: 20000 });
+    assert.equal(await page.textContent('#build-state'), 'done');
+    const width = await page.$eval('#progress', (el) => el.style.width);
+    assert.equal(width, '100%');
+
+    await page.waitForFunction(() => Number(document.getElementById('chart').dataset.points) >= 3, null, { timeout: 20000 });
+    const points = await page.$eval('#cpu-line', (el) => el.getAttribute('points').trim().split(' ').length);
+    assert.ok(points >= 3, `chart has ${points} points`);
+    const memory = Number(await page.textContent('#mem'));
+    assert.ok(memory > 0, `memory reading ${memory}`);
+
+    // Let the bar's width transition finish before the picture.
+    await page.waitForTimeout(400);
+    mkdirSync(path.dirname(screenshot), { recursive: true });
+    await page.screenshot({ path: screenshot, fullPage: true });
+    console.log(`screenshot: ${screenshot}`);
+  } finally {
+    await browser?.close();
+    server.kill('SIGTERM');
+  }
+});
