@@ -5,8 +5,19 @@ use bytes::{BufMut, BytesMut};
 
 use super::event::{Event, EventError};
 
-/// Appends `event` to `buf`, or leaves `buf` untouched if the event is invalid.
-pub(crate) fn encode(event: &Event, buf: &mut BytesMut) -> Result<(), EventError> {
+/// Appends `event` to `buf` in the `text/event-stream` format, or leaves `buf`
+/// untouched and returns why if the event is invalid.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use justsse_http::{Event, sse::encode};
+///
+/// let mut buf = BytesMut::new();
+/// encode(&Event::named("n").data("a\r\nb"), &mut buf)?;
+/// assert_eq!(&buf[..], b"event: n\ndata: a\ndata: b\n\n");
+/// # Ok::<(), justsse_http::EventError>(())
+/// ```
+pub fn encode(event: &Event, buf: &mut BytesMut) -> Result<(), EventError> {
     if let Some(frozen) = &event.frozen {
         buf.extend_from_slice(&frozen.wire);
         return Ok(());

@@ -15,7 +15,7 @@ pub use event::{Event, EventError};
 pub use keep_alive::KeepAlive;
 
 pub(crate) use body::{SseBody, StreamDefaults};
-pub(crate) use encode::encode;
+pub use encode::encode;
 
 use crate::body::Body;
 use crate::error::BoxError;

@@ -1,0 +1,213 @@
+//! One server, three implementations of the same endpoints:
+//! `GET /json`, `GET /events` (SSE, one shared topic) and `GET /publish?count=N`
+//! (publishes N stamped events to every subscriber, then answers).
+//!
+//! ```text
+//! bench-server <justsse|axum|hyper> <port>
+//! ```
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use bench::{Hello, event_data};
+use bytes::Bytes;
+
+const CAPACITY: usize = 1024;
+
+fn count_of(query: Option<&str>) -> u64 {
+    query
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("count=")))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+}
+
+mod with_justsse {
+    use super::*;
+    use justsse::hub::{Hub, MemoryConfig};
+    use justsse::prelude::*;
+
+    struct Bench {
+        hub: Hub<u8>,
+    }
+
+    #[controller("/")]
+    impl Bench {
+        #[get("/json")]
+        async fn json(&self) -> Json<Hello> {
+            Json(Hello {
+                message: "hello",
+                n: 42,
+            })
+        }
+
+        #[sse("/events")]
+        async fn events(&self) -> impl EventStream {
+            let mut events = self.hub.subscribe(&0, None);
+            stream! {
+                while let Some(event) = events.next().await {
+                    yield event;
+                }
+            }
+        }
+
+        #[get("/publish")]
+        async fn publish(
+            &self,
+            Query(q): Query<std::collections::HashMap<String, u64>>,
+        ) -> Result<String, HttpError> {
+            let count = q.get("count").copied().unwrap_or(1);
+            for n in 0..count {
+                self.hub
+                    .publish(&0, Event::named("tick").data(event_data(n)))
+                    .await?;
+            }
+            Ok(count.to_string())
+        }
+    }
+
+    pub(crate) async fn run(port: u16) {
+        let hub = Hub::memory(MemoryConfig {
+            replay: CAPACITY,
+            ..MemoryConfig::default()
+        });
+        let config = ServerConfig::default().keep_alive(KeepAlive::off());
+        let app = App::new().controller(Bench { hub }).config(config);
+        if let Err(err) = app.serve(format!("127.0.0.1:{port}")).await {
+            eprintln!("justsse: {err}");
+        }
+    }
+}
+
+mod with_axum {
+    use super::*;
+    use axum::extract::{RawQuery, State};
+    use axum::response::sse::{Event, Sse};
+    use axum::routing::get;
+    use futures_util::StreamExt;
+    use tokio::sync::broadcast;
+    use tokio_stream::wrappers::BroadcastStream;
+
+    /// What an axum user writes: a broadcast of the data, an SSE event built per
+    /// subscriber, lagged receivers skipping what they missed.
+    pub(crate) async fn run(port: u16) {
+        let (tx, _) = broadcast::channel::<String>(CAPACITY);
+        let app = axum::Router::new()
+            .route("/json", get(|| async { axum::Json(Hello { message: "hello", n: 42 }) }))
+            .route(
+                "/events",
+                get(|State(tx): State<broadcast::Sender<String>>| async move {
+                    let events = BroadcastStream::new(tx.subscribe())
+                        .filter_map(|item| async move { item.ok() })
+                        .map(|data| Ok::<_, Infallible>(Event::default().event("tick").data(data)));
+                    Sse::new(events)
+                }),
+            )
+            .route(
+                "/publish",
+                get(|State(tx): State<broadcast::Sender<String>>, RawQuery(q): RawQuery| async move {
+                    let count = count_of(q.as_deref());
+                    for n in 0..count {
+                        let _ = tx.send(event_data(n));
+                    }
+                    count.to_string()
+                }),
+            )
+            .with_state(tx);
+        let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(listener) => listener,
+            Err(err) => return eprintln!("axum: {err}"),
+        };
+        if let Err(err) = axum::serve(listener, app).await {
+            eprintln!("axum: {err}");
+        }
+    }
+}
+
+mod with_hyper {
+    use super::*;
+    use futures_util::StreamExt;
+    use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+    use hyper::body::Frame;
+    use hyper::service::service_fn;
+    use hyper::{Request, Response, body::Incoming};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use tokio::sync::broadcast;
+    use tokio_stream::wrappers::BroadcastStream;
+
+    type Body = BoxBody<Bytes, Infallible>;
+
+    /// The ceiling: hand-written hyper, each event encoded once and the same
+    /// bytes written to every subscriber.
+    async fn handle(
+        req: Request<Incoming>,
+        tx: broadcast::Sender<Bytes>,
+    ) -> Result<Response<Body>, Infallible> {
+        let response = match req.uri().path() {
+            "/json" => {
+                let body = serde_json::to_vec(&Hello {
+                    message: "hello",
+                    n: 42,
+                })
+                .unwrap_or_default();
+                Response::builder()
+                    .header("content-type", "application/json")
+                    .body(Full::new(Bytes::from(body)).boxed())
+            }
+            "/events" => {
+                let frames = BroadcastStream::new(tx.subscribe())
+                    .filter_map(|item| async move { item.ok() })
+                    .map(|bytes| Ok::<_, Infallible>(Frame::data(bytes)));
+                Response::builder()
+                    .header("content-type", "text/event-stream")
+                    .header("cache-control", "no-cache")
+                    .body(BodyExt::boxed(StreamBody::new(frames)))
+            }
+            "/publish" => {
+                let count = count_of(req.uri().query());
+                for n in 0..count {
+                    let wire = format!("event: tick\ndata: {}\n\n", event_data(n));
+                    let _ = tx.send(Bytes::from(wire));
+                }
+                Response::builder().body(Full::new(Bytes::from(count.to_string())).boxed())
+            }
+            _ => Response::builder()
+                .status(404)
+                .body(Full::new(Bytes::new()).boxed()),
+        };
+        Ok(response.unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed())))
+    }
+
+    pub(crate) async fn run(port: u16) {
+        let (tx, _) = broadcast::channel::<Bytes>(CAPACITY);
+        let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(listener) => listener,
+            Err(err) => return eprintln!("hyper: {err}"),
+        };
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req| handle(req, tx.clone()));
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let port = args.get(2).and_then(|p| p.parse().ok()).unwrap_or(3100);
+    match args.get(1).map(String::as_str) {
+        Some("justsse") => with_justsse::run(port).await,
+        Some("axum") => with_axum::run(port).await,
+        Some("hyper") => with_hyper::run(port).await,
+        _ => eprintln!("usage: bench-server <justsse|axum|hyper> <port>"),
+    }
+}

@@ -1,0 +1,467 @@
+//! Runs raw hyper, axum and justsse through the same scenarios, one after the
+//! other on this machine, and prints the figures with justsse's ratios.
+//!
+//! ```text
+//! cargo run --release -p bench            # about 3 minutes
+//! cargo run --release -p bench -- --quick # smaller numbers, for a smoke run
+//! ```
+//!
+//! Each server runs in its own process (`bench-server`), so its resident memory
+//! can be read from `/proc`. Clients connect from 127.0.0.1-127.0.0.8 and speak
+//! HTTP/1.0 to the event streams (no chunking to parse) and HTTP/1.1 keep-alive
+//! to the JSON route. Every event carries its send time; latency is receive time
+//! minus send time on the same clock.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bench::now_micros;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+const IMPLS: [&str; 3] = ["hyper", "axum", "justsse"];
+
+struct Plan {
+    json_seconds: u64,
+    json_connections: usize,
+    small_fanout: usize,
+    small_events: u64,
+    large_fanout: usize,
+    large_events: u64,
+}
+
+#[derive(Default, Clone)]
+struct Figures {
+    json_rps: f64,
+    small: Fanout,
+    large: Fanout,
+    connect_large_s: f64,
+    idle_bytes_per_conn: f64,
+}
+
+#[derive(Default, Clone)]
+struct Fanout {
+    events_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+    delivered: u64,
+    expected: u64,
+}
+
+fn spawn_server(name: &str, port: u16) -> std::io::Result<Child> {
+    let exe = std::env::current_exe()?;
+    let server = exe.with_file_name("bench-server");
+    Command::new(server)
+        .args([name, &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+}
+
+fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+async fn wait_for(addr: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(addr).await.is_err() {
+        assert!(Instant::now() < deadline, "server did not start on {addr}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Requests per second on `GET /json` over keep-alive connections.
+async fn json_load(addr: SocketAddr, connections: usize, seconds: u64) -> f64 {
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (stop, done) = (stop.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            let Ok(mut stream) = TcpStream::connect(addr).await else {
+                return;
+            };
+            let _ = stream.set_nodelay(true);
+            let mut buf = vec![0u8; 4096];
+            while !stop.load(Ordering::Relaxed) {
+                if stream
+                    .write_all(b"GET /json HTTP/1.1\r\nhost: bench\r\n\r\n")
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                let mut filled = 0;
+                loop {
+                    let Ok(n) = stream.read(&mut buf[filled..]).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    filled += n;
+                    if response_complete(&buf[..filled]) {
+                        break;
+                    }
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let count = done.load(Ordering::Relaxed);
+    let elapsed = started.elapsed().as_secs_f64();
+    for task in tasks {
+        task.abort();
+    }
+    count as f64 / elapsed
+}
+
+/// Whether `buf` holds a whole response (head and `Content-Length` body).
+fn response_complete(buf: &[u8]) -> bool {
+    let Some(head_end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    buf.len() >= head_end + 4 + length
+}
+
+struct Subscribers {
+    tasks: Vec<tokio::task::JoinHandle<Vec<u32>>>,
+    connected_in: Duration,
+    received: Arc<AtomicU64>,
+}
+
+/// Opens `n` event streams; returns once every one has its response head.
+async fn subscribe(addr: SocketAddr, n: usize, expect: Arc<AtomicU64>) -> Subscribers {
+    let connected = Arc::new(AtomicUsize::new(0));
+    let received = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(n);
+    for i in 0..n {
+        let (connected, received, expect) = (connected.clone(), received.clone(), expect.clone());
+        tasks.push(tokio::spawn(async move {
+            let source = Ipv4Addr::new(127, 0, 0, 1 + (i % 8) as u8);
+            let mut latencies = Vec::new();
+            let Ok(socket) = TcpSocket::new_v4() else {
+                return latencies;
+            };
+            if socket.bind(SocketAddr::from((source, 0))).is_err() {
+                return latencies;
+            }
+            let Ok(mut stream) = socket.connect(addr).await else {
+                return latencies;
+            };
+            if stream
+                .write_all(b"GET /events HTTP/1.0\r\naccept: text/event-stream\r\n\r\n")
+                .await
+                .is_err()
+            {
+                return latencies;
+            }
+            let mut buf = vec![0u8; 16 * 1024];
+            let mut pending: Vec<u8> = Vec::new();
+            let mut head_seen = false;
+            let mut count = 0u64;
+            while let Ok(n) = stream.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                pending.extend_from_slice(&buf[..n]);
+                if !head_seen {
+                    let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    pending.drain(..end + 4);
+                    head_seen = true;
+                    connected.fetch_add(1, Ordering::Relaxed);
+                }
+                let now = now_micros();
+                // Events end with a blank line; each carries "t":<micros>.
+                while let Some(end) = pending.windows(2).position(|w| w == b"\n\n") {
+                    if let Some(stamp) = stamp_of(&pending[..end]) {
+                        latencies.push(now.saturating_sub(stamp).min(u32::MAX as u64) as u32);
+                        count += 1;
+                        received.fetch_add(1, Ordering::Relaxed);
+                    }
+                    pending.drain(..end + 2);
+                }
+                let want = expect.load(Ordering::Relaxed);
+                if want > 0 && count >= want {
+                    break;
+                }
+            }
+            latencies
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while connected.load(Ordering::Relaxed) < n && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Subscribers {
+        tasks,
+        connected_in: started.elapsed(),
+        received,
+    }
+}
+
+fn stamp_of(event: &[u8]) -> Option<u64> {
+    let at = event.windows(4).position(|w| w == b"\"t\":")? + 4;
+    let digits = event[at..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    std::str::from_utf8(&event[at..at + digits])
+        .ok()?
+        .parse()
+        .ok()
+}
+
+async fn publish(addr: SocketAddr, count: u64) {
+    if let Ok(mut stream) = TcpStream::connect(addr).await {
+        let request = format!(
+            "GET /publish?count={count} HTTP/1.1\r\nhost: bench\r\nconnection: close\r\n\r\n"
+        );
+        let _ = stream.write_all(request.as_bytes()).await;
+        let mut sink = Vec::new();
+        let _ = stream.read_to_end(&mut sink).await;
+    }
+}
+
+/// Publishes `events` to `subs` subscribers and measures delivery.
+async fn fanout(addr: SocketAddr, subs: usize, events: u64) -> (Fanout, Duration) {
+    let expect = Arc::new(AtomicU64::new(events));
+    let subscribers = subscribe(addr, subs, expect).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    publish(addr, events).await;
+    let expected = events * subs as u64;
+    let deadline = started + Duration::from_secs(60);
+    let mut last_change = Instant::now();
+    let mut last_seen = 0;
+    // Done when everything arrived, or nothing more arrives for 3 s (losses).
+    loop {
+        let got = subscribers.received.load(Ordering::Relaxed);
+        if got >= expected
+            || Instant::now() > deadline
+            || last_change.elapsed() > Duration::from_secs(3)
+        {
+            break;
+        }
+        if got != last_seen {
+            last_seen = got;
+            last_change = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let delivered = subscribers.received.load(Ordering::Relaxed);
+    let elapsed = if delivered >= expected {
+        started.elapsed()
+    } else {
+        last_change.duration_since(started)
+    };
+    let mut latencies = Vec::with_capacity(delivered as usize);
+    for task in subscribers.tasks {
+        task.abort();
+        if let Ok(mut l) = task.await {
+            latencies.append(&mut l);
+        }
+    }
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or(0.0, |&us| us as f64 / 1000.0)
+    };
+    (
+        Fanout {
+            events_per_s: delivered as f64 / elapsed.as_secs_f64().max(1e-6),
+            p50_ms: pct(0.50),
+            p99_ms: pct(0.99),
+            max_ms: latencies.last().map_or(0.0, |&us| us as f64 / 1000.0),
+            delivered,
+            expected,
+        },
+        subscribers.connected_in,
+    )
+}
+
+async fn measure(name: &str, port: u16, plan: &Plan) -> std::io::Result<Figures> {
+    let mut server = spawn_server(name, port)?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    wait_for(addr).await;
+    let mut figures = Figures {
+        json_rps: json_load(addr, plan.json_connections, plan.json_seconds).await,
+        ..Figures::default()
+    };
+    eprintln!("  {name}: json {:.0} req/s", figures.json_rps);
+
+    let (small, _) = fanout(addr, plan.small_fanout, plan.small_events).await;
+    eprintln!(
+        "  {name}: fan-out {} subs: {:.0} events/s, p99 {:.1} ms",
+        plan.small_fanout, small.events_per_s, small.p99_ms
+    );
+    figures.small = small;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Idle memory: the server's growth from holding the large set of streams.
+    let before = rss_bytes(server.id());
+    let expect = Arc::new(AtomicU64::new(0));
+    let idle = subscribe(addr, plan.large_fanout, expect).await;
+    figures.connect_large_s = idle.connected_in.as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = rss_bytes(server.id());
+    figures.idle_bytes_per_conn = after.saturating_sub(before) as f64 / plan.large_fanout as f64;
+    eprintln!(
+        "  {name}: {} idle streams connected in {:.2} s, {:.0} bytes each",
+        plan.large_fanout, figures.connect_large_s, figures.idle_bytes_per_conn
+    );
+    for task in idle.tasks {
+        task.abort();
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let (large, _) = fanout(addr, plan.large_fanout, plan.large_events).await;
+    eprintln!(
+        "  {name}: fan-out {} subs: {:.0} events/s, p99 {:.1} ms",
+        plan.large_fanout, large.events_per_s, large.p99_ms
+    );
+    figures.large = large;
+
+    let _ = server.kill();
+    let _ = server.wait();
+    Ok(figures)
+}
+
+fn print_table(plan: &Plan, all: &[(String, Figures)]) {
+    let get = |name: &str| {
+        all.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, f)| f.clone())
+            .unwrap_or_default()
+    };
+    let (hyper, axum, ours) = (get("hyper"), get("axum"), get("justsse"));
+    println!("\n| scenario | raw hyper | axum | justsse | justsse / hyper | justsse / axum |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    let row = |label: String, f: &dyn Fn(&Figures) -> f64, digits: usize| {
+        let (h, a, j) = (f(&hyper), f(&axum), f(&ours));
+        println!(
+            "| {label} | {h:.digits$} | {a:.digits$} | {j:.digits$} | {:.2} | {:.2} |",
+            j / h.max(1e-9),
+            j / a.max(1e-9)
+        );
+    };
+    row(
+        format!(
+            "JSON GET, requests/s ({} connections)",
+            plan.json_connections
+        ),
+        &|f| f.json_rps,
+        0,
+    );
+    for (label, subs, pick) in [
+        (
+            "small",
+            plan.small_fanout,
+            (|f: &Figures| f.small.clone()) as fn(&Figures) -> Fanout,
+        ),
+        ("large", plan.large_fanout, |f: &Figures| f.large.clone()),
+    ] {
+        let _ = label;
+        row(
+            format!("fan-out to {subs}, events/s delivered"),
+            &|f| pick(f).events_per_s,
+            0,
+        );
+        row(
+            format!("fan-out to {subs}, p50 latency ms"),
+            &|f| pick(f).p50_ms,
+            1,
+        );
+        row(
+            format!("fan-out to {subs}, p99 latency ms"),
+            &|f| pick(f).p99_ms,
+            1,
+        );
+        row(
+            format!("fan-out to {subs}, max latency ms"),
+            &|f| pick(f).max_ms,
+            1,
+        );
+        row(
+            format!("fan-out to {subs}, share delivered"),
+            &|f| {
+                let p = pick(f);
+                p.delivered as f64 / p.expected.max(1) as f64
+            },
+            3,
+        );
+    }
+    row(
+        format!("connect {} streams, seconds", plan.large_fanout),
+        &|f| f.connect_large_s,
+        2,
+    );
+    row(
+        format!(
+            "server memory per idle stream at {}, bytes",
+            plan.large_fanout
+        ),
+        &|f| f.idle_bytes_per_conn,
+        0,
+    );
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let plan = if quick {
+        Plan {
+            json_seconds: 2,
+            json_connections: 32,
+            small_fanout: 200,
+            small_events: 100,
+            large_fanout: 1000,
+            large_events: 20,
+        }
+    } else {
+        Plan {
+            json_seconds: 5,
+            json_connections: 64,
+            small_fanout: 1000,
+            small_events: 500,
+            large_fanout: 10_000,
+            large_events: 100,
+        }
+    };
+    let started = Instant::now();
+    let mut all = Vec::new();
+    for (i, name) in IMPLS.iter().enumerate() {
+        eprintln!("{name}:");
+        let figures = measure(name, 3100 + i as u16, &plan).await?;
+        all.push((name.to_string(), figures));
+    }
+    print_table(&plan, &all);
+    println!(
+        "\n(all three measured in this run, {:.0} s; {} cores)",
+        started.elapsed().as_secs_f64(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    Ok(())
+}
