@@ -291,12 +291,14 @@ impl Routes {
         method: &Method,
         path: &'p str,
         query: Option<&str>,
-        accepts_sse: bool,
+        headers: &http::HeaderMap,
     ) -> Routed<'r, 'p> {
         let Ok(matched) = self.matcher.at(path) else {
             return Routed::Answer(self.not_found(path, query));
         };
         let methods = &self.entries[*matched.value];
+        // Only a path with both a GET and an SSE handler needs the Accept header.
+        let accepts_sse = methods.sse.is_some() && accepts_event_stream(headers);
         match methods.select(method, accepts_sse) {
             Some(handler) => Routed::Found {
                 handler,

@@ -15,7 +15,7 @@ use crate::config::ServerConfig;
 use crate::error::HttpError;
 use crate::request::{Params, Request};
 use crate::response::{IntoResponse, Response};
-use crate::router::{Routed, Routes, accepts_event_stream};
+use crate::router::{Routed, Routes};
 
 /// What every connection of one server shares.
 pub(crate) struct App {
@@ -27,12 +27,11 @@ pub(crate) struct App {
 impl App {
     pub(crate) async fn handle(&self, req: http::Request<Incoming>) -> Response {
         let (parts, body) = req.into_parts();
-        let accepts_sse = accepts_event_stream(&parts.headers);
         let routed = self.routes.route(
             &parts.method,
             parts.uri.path(),
             parts.uri.query(),
-            accepts_sse,
+            &parts.headers,
         );
         let (handler, params) = match routed {
             Routed::Found { handler, params } => (handler, Params::from_matched(params)),

@@ -25,7 +25,8 @@ pub struct AsSse;
 pub struct AsResult<M>(M);
 
 /// What a non-generator `#[sse]` handler may return: [`Sse`], any
-/// `Stream<Item = Result<Event, E>>`, `Result` of either with an [`HttpError`]
+/// `Stream<Item = Result<Event, E>>` or `Stream<Item = Event>` (a hub
+/// subscription), `Result` of either with an [`HttpError`]
 /// (rejects the request with a real status before the stream starts), or
 /// `Option` of either (`None` answers 204 so the browser stops reconnecting).
 #[diagnostic::on_unimplemented(
@@ -50,6 +51,25 @@ where
 {
     fn into_sse(self) -> Response {
         Sse::new(self).into_response()
+    }
+}
+
+/// Marks a stream of plain events, such as a hub [`Subscription`](crate::hub::Subscription).
+#[derive(Debug)]
+pub struct AsEvents;
+
+/// A stream of events that cannot fail, such as a hub subscription: return it
+/// from an `#[sse]` handler as it is.
+impl<S> SseResponse<AsEvents> for S
+where
+    S: Stream<Item = Event> + Send + 'static,
+{
+    fn into_sse(self) -> Response {
+        Sse::new(futures_util::StreamExt::map(
+            self,
+            Ok::<_, std::convert::Infallible>,
+        ))
+        .into_response()
     }
 }
 

@@ -41,13 +41,8 @@ mod with_justsse {
         }
 
         #[sse("/events")]
-        async fn events(&self) -> impl EventStream {
-            let mut events = self.hub.subscribe(&0, None);
-            stream! {
-                while let Some(event) = events.next().await {
-                    yield event;
-                }
-            }
+        async fn events(&self) -> justsse::hub::Subscription {
+            self.hub.subscribe(&0, None)
         }
 
         #[get("/publish")]

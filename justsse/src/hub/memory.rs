@@ -9,8 +9,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_util::Stream;
 use justsse_http::{BoxFuture, Event};
 use tokio::sync::Notify;
+use tokio::sync::futures::OwnedNotified;
 use tokio::time::Instant;
 
 use super::{Backend, HubError, Subscription, resync};
@@ -62,7 +68,7 @@ struct Topics {
 
 struct Topic {
     log: RwLock<Log>,
-    published: Notify,
+    published: Arc<Notify>,
     subscribers: AtomicUsize,
 }
 
@@ -131,7 +137,7 @@ impl Shared {
                         events: VecDeque::new(),
                         last_activity: Instant::now(),
                     }),
-                    published: Notify::new(),
+                    published: Arc::new(Notify::new()),
                     subscribers: AtomicUsize::new(0),
                 });
                 topics.map.insert(name.to_owned(), topic.clone());
@@ -246,7 +252,7 @@ impl Backend for Memory {
     fn subscribe(&self, name: String, last_id: Option<&str>) -> Subscription {
         let shared = self.0.clone();
         let topic = shared.topic(&name, true);
-        let (mut cursor, first) = {
+        let (cursor, first) = {
             let log = lock(topic.log.read());
             match last_id.map(|id| (id, shared.seq_of(id))) {
                 None => (log.next, None),
@@ -267,27 +273,70 @@ impl Backend for Memory {
             name,
             topic,
         };
-        Subscription::new(async_stream::stream! {
-            let subscribed = subscribed;
-            if let Some(first) = first {
-                yield first;
-            }
-            loop {
-                // Register for the wake-up before reading, so a publish between
-                // the read and the wait is not missed.
-                let published = subscribed.topic.published.notified();
-                tokio::pin!(published);
-                published.as_mut().enable();
-                match subscribed.topic.read(&subscribed.shared, &mut cursor) {
-                    Read::Events(events) => {
-                        for event in events {
-                            yield event;
-                        }
-                    }
-                    Read::Resync(event) => yield event,
-                    Read::Nothing => published.await,
-                }
-            }
+        let wait = Box::pin(subscribed.topic.published.clone().notified_owned());
+        Subscription::new(Reader {
+            subscribed,
+            cursor,
+            first,
+            batch: VecDeque::new(),
+            wait,
+            armed: false,
         })
+    }
+}
+
+/// One subscriber's reading of a topic: its cursor, the events it took in one
+/// read, and its registration for the next publish. Written by hand rather than
+/// as a generator so that an idle subscriber holds little.
+struct Reader {
+    subscribed: Subscribed,
+    cursor: u64,
+    first: Option<Event>,
+    batch: VecDeque<Event>,
+    wait: Pin<Box<OwnedNotified>>,
+    /// Whether `wait` is registered for a publish after the last read.
+    armed: bool,
+}
+
+impl Stream for Reader {
+    type Item = Event;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        let this = &mut *self;
+        if let Some(first) = this.first.take() {
+            return Poll::Ready(Some(first));
+        }
+        if let Some(event) = this.batch.pop_front() {
+            return Poll::Ready(Some(event));
+        }
+        loop {
+            if !this.armed {
+                // Register before reading, so a publish between the read and
+                // the wait is not missed.
+                let published = this.subscribed.topic.published.clone().notified_owned();
+                this.wait.set(published);
+                this.wait.as_mut().enable();
+                this.armed = true;
+            }
+            match this
+                .subscribed
+                .topic
+                .read(&this.subscribed.shared, &mut this.cursor)
+            {
+                Read::Events(events) => {
+                    this.armed = false;
+                    this.batch = events.into();
+                    return Poll::Ready(this.batch.pop_front());
+                }
+                Read::Resync(event) => {
+                    this.armed = false;
+                    return Poll::Ready(Some(event));
+                }
+                Read::Nothing => match this.wait.as_mut().poll(cx) {
+                    Poll::Ready(()) => this.armed = false,
+                    Poll::Pending => return Poll::Pending,
+                },
+            }
+        }
     }
 }
