@@ -62,23 +62,14 @@ fn field(buf: &mut BytesMut, name: &[u8], value: &str) {
 fn for_each_line(text: &str, mut f: impl FnMut(&str)) {
     let bytes = text.as_bytes();
     let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\n' => {
-                f(&text[start..i]);
-                start = i + 1;
-            }
-            b'\r' => {
-                f(&text[start..i]);
-                if bytes.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
-                start = i + 1;
-            }
-            _ => {}
-        }
-        i += 1;
+    while let Some(offset) = memchr::memchr2(b'\r', b'\n', &bytes[start..]) {
+        let end = start + offset;
+        f(&text[start..end]);
+        start = if bytes[end] == b'\r' && bytes.get(end + 1) == Some(&b'\n') {
+            end + 2
+        } else {
+            end + 1
+        };
     }
     f(&text[start..]);
 }
