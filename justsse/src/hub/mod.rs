@@ -2,6 +2,7 @@
 //! and let a reconnecting client resume after the last id it saw.
 
 mod memory;
+mod topic;
 
 use std::fmt::Display;
 use std::marker::PhantomData;

@@ -1,0 +1,230 @@
+//! One topic's local log: a ring buffer that is both the replay buffer and the
+//! fan-out queue. Subscribers read it with their own cursor, so replay and live
+//! delivery are one path, a publish never waits for a subscriber, and a
+//! subscriber that falls behind the buffer learns it by its cursor. Both backends
+//! fan out through it: the in-memory one publishes into it, the Redis one feeds it
+//! from its single reader per instance.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::task::{Context, Poll};
+
+use futures_util::Stream;
+use justsse_http::{Event, EventError};
+use tokio::sync::Notify;
+use tokio::sync::futures::OwnedNotified;
+use tokio::time::Instant;
+
+use super::resync;
+
+pub(crate) fn lock<T>(result: Result<T, PoisonError<T>>) -> T {
+    // A panic while holding the lock cannot leave the log half-written (each
+    // change is one push/pop), so the data is still consistent.
+    result.unwrap_or_else(PoisonError::into_inner)
+}
+
+pub(crate) struct Topic {
+    log: RwLock<Log>,
+    published: Arc<Notify>,
+    pub(crate) subscribers: AtomicUsize,
+    replay: usize,
+}
+
+struct Log {
+    /// The local number the next event gets; the first is 1.
+    next: u64,
+    /// The last events, oldest first: `events[i]` has number `next - len + i`.
+    events: VecDeque<Event>,
+    last_activity: Instant,
+}
+
+impl Log {
+    fn oldest(&self) -> u64 {
+        self.next - self.events.len() as u64
+    }
+
+    /// The id of the newest event, which a resync carries.
+    fn latest_id(&self) -> &str {
+        self.events
+            .back()
+            .and_then(Event::id_str)
+            .unwrap_or_default()
+    }
+}
+
+/// What a subscriber reads next.
+enum Read {
+    Events(Vec<Event>),
+    Resync(Event),
+    Nothing,
+}
+
+impl Topic {
+    pub(crate) fn new(replay: usize) -> Self {
+        Self {
+            log: RwLock::new(Log {
+                next: 1,
+                events: VecDeque::new(),
+                last_activity: Instant::now(),
+            }),
+            published: Arc::new(Notify::new()),
+            subscribers: AtomicUsize::new(0),
+            replay: replay.max(1),
+        }
+    }
+
+    /// Appends the event `make` builds from its local number, and wakes readers.
+    pub(crate) fn push(
+        &self,
+        make: impl FnOnce(u64) -> Result<Event, EventError>,
+    ) -> Result<Event, EventError> {
+        let event = {
+            let mut log = lock(self.log.write());
+            let event = make(log.next)?;
+            log.events.push_back(event.clone());
+            if log.events.len() > self.replay {
+                log.events.pop_front();
+            }
+            log.next += 1;
+            log.last_activity = Instant::now();
+            event
+        };
+        self.published.notify_waiters();
+        Ok(event)
+    }
+
+    /// The number the next event gets: a reader starting here sees only what
+    /// comes after now.
+    pub(crate) fn next(&self) -> u64 {
+        lock(self.log.read()).next
+    }
+
+    /// Whether the topic keeps no events.
+    pub(crate) fn is_empty(&self) -> bool {
+        lock(self.log.read()).events.is_empty()
+    }
+
+    /// When an event was last pushed (or the topic created).
+    pub(crate) fn last_activity(&self) -> Instant {
+        lock(self.log.read()).last_activity
+    }
+
+    /// Where a subscriber resuming after local number `seq` starts: `Ok(cursor)`
+    /// when the log still holds everything after it, else the resync to send.
+    pub(crate) fn resume_after(&self, seq: Option<u64>) -> Result<u64, Event> {
+        let log = lock(self.log.read());
+        match seq {
+            None => Ok(log.next),
+            Some(seq) if seq < log.next && seq + 1 >= log.oldest() => Ok(seq + 1),
+            Some(seq) if seq < log.next => Err(resync(log.latest_id(), "too_old")),
+            Some(_) => Err(resync(log.latest_id(), "unknown_id")),
+        }
+    }
+
+    /// Everything from `cursor` on, moving the cursor to the end; a resync when
+    /// the cursor is before the oldest kept event.
+    fn read(&self, cursor: &mut u64) -> Read {
+        let log = lock(self.log.read());
+        if *cursor < log.oldest() {
+            *cursor = log.next;
+            return Read::Resync(resync(log.latest_id(), "lagged"));
+        }
+        if *cursor >= log.next {
+            return Read::Nothing;
+        }
+        let skip = (*cursor - log.oldest()) as usize;
+        *cursor = log.next;
+        Read::Events(log.events.iter().skip(skip).cloned().collect())
+    }
+
+    /// A reader from local number `cursor`: first `first` (a resync or replayed
+    /// events), then the log, skipping the events `skip` says were replayed.
+    pub(crate) fn reader(
+        self: &Arc<Self>,
+        cursor: u64,
+        first: VecDeque<Event>,
+        skip: Option<Box<dyn FnMut(&Event) -> bool + Send>>,
+        guard: Box<dyn Send>,
+    ) -> Reader {
+        Reader {
+            topic: self.clone(),
+            cursor,
+            batch: first,
+            skip,
+            wait: Box::pin(self.published.clone().notified_owned()),
+            armed: false,
+            _guard: guard,
+        }
+    }
+}
+
+/// One subscriber's reading of a topic. Written by hand rather than as a
+/// generator so that an idle subscriber holds little.
+pub(crate) struct Reader {
+    topic: Arc<Topic>,
+    cursor: u64,
+    batch: VecDeque<Event>,
+    /// Drops live events already delivered by a replay; cleared at the first
+    /// event it lets through (events come in id order).
+    skip: Option<Box<dyn FnMut(&Event) -> bool + Send>>,
+    wait: Pin<Box<OwnedNotified>>,
+    /// Whether `wait` is registered for a publish after the last read.
+    armed: bool,
+    /// Counts the subscriber while it lives.
+    _guard: Box<dyn Send>,
+}
+
+impl Reader {
+    fn next_ready(&mut self) -> Option<Event> {
+        while let Some(event) = self.batch.pop_front() {
+            if let Some(skip) = &mut self.skip {
+                if skip(&event) {
+                    continue;
+                }
+                self.skip = None;
+            }
+            return Some(event);
+        }
+        None
+    }
+}
+
+impl Stream for Reader {
+    type Item = Event;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        let this = &mut *self;
+        loop {
+            if let Some(event) = this.next_ready() {
+                return Poll::Ready(Some(event));
+            }
+            if !this.armed {
+                // Register before reading, so a publish between the read and
+                // the wait is not missed.
+                let published = this.topic.published.clone().notified_owned();
+                this.wait.set(published);
+                this.wait.as_mut().enable();
+                this.armed = true;
+            }
+            match this.topic.read(&mut this.cursor) {
+                Read::Events(events) => {
+                    this.armed = false;
+                    this.batch = events.into();
+                }
+                Read::Resync(event) => {
+                    this.armed = false;
+                    // Whatever the replay covered is behind the resync now.
+                    this.skip = None;
+                    return Poll::Ready(Some(event));
+                }
+                Read::Nothing => match this.wait.as_mut().poll(cx) {
+                    Poll::Ready(()) => this.armed = false,
+                    Poll::Pending => return Poll::Pending,
+                },
+            }
+        }
+    }
+}
