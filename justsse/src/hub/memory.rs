@@ -8,7 +8,7 @@ use std::time::Duration;
 use justsse_http::{BoxFuture, Event};
 use tokio::time::Instant;
 
-use super::topic::{Topic, lock};
+use super::topic::{Start, Topic, lock};
 use super::{Backend, HubError, Subscription};
 
 /// Settings of the in-memory hub.
@@ -160,8 +160,8 @@ impl Backend for Memory {
         let shared = self.0.clone();
         let topic = shared.topic(&name, true);
         let (cursor, first) = match topic.resume_after(last_id.map(|id| shared.seq_of(id))) {
-            Ok(cursor) => (cursor, VecDeque::new()),
-            Err(resync) => (topic.next(), VecDeque::from([resync])),
+            Start::At(cursor) => (cursor, VecDeque::new()),
+            Start::Resync(resync) => (topic.next(), VecDeque::from([resync])),
         };
         let guard = Subscribed {
             shared,

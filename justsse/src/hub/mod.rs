@@ -2,6 +2,8 @@
 //! and let a reconnecting client resume after the last id it saw.
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 mod topic;
 
 use std::fmt::Display;
@@ -15,11 +17,13 @@ use futures_util::Stream;
 use justsse_http::{BoxError, BoxFuture, Event, EventError, HttpError};
 
 pub use memory::MemoryConfig;
+#[cfg(feature = "redis")]
+pub use redis::{RedisBackend, RedisConfig};
 
 /// The name of the event a subscriber receives when events it should have had
 /// are gone: its `Last-Event-ID` is older than the replay buffer or unknown, or it
 /// read too slowly and fell behind the buffer. Its data is
-/// `{"reason": "too_old" | "unknown_id" | "lagged"}` and its id is that of the
+/// `{"reason": "too_old" | "unknown_id" | "lagged" | "unavailable"}` and its id is that of the
 /// latest event, so the client's next reconnect resumes from there. A client that
 /// receives it should refetch the state it shows; live events follow.
 pub const RESYNC: &str = "resync";
@@ -174,6 +178,7 @@ pub(crate) fn resync(latest_id: &str, reason: &'static str) -> Event {
     let data = match reason {
         "too_old" => r#"{"reason":"too_old"}"#,
         "lagged" => r#"{"reason":"lagged"}"#,
+        "unavailable" => r#"{"reason":"unavailable"}"#,
         _ => r#"{"reason":"unknown_id"}"#,
     };
     Event::named(RESYNC).id(latest_id).data(data)

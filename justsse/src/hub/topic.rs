@@ -55,6 +55,17 @@ impl Log {
     }
 }
 
+/// Drops live events a replay already delivered.
+pub(crate) type Skip = Box<dyn FnMut(&Event) -> bool + Send>;
+
+/// Where a resuming subscriber starts.
+pub(crate) enum Start {
+    /// From this local number.
+    At(u64),
+    /// After this resync, at the end of the log.
+    Resync(Event),
+}
+
 /// What a subscriber reads next.
 enum Read {
     Events(Vec<Event>),
@@ -112,15 +123,15 @@ impl Topic {
         lock(self.log.read()).last_activity
     }
 
-    /// Where a subscriber resuming after local number `seq` starts: `Ok(cursor)`
-    /// when the log still holds everything after it, else the resync to send.
-    pub(crate) fn resume_after(&self, seq: Option<u64>) -> Result<u64, Event> {
+    /// Where a subscriber resuming after local number `seq` starts: at the
+    /// next number when the log still holds everything after it, else a resync.
+    pub(crate) fn resume_after(&self, seq: Option<u64>) -> Start {
         let log = lock(self.log.read());
         match seq {
-            None => Ok(log.next),
-            Some(seq) if seq < log.next && seq + 1 >= log.oldest() => Ok(seq + 1),
-            Some(seq) if seq < log.next => Err(resync(log.latest_id(), "too_old")),
-            Some(_) => Err(resync(log.latest_id(), "unknown_id")),
+            None => Start::At(log.next),
+            Some(seq) if seq < log.next && seq + 1 >= log.oldest() => Start::At(seq + 1),
+            Some(seq) if seq < log.next => Start::Resync(resync(log.latest_id(), "too_old")),
+            Some(_) => Start::Resync(resync(log.latest_id(), "unknown_id")),
         }
     }
 
@@ -146,13 +157,14 @@ impl Topic {
         self: &Arc<Self>,
         cursor: u64,
         first: VecDeque<Event>,
-        skip: Option<Box<dyn FnMut(&Event) -> bool + Send>>,
+        skip: Option<Skip>,
         guard: Box<dyn Send>,
     ) -> Reader {
         Reader {
             topic: self.clone(),
             cursor,
-            batch: first,
+            first,
+            batch: VecDeque::new(),
             skip,
             wait: Box::pin(self.published.clone().notified_owned()),
             armed: false,
@@ -166,10 +178,13 @@ impl Topic {
 pub(crate) struct Reader {
     topic: Arc<Topic>,
     cursor: u64,
+    /// A resync or replayed events, sent before anything from the log.
+    first: VecDeque<Event>,
+    /// Events taken from the log in one read.
     batch: VecDeque<Event>,
     /// Drops live events already delivered by a replay; cleared at the first
     /// event it lets through (events come in id order).
-    skip: Option<Box<dyn FnMut(&Event) -> bool + Send>>,
+    skip: Option<Skip>,
     wait: Pin<Box<OwnedNotified>>,
     /// Whether `wait` is registered for a publish after the last read.
     armed: bool,
@@ -179,6 +194,9 @@ pub(crate) struct Reader {
 
 impl Reader {
     fn next_ready(&mut self) -> Option<Event> {
+        if let Some(event) = self.first.pop_front() {
+            return Some(event);
+        }
         while let Some(event) = self.batch.pop_front() {
             if let Some(skip) = &mut self.skip {
                 if skip(&event) {

@@ -1,0 +1,253 @@
+//! The hub on Redis Streams, against a real `redis-server`: the conformance suite
+//! both backends pass, two app instances sharing one Redis, and Redis dying and
+//! coming back under live streams.
+
+use std::time::Duration;
+
+use justsse::hub::{Hub, HubError, MemoryConfig, RESYNC, RedisBackend, RedisConfig, Subscription};
+use justsse::prelude::*;
+use justsse_tests::{EventReader, RedisServer, TestServer, events, request, send};
+
+async fn redis_hub(server: &RedisServer, replay: usize) -> Hub<String> {
+    let mut config = RedisConfig::new(server.url());
+    config.replay = replay;
+    Hub::with_backend(RedisBackend::connect(config).await.expect("connects"))
+}
+
+fn memory_hub(replay: usize) -> Hub<String> {
+    Hub::memory(MemoryConfig {
+        replay,
+        ..MemoryConfig::default()
+    })
+}
+
+async fn next(sub: &mut Subscription) -> Event {
+    tokio::time::timeout(Duration::from_secs(10), sub.next())
+        .await
+        .expect("an event in time")
+        .expect("the subscription goes on")
+}
+
+async fn publish(hub: &Hub<String>, topic: &str, data: &str) -> Event {
+    hub.publish(&topic.to_owned(), Event::named("news").data(data))
+        .await
+        .expect("publish")
+}
+
+/// One semantics for every backend.
+mod conformance {
+    use super::*;
+
+    pub(super) async fn resumes_exactly_after_an_id(hub: Hub<String>) {
+        let topic = "resume".to_owned();
+        let mut live = hub.subscribe(&topic, None);
+        // Give a distributed backend's reader time to follow the new topic.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        for n in 0..3 {
+            publish(&hub, &topic, &n.to_string()).await;
+        }
+        let mut last = String::new();
+        for n in 0..3 {
+            let event = next(&mut live).await;
+            assert_eq!(event.data_str(), Some(n.to_string().as_str()), "in order");
+            last = event.id_str().expect("id").to_owned();
+        }
+        drop(live);
+        publish(&hub, &topic, "3").await;
+        publish(&hub, &topic, "4").await;
+        let mut back = hub.subscribe(&topic, Some(&last));
+        assert_eq!(next(&mut back).await.data_str(), Some("3"));
+        assert_eq!(next(&mut back).await.data_str(), Some("4"));
+        publish(&hub, &topic, "5").await;
+        assert_eq!(
+            next(&mut back).await.data_str(),
+            Some("5"),
+            "live after the replay, no duplicate"
+        );
+    }
+
+    pub(super) async fn unknown_and_too_old_ids_resync(hub: Hub<String>) {
+        let topic = "old".to_owned();
+        let first = publish(&hub, &topic, "first").await;
+        // Enough that approximate trimming (whole nodes of 100 entries) drops the first.
+        for n in 0..400 {
+            publish(&hub, &topic, &n.to_string()).await;
+        }
+        let mut old = hub.subscribe(&topic, first.id_str());
+        let resync = next(&mut old).await;
+        assert_eq!(resync.name(), Some(RESYNC));
+        assert_eq!(resync.data_str(), Some(r#"{"reason":"too_old"}"#));
+        let mut unknown = hub.subscribe(&topic, Some("not-an-id"));
+        assert_eq!(next(&mut unknown).await.name(), Some(RESYNC));
+    }
+
+    pub(super) async fn keeps_publish_order_per_topic(hub: Hub<String>) {
+        let topic = "order".to_owned();
+        let mut live = hub.subscribe(&topic, None);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let sent: Vec<Event> = futures_util::future::join_all((0..50).map(|n| {
+            let hub = hub.clone();
+            let topic = topic.clone();
+            async move { publish(&hub, &topic, &n.to_string()).await }
+        }))
+        .await;
+        let mut ids: Vec<String> = sent
+            .iter()
+            .map(|e| e.id_str().expect("id").to_owned())
+            .collect();
+        ids.sort_by_key(|id| {
+            let (a, b) = id.split_once('-').expect("ms-seq");
+            (a.parse::<u64>().expect("n"), b.parse::<u64>().expect("n"))
+        });
+        for id in ids {
+            assert_eq!(
+                next(&mut live).await.id_str(),
+                Some(id.as_str()),
+                "the order the ids give"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn memory_backend_passes_the_conformance_suite() {
+    conformance::resumes_exactly_after_an_id(memory_hub(64)).await;
+    conformance::unknown_and_too_old_ids_resync(memory_hub(4)).await;
+    conformance::keeps_publish_order_per_topic(memory_hub(64)).await;
+}
+
+#[tokio::test]
+async fn redis_backend_passes_the_conformance_suite() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    conformance::resumes_exactly_after_an_id(redis_hub(&redis, 64).await).await;
+    conformance::unknown_and_too_old_ids_resync(redis_hub(&redis, 4).await).await;
+    conformance::keeps_publish_order_per_topic(redis_hub(&redis, 64).await).await;
+}
+
+struct Live {
+    hub: Hub<String>,
+}
+
+#[controller("/")]
+impl Live {
+    #[sse("/topics/:topic")]
+    async fn topic(&self, topic: String, last: LastEventId) -> justsse::hub::Subscription {
+        self.hub.subscribe(&topic, last.as_deref())
+    }
+
+    #[post("/topics/:topic")]
+    async fn publish(
+        &self,
+        topic: String,
+        Json(data): Json<String>,
+    ) -> Result<StatusCode, HttpError> {
+        self.hub
+            .publish(&topic, Event::named("news").data(data))
+            .await?;
+        Ok(StatusCode::CREATED)
+    }
+}
+
+async fn instance(redis: &RedisServer) -> (TestServer, Hub<String>) {
+    let hub = redis_hub(redis, 256).await;
+    let app = App::new().controller(Live { hub: hub.clone() });
+    (
+        TestServer::start(app.into_router().expect("builds")).await,
+        hub,
+    )
+}
+
+#[tokio::test]
+async fn two_instances_share_one_stream_and_a_reconnect_may_land_on_either() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    let (a, hub_a) = instance(&redis).await;
+    let (b, _hub_b) = instance(&redis).await;
+    let (_, mut on_a) = events(a.addr, "/topics/shared").await;
+    let (_, mut on_b) = events(b.addr, "/topics/shared").await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+
+    for n in 0..5 {
+        publish(&hub_a, "shared", &n.to_string()).await;
+    }
+    let mut last = String::new();
+    for n in 0..5 {
+        let from_a = on_a.next().await.expect("event on A");
+        let from_b = on_b.next().await.expect("event on B");
+        assert_eq!(from_a.data, n.to_string());
+        assert_eq!(
+            (from_b.data.as_str(), from_b.last_event_id.as_str()),
+            (from_a.data.as_str(), from_a.last_event_id.as_str())
+        );
+        last = from_a.last_event_id;
+    }
+    drop(on_a);
+
+    for n in 5..8 {
+        publish(&hub_a, "shared", &n.to_string()).await;
+    }
+    let resume = request("GET", "/topics/shared")
+        .header("accept", "text/event-stream")
+        .header("last-event-id", &last)
+        .body(http_body_util::Full::default())
+        .expect("request");
+    let mut back_on_b = EventReader::new(send(b.addr, resume).await);
+    for n in 5..8 {
+        assert_eq!(
+            back_on_b.next().await.expect("missed event").data,
+            n.to_string()
+        );
+    }
+}
+
+#[tokio::test]
+async fn redis_dying_and_coming_back_under_live_streams() {
+    let Some(mut redis) = RedisServer::start().await else {
+        return;
+    };
+    let (server, hub) = instance(&redis).await;
+    let (_, mut reader) = events(server.addr, "/topics/outage").await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    publish(&hub, "outage", "before").await;
+    assert_eq!(reader.next().await.expect("before").data, "before");
+
+    redis.kill();
+    // Publishing fails visibly: an error for the caller, a 503 over HTTP.
+    let err = hub
+        .publish(&"outage".to_owned(), Event::new().data("lost"))
+        .await
+        .expect_err("Redis is down");
+    assert!(matches!(err, HubError::Unavailable(_)), "{err}");
+    let req = request("POST", "/topics/outage")
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from_static(
+            b"\"x\"",
+        )))
+        .expect("request");
+    assert_eq!(send(server.addr, req).await.status(), 503);
+    // The server itself keeps serving.
+    assert_eq!(justsse_tests::get(server.addr, "/nope").await.status(), 404);
+
+    redis.restart().await;
+    // The restarted Redis lost the stream: the subscriber is told to resync...
+    let resync = reader.next().await.expect("a resync after the outage");
+    assert_eq!(resync.event_type, RESYNC);
+    // ...and then receives what is published once Redis is back.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match hub
+            .publish(&"outage".to_owned(), Event::named("news").data("after"))
+            .await
+        {
+            Ok(_) => break,
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(err) => panic!("publishing never recovered: {err}"),
+        }
+    }
+    assert_eq!(reader.next().await.expect("after").data, "after");
+}
