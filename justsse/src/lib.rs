@@ -87,3 +87,7 @@ struct ReadmeDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/guide.md")]
 struct GuideDoctests;
+
+#[cfg(all(doctest, feature = "redis"))]
+#[doc = include_str!("../../docs/scaling.md")]
+struct ScalingDoctests;

@@ -197,9 +197,18 @@ impl StatusController {
     }
 }
 
-/// The whole application: ticket and status controllers sharing one store.
+/// The whole application on the in-memory hub.
 pub fn app() -> App {
-    let store = TicketStore::default();
+    app_with_hub(Hub::new())
+}
+
+/// The whole application on `hub`: ticket and status controllers sharing one
+/// store. With a Redis hub, several instances share the comments' streams.
+pub fn app_with_hub(hub: Hub<u64>) -> App {
+    let store = TicketStore {
+        tickets: Arc::default(),
+        hub,
+    };
     App::new()
         .state(store.clone())
         .controller(TicketController {

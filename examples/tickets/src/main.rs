@@ -1,5 +1,8 @@
 //! Runs the tickets example: `cargo run -p tickets` (`PORT` defaults to 3000).
 
+use justsse::Hub;
+use justsse::hub::{RedisBackend, RedisConfig};
+
 #[tokio::main]
 async fn main() -> Result<(), justsse::Error> {
     tracing_subscriber::fmt()
@@ -8,7 +11,22 @@ async fn main() -> Result<(), justsse::Error> {
         )
         .init();
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".to_owned());
-    let app = tickets::app();
+    // REDIS_URL set: comments go through Redis Streams, so several instances
+    // (on several ports) share them and a browser may reconnect to any.
+    let app = match std::env::var("REDIS_URL") {
+        Ok(url) => {
+            let backend = match RedisBackend::connect(RedisConfig::new(url.clone())).await {
+                Ok(backend) => backend,
+                Err(err) => {
+                    eprintln!("cannot reach Redis at {url}: {err}");
+                    std::process::exit(1);
+                }
+            };
+            println!("comments through Redis at {url}");
+            tickets::app_with_hub(Hub::with_backend(backend))
+        }
+        Err(_) => tickets::app(),
+    };
     println!("tickets example on http://127.0.0.1:{port}\n");
     print!("{}", app.routes());
     app.serve(format!("127.0.0.1:{port}")).await
