@@ -161,3 +161,46 @@ async fn status_is_json_or_a_stream() {
         serde_json::from_str(&reader.next().await.expect("status").data).expect("json");
     assert_eq!(first["tickets"], 0);
 }
+
+#[tokio::test]
+async fn two_instances_on_one_redis_share_comment_streams() {
+    let Some(redis) = justsse_tests::RedisServer::start().await else {
+        return;
+    };
+    let instance = || async {
+        let backend =
+            justsse::hub::RedisBackend::connect(justsse::hub::RedisConfig::new(redis.url()))
+                .await
+                .expect("redis");
+        let app = tickets::app_with_hub(justsse::Hub::with_backend(backend));
+        TestServer::start(app.into_router().expect("app builds")).await
+    };
+    let (a, b) = (instance().await, instance().await);
+    // Each instance keeps its own ticket list; the comments go through Redis.
+    for server in [&a, &b] {
+        send(server.addr, post("/tickets", r#"{"subject": "shared"}"#)).await;
+    }
+    let bearer = Some(("authorization", "Bearer admin-token"));
+    let mut on_b = EventReader::new(send(b.addr, watch("/tickets/1/events", bearer)).await);
+    assert_eq!(
+        on_b.next().await.expect("connected").event_type,
+        "connected"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(
+        send(
+            a.addr,
+            post("/tickets/1/comments", r#"{"body": "posted on A"}"#)
+        )
+        .await
+        .status(),
+        201
+    );
+    let comment = on_b.next().await.expect("the comment, through Redis");
+    assert_eq!(comment.data, r#"{"body":"posted on A"}"#);
+    assert!(
+        comment.last_event_id.contains('-'),
+        "a stream entry id: {}",
+        comment.last_event_id
+    );
+}

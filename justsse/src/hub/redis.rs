@@ -499,12 +499,17 @@ fn pairs(value: &Value) -> Vec<(String, Value)> {
                 _ => None,
             })
             .collect(),
-        Value::Map(items) => items
-            .iter()
-            .filter_map(|(k, v)| Some((text(k)?, v.clone())))
-            .collect(),
+        Value::Map(items) => named(items),
         _ => Vec::new(),
     }
+}
+
+/// A RESP3 map with text keys, as `(name, value)`.
+fn named(items: &[(Value, Value)]) -> Vec<(String, Value)> {
+    items
+        .iter()
+        .filter_map(|(k, v)| Some((text(k)?, v.clone())))
+        .collect()
 }
 
 /// The `(key, entries)` of an `XREAD` reply.
@@ -517,10 +522,7 @@ fn streams(value: &Value) -> Vec<(String, Value)> {
                 _ => None,
             })
             .collect(),
-        Value::Map(items) => items
-            .iter()
-            .filter_map(|(k, v)| Some((text(k)?, v.clone())))
-            .collect(),
+        Value::Map(items) => named(items),
         _ => Vec::new(),
     }
 }
