@@ -168,7 +168,7 @@ async fn two_instances_share_one_stream_and_a_reconnect_may_land_on_either() {
     let (b, _hub_b) = instance(&redis).await;
     let (_, mut on_a) = events(a.addr, "/topics/shared").await;
     let (_, mut on_b) = events(b.addr, "/topics/shared").await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
 
     for n in 0..5 {
         publish(&hub_a, "shared", &n.to_string()).await;
@@ -210,7 +210,7 @@ async fn redis_dying_and_coming_back_under_live_streams() {
     };
     let (server, hub) = instance(&redis).await;
     let (_, mut reader) = events(server.addr, "/topics/outage").await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
     publish(&hub, "outage", "before").await;
     assert_eq!(reader.next().await.expect("before").data, "before");
 

@@ -334,7 +334,14 @@ impl Backend for RedisBackend {
         };
         Subscription::new(async_stream::stream! {
             let (first, skip) = match last_id.as_deref().map(StreamId::parse) {
-                None => (VecDeque::new(), None),
+                None => {
+                    // Live from here: place a just-followed topic now rather
+                    // than when the reader next comes round. If Redis is down the
+                    // reader places it once Redis is back; nothing can be
+                    // published meanwhile.
+                    let _ = shared.position(&active, &key).await;
+                    (VecDeque::new(), None)
+                }
                 Some(None) => (VecDeque::from([resync("", "unknown_id")]), None),
                 Some(Some(last)) => {
                     // The replay must reach the reader's starting point; the
