@@ -451,8 +451,12 @@ async fn main() -> std::io::Result<()> {
         }
     };
     let started = Instant::now();
+    // BENCH_IMPLS=hyper,justsse-runtime picks servers (default: the three).
+    let chosen: Vec<String> = std::env::var("BENCH_IMPLS")
+        .map(|list| list.split(',').map(str::to_owned).collect())
+        .unwrap_or_else(|_| IMPLS.iter().map(|s| s.to_string()).collect());
     let mut all = Vec::new();
-    for (i, name) in IMPLS.iter().enumerate() {
+    for (i, name) in chosen.iter().enumerate() {
         eprintln!("{name}:");
         let figures = measure(name, 3100 + i as u16, &plan).await?;
         all.push((name.to_string(), figures));

@@ -165,7 +165,10 @@ impl Server {
             let app = app.clone();
             let service = service_fn(move |req| {
                 let app = app.clone();
-                async move { Ok::<_, Infallible>(app.handle(req).await) }
+                // hyper keeps the slot of the in-flight future for the whole
+                // connection: a box keeps that slot one pointer wide, so an idle
+                // event stream does not hold the size of a finished handler.
+                Box::pin(async move { Ok::<_, Infallible>(app.handle(req).await) })
             });
             let conn = builder
                 .serve_connection(TokioIo::new(stream), service)

@@ -73,6 +73,65 @@ mod with_justsse {
     }
 }
 
+/// The justsse runtime alone, hand-wired, streaming a tokio broadcast of
+/// pre-encoded events like raw hyper: separates the runtime's cost from the hub's.
+mod with_justsse_runtime {
+    use super::*;
+    use futures_util::StreamExt;
+    use justsse::prelude::*;
+    use tokio::sync::broadcast;
+    use tokio_stream::wrappers::BroadcastStream;
+
+    pub(crate) async fn run(port: u16) {
+        let (tx, _) = broadcast::channel::<Event>(CAPACITY);
+        let events_tx = tx.clone();
+        let router = Router::new()
+            .route(
+                "/json",
+                get(|_: Request| async {
+                    Json(Hello {
+                        message: "hello",
+                        n: 42,
+                    })
+                }),
+            )
+            .route(
+                "/events",
+                sse(move |_: Request| {
+                    let rx = events_tx.subscribe();
+                    async move {
+                        Sse::new(
+                            BroadcastStream::new(rx).filter_map(|item| async move {
+                                item.ok().map(Ok::<_, Infallible>)
+                            }),
+                        )
+                        .keep_alive(KeepAlive::off())
+                    }
+                }),
+            )
+            .route(
+                "/publish",
+                get(move |req: Request| {
+                    let tx = tx.clone();
+                    async move {
+                        let count = count_of(req.uri().query());
+                        for n in 0..count {
+                            if let Ok(event) = Event::named("tick").data(event_data(n)).freeze() {
+                                let _ = tx.send(event);
+                            }
+                        }
+                        count.to_string()
+                    }
+                }),
+            );
+        if let Err(err) =
+            justsse::serve(format!("127.0.0.1:{port}"), router, std::future::pending()).await
+        {
+            eprintln!("justsse-runtime: {err}");
+        }
+    }
+}
+
 mod with_axum {
     use super::*;
     use axum::extract::{RawQuery, State};
@@ -201,6 +260,7 @@ async fn main() {
     let port = args.get(2).and_then(|p| p.parse().ok()).unwrap_or(3100);
     match args.get(1).map(String::as_str) {
         Some("justsse") => with_justsse::run(port).await,
+        Some("justsse-runtime") => with_justsse_runtime::run(port).await,
         Some("axum") => with_axum::run(port).await,
         Some("hyper") => with_hyper::run(port).await,
         _ => eprintln!("usage: bench-server <justsse|axum|hyper> <port>"),
