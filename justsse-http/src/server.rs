@@ -1,7 +1,6 @@
 //! Accepting connections, serving them with hyper-util's auto builder (HTTP/1.1
 //! and h2c), enforcing connection limits, and shutting down without hanging.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -163,13 +162,7 @@ impl Server {
             // Events are small writes that must leave at once.
             let _ = stream.set_nodelay(true);
             let app = app.clone();
-            let service = service_fn(move |req| {
-                let app = app.clone();
-                // hyper keeps the slot of the in-flight future for the whole
-                // connection: a box keeps that slot one pointer wide, so an idle
-                // event stream does not hold the size of a finished handler.
-                Box::pin(async move { Ok::<_, Infallible>(app.handle(req).await) })
-            });
+            let service = service_fn(move |req| app.handle(req));
             let conn = builder
                 .serve_connection(TokioIo::new(stream), service)
                 .into_owned();

@@ -2,9 +2,13 @@
 //! panics contained, prepare event streams, strip HEAD bodies.
 
 use std::any::Any;
+use std::convert::Infallible;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use futures_util::FutureExt;
 use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
 use hyper::body::Incoming;
@@ -13,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::body::Body;
 use crate::config::ServerConfig;
 use crate::error::HttpError;
+use crate::handler::BoxFuture;
 use crate::request::{Params, Request};
 use crate::response::{IntoResponse, Response};
 use crate::router::{Routed, Routes};
@@ -25,7 +30,11 @@ pub(crate) struct App {
 }
 
 impl App {
-    pub(crate) async fn handle(&self, req: http::Request<Incoming>) -> Response {
+    /// Routes the request and starts its handler. What hyper keeps per
+    /// connection is the returned [`Handling`]: a pointer to the handler's boxed
+    /// future and two flags, so an idle event stream does not hold a finished
+    /// handler's state, and a request costs one allocation for it.
+    pub(crate) fn handle(self: &Arc<Self>, req: http::Request<Incoming>) -> Handling {
         let (parts, body) = req.into_parts();
         let routed = self.routes.route(
             &parts.method,
@@ -35,22 +44,24 @@ impl App {
         );
         let (handler, params) = match routed {
             Routed::Found { handler, params } => (handler, Params::from_matched(params)),
-            Routed::Answer(response) => return response,
+            Routed::Answer(response) => return Handling::ready(response),
         };
         let is_head = parts.method == Method::HEAD;
         let req = Request::new(parts, params, body, self.config.body_limit);
+        match std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(req))) {
+            Ok(future) => Handling {
+                future: Some(future),
+                ready: None,
+                is_head,
+                app: Some(self.clone()),
+            },
+            Err(panic) => Handling::ready(panicked(&*panic)),
+        }
+    }
 
-        let called = std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(req)));
-        let outcome = match called {
-            Ok(future) => AssertUnwindSafe(future).catch_unwind().await,
-            Err(panic) => Err(panic),
-        };
-        let mut response = outcome.unwrap_or_else(|panic| {
-            tracing::error!(panic = panic_message(&*panic), "handler panicked");
-            HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
-                .into_response()
-        });
-
+    /// Prepares the handler's response: HEAD loses its body, event streams get
+    /// the server's defaults and its shutdown signal.
+    fn finish(&self, mut response: Response, is_head: bool) -> Response {
         if is_head {
             strip_body(&mut response);
         } else if let Some(stream) = response.body_mut().as_sse_mut() {
@@ -61,6 +72,56 @@ impl App {
         }
         response
     }
+}
+
+/// One request in flight: the handler's future, with panics contained.
+pub(crate) struct Handling {
+    future: Option<BoxFuture<Response>>,
+    ready: Option<Response>,
+    is_head: bool,
+    app: Option<Arc<App>>,
+}
+
+impl Handling {
+    fn ready(response: Response) -> Self {
+        Self {
+            future: None,
+            ready: Some(response),
+            is_head: false,
+            app: None,
+        }
+    }
+}
+
+impl Future for Handling {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if let Some(response) = this.ready.take() {
+            return Poll::Ready(Ok(response));
+        }
+        let Some(future) = this.future.as_mut() else {
+            return Poll::Ready(Ok(panicked(&"polled after completion")));
+        };
+        let response = match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)))
+        {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(response)) => response,
+            Err(panic) => panicked(&*panic),
+        };
+        this.future = None;
+        let response = match this.app.take() {
+            Some(app) => app.finish(response, this.is_head),
+            None => response,
+        };
+        Poll::Ready(Ok(response))
+    }
+}
+
+fn panicked(panic: &(dyn Any + Send)) -> Response {
+    tracing::error!(panic = panic_message(panic), "handler panicked");
+    HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
 }
 
 /// A HEAD answer keeps the GET answer's headers, its length included, and no body.
