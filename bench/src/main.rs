@@ -25,6 +25,7 @@ use tokio::net::{TcpSocket, TcpStream};
 const IMPLS: [&str; 3] = ["hyper", "axum", "justsse"];
 
 struct Plan {
+    json_rounds: usize,
     json_seconds: u64,
     json_connections: usize,
     small_fanout: usize,
@@ -302,28 +303,22 @@ async fn fanout(addr: SocketAddr, subs: usize, events: u64) -> (Fanout, Duration
     )
 }
 
-async fn measure(name: &str, port: u16, plan: &Plan) -> std::io::Result<Figures> {
+/// The streaming scenarios on a fresh server process: idle memory first (so
+/// no earlier load has left freed memory for the new streams to reuse), then the
+/// two fan-outs.
+async fn measure_streams(
+    name: &str,
+    port: u16,
+    plan: &Plan,
+    figures: &mut Figures,
+) -> std::io::Result<()> {
     let mut server = spawn_server(name, port)?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     wait_for(addr).await;
-    let mut figures = Figures {
-        json_rps: json_load(addr, plan.json_connections, plan.json_seconds).await,
-        ..Figures::default()
-    };
-    eprintln!("  {name}: json {:.0} req/s", figures.json_rps);
+    tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let (small, _) = fanout(addr, plan.small_fanout, plan.small_events).await;
-    eprintln!(
-        "  {name}: fan-out {} subs: {:.0} events/s, p99 {:.1} ms",
-        plan.small_fanout, small.events_per_s, small.p99_ms
-    );
-    figures.small = small;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-
-    // Idle memory: the server's growth from holding the large set of streams.
     let before = rss_bytes(server.id());
-    let expect = Arc::new(AtomicU64::new(0));
-    let idle = subscribe(addr, plan.large_fanout, expect).await;
+    let idle = subscribe(addr, plan.large_fanout, Arc::new(AtomicU64::new(0))).await;
     figures.connect_large_s = idle.connected_in.as_secs_f64();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = rss_bytes(server.id());
@@ -337,16 +332,58 @@ async fn measure(name: &str, port: u16, plan: &Plan) -> std::io::Result<Figures>
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
 
-    let (large, _) = fanout(addr, plan.large_fanout, plan.large_events).await;
-    eprintln!(
-        "  {name}: fan-out {} subs: {:.0} events/s, p99 {:.1} ms",
-        plan.large_fanout, large.events_per_s, large.p99_ms
-    );
-    figures.large = large;
-
+    for (subs, events, slot) in [
+        (plan.small_fanout, plan.small_events, &mut figures.small),
+        (plan.large_fanout, plan.large_events, &mut figures.large),
+    ] {
+        let (fanout, _) = fanout(addr, subs, events).await;
+        eprintln!(
+            "  {name}: fan-out {subs} subs: {:.0} events/s, p99 {:.1} ms",
+            fanout.events_per_s, fanout.p99_ms
+        );
+        *slot = fanout;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let _ = server.kill();
     let _ = server.wait();
-    Ok(figures)
+    Ok(())
+}
+
+/// JSON throughput with every server up at once, measured in interleaved
+/// rounds (a, b, c, a, b, c, ...) so that a slow patch of the shared machine
+/// does not land on one server only; the median round counts.
+async fn measure_json(names: &[String], plan: &Plan, all: &mut [Figures]) -> std::io::Result<()> {
+    let mut servers = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let port = 3200 + i as u16;
+        servers.push((
+            spawn_server(name, port)?,
+            SocketAddr::from(([127, 0, 0, 1], port)),
+        ));
+    }
+    for (_, addr) in &servers {
+        wait_for(*addr).await;
+    }
+    let mut rounds: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    for _ in 0..plan.json_rounds {
+        for (i, (_, addr)) in servers.iter().enumerate() {
+            rounds[i].push(json_load(*addr, plan.json_connections, plan.json_seconds).await);
+        }
+    }
+    for (i, name) in names.iter().enumerate() {
+        rounds[i].sort_by(f64::total_cmp);
+        all[i].json_rps = rounds[i][rounds[i].len() / 2];
+        eprintln!(
+            "  {name}: json {:.0} req/s (median of {:?})",
+            all[i].json_rps,
+            rounds[i].iter().map(|r| *r as u64).collect::<Vec<_>>()
+        );
+    }
+    for (mut server, _) in servers {
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+    Ok(())
 }
 
 fn print_table(plan: &Plan, all: &[(String, Figures)]) {
@@ -369,8 +406,8 @@ fn print_table(plan: &Plan, all: &[(String, Figures)]) {
     };
     row(
         format!(
-            "JSON GET, requests/s ({} connections)",
-            plan.json_connections
+            "JSON GET, requests/s ({} connections, median of {} interleaved rounds)",
+            plan.json_connections, plan.json_rounds
         ),
         &|f| f.json_rps,
         0,
@@ -433,6 +470,7 @@ async fn main() -> std::io::Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
     let plan = if quick {
         Plan {
+            json_rounds: 1,
             json_seconds: 2,
             json_connections: 32,
             small_fanout: 200,
@@ -442,7 +480,8 @@ async fn main() -> std::io::Result<()> {
         }
     } else {
         Plan {
-            json_seconds: 5,
+            json_rounds: 5,
+            json_seconds: 2,
             json_connections: 64,
             small_fanout: 1000,
             small_events: 500,
@@ -455,12 +494,14 @@ async fn main() -> std::io::Result<()> {
     let chosen: Vec<String> = std::env::var("BENCH_IMPLS")
         .map(|list| list.split(',').map(str::to_owned).collect())
         .unwrap_or_else(|_| IMPLS.iter().map(|s| s.to_string()).collect());
-    let mut all = Vec::new();
+    let mut figures = vec![Figures::default(); chosen.len()];
+    eprintln!("JSON, interleaved rounds:");
+    measure_json(&chosen, &plan, &mut figures).await?;
     for (i, name) in chosen.iter().enumerate() {
         eprintln!("{name}:");
-        let figures = measure(name, 3100 + i as u16, &plan).await?;
-        all.push((name.to_string(), figures));
+        measure_streams(name, 3100 + i as u16, &plan, &mut figures[i]).await?;
     }
+    let all: Vec<(String, Figures)> = chosen.iter().cloned().zip(figures).collect();
     print_table(&plan, &all);
     println!(
         "\n(all three measured in this run, {:.0} s; {} cores)",

@@ -66,9 +66,10 @@ pub(crate) enum Start {
     Resync(Event),
 }
 
-/// What a subscriber reads next.
+/// What a subscriber read.
 enum Read {
-    Events(Vec<Event>),
+    /// Events were appended to its batch.
+    Events,
     Resync(Event),
     Nothing,
 }
@@ -135,9 +136,10 @@ impl Topic {
         }
     }
 
-    /// Everything from `cursor` on, moving the cursor to the end; a resync when
-    /// the cursor is before the oldest kept event.
-    fn read(&self, cursor: &mut u64) -> Read {
+    /// Appends everything from `cursor` on to `batch` (whose allocation the
+    /// reader keeps from read to read), moving the cursor to the end; a resync
+    /// when the cursor is before the oldest kept event.
+    fn read(&self, cursor: &mut u64, batch: &mut VecDeque<Event>) -> Read {
         let log = lock(self.log.read());
         if *cursor < log.oldest() {
             *cursor = log.next;
@@ -148,7 +150,8 @@ impl Topic {
         }
         let skip = (*cursor - log.oldest()) as usize;
         *cursor = log.next;
-        Read::Events(log.events.iter().skip(skip).cloned().collect())
+        batch.extend(log.events.range(skip..).cloned());
+        Read::Events
     }
 
     /// A reader from local number `cursor`: first `first` (a resync or replayed
@@ -227,11 +230,8 @@ impl Stream for Reader {
                 this.wait.as_mut().enable();
                 this.armed = true;
             }
-            match this.topic.read(&mut this.cursor) {
-                Read::Events(events) => {
-                    this.armed = false;
-                    this.batch = events.into();
-                }
+            match this.topic.read(&mut this.cursor, &mut this.batch) {
+                Read::Events => this.armed = false,
                 Read::Resync(event) => {
                     this.armed = false;
                     // Whatever the replay covered is behind the resync now.
@@ -240,7 +240,12 @@ impl Stream for Reader {
                 }
                 Read::Nothing => match this.wait.as_mut().poll(cx) {
                     Poll::Ready(()) => this.armed = false,
-                    Poll::Pending => return Poll::Pending,
+                    Poll::Pending => {
+                        // Going idle: an idle subscriber keeps no batch
+                        // allocation (a busy one reuses it between reads).
+                        this.batch = VecDeque::new();
+                        return Poll::Pending;
+                    }
                 },
             }
         }
