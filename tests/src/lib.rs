@@ -70,12 +70,7 @@ impl TestServer {
 
     /// Signals shutdown and waits for the server to return.
     pub async fn stop(mut self) {
-        let task = self.signal_stop();
-        tokio::time::timeout(DEADLINE, task)
-            .await
-            .expect("server stops in time")
-            .expect("server task does not panic")
-            .expect("server returns Ok");
+        returns_within(self.signal_stop(), DEADLINE).await;
     }
 }
 
@@ -85,6 +80,15 @@ impl Drop for TestServer {
             task.abort();
         }
     }
+}
+
+/// Waits for a stopping server's task: it must return `Ok` within `limit`.
+pub async fn returns_within(task: JoinHandle<Result<(), justsse::ServerError>>, limit: Duration) {
+    tokio::time::timeout(limit, task)
+        .await
+        .unwrap_or_else(|_| panic!("the server did not return within {limit:?}"))
+        .expect("server task does not panic")
+        .expect("server returns Ok");
 }
 
 /// A request with an optional body, sent over HTTP/1.1.

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use http_body_util::Full;
 use justsse::{Event, Json, Request, Router, ServerConfig, Sse, get, sse};
-use justsse_tests::{DEADLINE, TestServer, events, json, request, send};
+use justsse_tests::{DEADLINE, TestServer, events, json, request, returns_within, send};
 
 async fn endless(_: Request) -> Sse {
     let events = async_stream::stream! {
@@ -65,11 +65,7 @@ async fn fifty_open_streams_end_and_the_server_returns_within_the_grace() {
         );
         assert_eq!(reader.next().await, None, "the stream ended");
     }
-    tokio::time::timeout(grace + Duration::from_secs(1), task)
-        .await
-        .expect("server returned within grace + 1 s")
-        .expect("no panic")
-        .expect("clean stop");
+    returns_within(task, grace + Duration::from_secs(1)).await;
     // Streams end at once; nothing waited for the grace period.
     assert!(
         signalled.elapsed() < grace,
@@ -90,11 +86,7 @@ async fn in_flight_json_requests_finish() {
         in_flight.await.expect("no panic"),
         serde_json::json!("finished")
     );
-    tokio::time::timeout(DEADLINE, task)
-        .await
-        .expect("server returns")
-        .expect("no panic")
-        .expect("clean stop");
+    returns_within(task, DEADLINE).await;
 }
 
 #[tokio::test]
@@ -118,11 +110,7 @@ async fn stuck_requests_are_closed_after_the_grace() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let signalled = Instant::now();
     let task = server.signal_stop();
-    tokio::time::timeout(grace + Duration::from_secs(1), task)
-        .await
-        .expect("server returned within grace + 1 s")
-        .expect("no panic")
-        .expect("clean stop");
+    returns_within(task, grace + Duration::from_secs(1)).await;
     assert!(
         signalled.elapsed() >= grace,
         "the grace period was waited for"
