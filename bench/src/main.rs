@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release -p bench            # about 3 minutes
 //! cargo run --release -p bench -- --quick # smaller numbers, for a smoke run
+//! cargo run --release -p bench -- --json-only
 //! ```
 //!
 //! Each server runs in its own process (`bench-server`), so its resident memory
@@ -497,7 +498,11 @@ async fn main() -> std::io::Result<()> {
     let mut figures = vec![Figures::default(); chosen.len()];
     eprintln!("JSON, interleaved rounds:");
     measure_json(&chosen, &plan, &mut figures).await?;
+    let json_only = std::env::args().any(|a| a == "--json-only");
     for (i, name) in chosen.iter().enumerate() {
+        if json_only {
+            break;
+        }
         eprintln!("{name}:");
         measure_streams(name, 3100 + i as u16, &plan, &mut figures[i]).await?;
     }
