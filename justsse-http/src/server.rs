@@ -28,10 +28,40 @@ pub trait IntoListener {
     fn into_listener(self) -> impl Future<Output = Result<TcpListener, Error>> + Send;
 }
 
+/// Pending connections the kernel queues for us. tokio's default of 1,024
+/// drops SYNs when thousands of clients (re)connect at once, as event-stream
+/// clients do after a restart, and each drop costs a client a second or more.
+const BACKLOG: u32 = 4096;
+
 async fn bind_addr(addr: String) -> Result<TcpListener, Error> {
-    TcpListener::bind(addr.as_str())
+    let bind_error = |source| Error::Bind {
+        addr: addr.clone(),
+        source,
+    };
+    let mut last_error = None;
+    for resolved in tokio::net::lookup_host(addr.as_str())
         .await
-        .map_err(|source| Error::Bind { addr, source })
+        .map_err(bind_error)?
+    {
+        let socket = if resolved.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        };
+        let listener = socket.and_then(|socket| {
+            socket.set_reuseaddr(true)?;
+            socket.bind(resolved)?;
+            socket.listen(BACKLOG)
+        });
+        match listener {
+            Ok(listener) => return Ok(listener),
+            Err(err) => last_error = Some(err),
+        }
+    }
+    match last_error {
+        Some(err) => Err(bind_error(err)),
+        None => Err(Error::NoAddress(addr)),
+    }
 }
 
 impl IntoListener for &str {
