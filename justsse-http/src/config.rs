@@ -23,9 +23,13 @@ use crate::sse::{Event, KeepAlive, StreamDefaults, encode};
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub(crate) body_limit: usize,
+    pub(crate) body_read_timeout: Duration,
+    pub(crate) body_memory: usize,
     pub(crate) header_read_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
     pub(crate) max_header_size: usize,
-    pub(crate) max_connections: usize,
+    /// `None`: derived from the file-descriptor limit when serving starts.
+    pub(crate) max_connections: Option<usize>,
     pub(crate) shutdown_grace: Duration,
     pub(crate) streams: StreamDefaults,
 }
@@ -34,9 +38,12 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             body_limit: 1024 * 1024,
+            body_read_timeout: Duration::from_secs(30),
+            body_memory: 64 * 1024 * 1024,
             header_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
             max_header_size: 64 * 1024,
-            max_connections: 50_000,
+            max_connections: None,
             shutdown_grace: Duration::from_secs(10),
             streams: StreamDefaults::default(),
         }
@@ -50,10 +57,38 @@ impl ServerConfig {
         self
     }
 
+    /// How long a whole request body may take to arrive once a handler reads it
+    /// (default 30 s, enough for the default 1 MiB limit at 35 KB/s); past it the
+    /// client gets `408 Request Timeout` and the connection is closed. Raise it
+    /// with [`body_limit`](Self::body_limit) for large uploads.
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
+    /// How many bytes of request bodies still arriving all connections may hold
+    /// together (default 64 MiB, never less than the body limit). A body that
+    /// would pass it is answered `503` with `Retry-After` and its connection
+    /// closed, so slow uploads cannot fill the memory.
+    pub fn body_memory(mut self, bytes: usize) -> Self {
+        self.body_memory = bytes;
+        self
+    }
+
     /// How long a client may take to send a request head (default 30 s); past it
-    /// the connection is closed. Also bounds idle keep-alive connections.
+    /// the connection is closed. It also bounds a new connection's first bytes
+    /// (before the protocol is known, whatever it is) and an HTTP/1.1
+    /// connection waiting for its next request.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long an HTTP/2 connection may stay open with no request or stream in
+    /// flight (default 60 s), its handshake included: then it is sent `GOAWAY`
+    /// and closed. A connection carrying an event stream is never idle.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
         self
     }
 
@@ -63,14 +98,21 @@ impl ServerConfig {
         self
     }
 
-    /// Most connections served at once (default 50,000). Past it, new connections
-    /// are answered `503 Service Unavailable` and closed.
+    /// Most connections served at once. Past it, new connections are answered
+    /// `503 Service Unavailable` with `Retry-After` and closed.
+    ///
+    /// The default is 50,000, lowered to stay under the process's file-descriptor
+    /// limit (`ulimit -n`, read when serving starts and logged) with a reserve
+    /// for the answers to refused clients and the application's own files and
+    /// sockets: a server out of descriptors can tell nobody anything.
     pub fn max_connections(mut self, connections: usize) -> Self {
-        self.max_connections = connections.max(1);
+        self.max_connections = Some(connections.max(1));
         self
     }
 
-    /// How long shutdown waits for in-flight requests before closing them (default 10 s).
+    /// How long shutdown waits for in-flight requests (default 10 s). A request
+    /// still running then is answered `503` with `Retry-After`, and its
+    /// connection closed.
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.shutdown_grace = grace;
         self

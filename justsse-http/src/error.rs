@@ -152,6 +152,17 @@ pub enum BodyError {
     /// The body is not valid JSON for the expected type (400), with serde's message.
     #[error("invalid JSON body: {0}")]
     InvalidJson(#[source] serde_json::Error),
+    /// The body did not arrive within the body read timeout (408); the
+    /// connection is closed.
+    #[error("the request body did not arrive within {after:?}")]
+    TimedOut {
+        /// The timeout.
+        after: std::time::Duration,
+    },
+    /// The bodies being read already hold the server's body memory (503 with
+    /// `Retry-After`); the connection is closed.
+    #[error("the server is reading too many request bodies; retry shortly")]
+    Busy,
     /// The connection failed while the body was being read (400).
     #[error("failed to read the request body: {0}")]
     Read(#[source] BoxError),
@@ -163,8 +174,17 @@ impl From<BodyError> for HttpError {
             BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             BodyError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             BodyError::InvalidJson(_) | BodyError::Read(_) => StatusCode::BAD_REQUEST,
+            BodyError::TimedOut { .. } => StatusCode::REQUEST_TIMEOUT,
+            BodyError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         };
-        HttpError::new(status, err.to_string())
+        let error = HttpError::new(status, err.to_string());
+        match err {
+            BodyError::Busy => error.with_header(
+                http::header::RETRY_AFTER,
+                HeaderValue::from_static("1"),
+            ),
+            _ => error,
+        }
     }
 }
 

@@ -22,12 +22,17 @@
 //! }
 //! ```
 
+mod accept;
 mod body;
 mod config;
+mod connection;
+mod descriptors;
 mod error;
 mod handler;
 mod path;
+mod protocol;
 mod request;
+mod request_body;
 mod response;
 mod router;
 mod server;

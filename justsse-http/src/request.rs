@@ -1,22 +1,26 @@
 //! The request a handler receives: head, path parameters and a size-limited body.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderMap, Method, Uri, header};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde::de::DeserializeOwned;
 
 use crate::error::BodyError;
+use crate::request_body::BodyLimits;
 
 /// A request as a handler sees it: its [`RequestHead`] (reachable through
 /// `Deref`) and a body that is read at most once, never past the configured limit
-/// ([`ServerConfig::body_limit`](crate::ServerConfig::body_limit), 1 MiB by default).
+/// ([`ServerConfig::body_limit`](crate::ServerConfig::body_limit), 1 MiB by
+/// default) nor its time
+/// ([`ServerConfig::body_read_timeout`](crate::ServerConfig::body_read_timeout)).
 #[derive(Debug)]
 pub struct Request {
     head: RequestHead,
     body: Option<Incoming>,
-    body_limit: usize,
+    limits: Arc<BodyLimits>,
 }
 
 /// Everything of a request but its body: method, URI, headers and path parameters.
@@ -129,11 +133,16 @@ impl std::ops::Deref for Request {
 }
 
 impl Request {
-    pub(crate) fn new(parts: Parts, params: Params, body: Incoming, body_limit: usize) -> Self {
+    pub(crate) fn new(
+        parts: Parts,
+        params: Params,
+        body: Incoming,
+        limits: Arc<BodyLimits>,
+    ) -> Self {
         Self {
             head: RequestHead { parts, params },
             body: Some(body),
-            body_limit,
+            limits,
         }
     }
 
@@ -142,23 +151,17 @@ impl Request {
         &self.head
     }
 
-    /// Reads the whole body, refusing (413) a body larger than the limit without
-    /// reading the rest. A second call returns an empty body.
+    /// Reads the whole body. A body larger than the limit is refused (413)
+    /// without reading the rest; one slower than the body read timeout gets 408;
+    /// one that would pass the memory all bodies in flight may hold gets 503
+    /// (the connection is closed after either). A second call returns an empty
+    /// body.
     pub async fn bytes(&mut self) -> Result<Bytes, BodyError> {
         let Some(body) = self.body.take() else {
             return Ok(Bytes::new());
         };
-        let limit = self.body_limit;
-        if declared_length(&self.head.parts.headers).is_some_and(|len| len > limit as u64) {
-            return Err(BodyError::TooLarge { limit });
-        }
-        match Limited::new(body, limit).collect().await {
-            Ok(collected) => Ok(collected.to_bytes()),
-            Err(err) if err.is::<http_body_util::LengthLimitError>() => {
-                Err(BodyError::TooLarge { limit })
-            }
-            Err(err) => Err(BodyError::Read(err)),
-        }
+        let declared = declared_length(&self.head.parts.headers);
+        self.limits.read(body, declared).await
     }
 
     /// Reads the body as JSON into `T`: 415 unless the `Content-Type` is

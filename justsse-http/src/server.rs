@@ -1,23 +1,22 @@
-//! Accepting connections, serving them with hyper-util's auto builder (HTTP/1.1
-//! and h2c), enforcing connection limits, and shutting down without hanging.
+//! Binding, the accept loop with its connection limit, and shutting down
+//! without hanging.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::accept::{self, AcceptBackoff, RateLimitedLog};
 use crate::config::ServerConfig;
+use crate::connection::{self, Builders};
+use crate::descriptors::{self, ConnectionBudget};
 use crate::error::Error;
+use crate::request_body::BodyLimits;
 use crate::router::Router;
 use crate::service::App;
 
@@ -146,8 +145,9 @@ impl Server {
 
     /// Serves `router` until `shutdown` resolves, then shuts down gracefully: stops
     /// accepting, ends every event stream (after the configured last event), lets
-    /// in-flight requests finish, and closes whatever is left after the grace
-    /// period. Returns once every connection is closed.
+    /// in-flight requests finish, answers those still running after the grace
+    /// period `503`, and closes what is left. Returns once every connection is
+    /// closed.
     pub async fn serve(
         self,
         router: Router,
@@ -159,17 +159,23 @@ impl Server {
             local_addr,
             config,
         } = self;
+        let fd_limit = descriptors::fd_limit();
+        let budget = ConnectionBudget::new(fd_limit, config.max_connections);
+        announce(local_addr, fd_limit, budget);
         let grace = config.shutdown_grace;
         let app = Arc::new(App {
             routes,
+            body_limits: Arc::new(BodyLimits::new(&config)),
             config,
             shutdown: CancellationToken::new(),
+            expired: CancellationToken::new(),
         });
-        let builder = Arc::new(connection_builder(&app.config));
-        let permits = Arc::new(Semaphore::new(app.config.max_connections));
-        let graceful = GracefulShutdown::new();
+        let builders = Arc::new(Builders::new(&app.config));
+        let permits = Arc::new(Semaphore::new(budget.connections));
+        let refusals = Arc::new(Semaphore::new(budget.refusals));
+        let mut refused_log = RateLimitedLog::new();
+        let mut backoff = AcceptBackoff::new();
         let mut connections = JoinSet::new();
-        tracing::info!("listening on http://{local_addr}");
 
         tokio::pin!(shutdown);
         loop {
@@ -179,29 +185,32 @@ impl Server {
                 accepted = listener.accept() => match accepted {
                     Ok(accepted) => accepted,
                     Err(err) => {
-                        accept_failed(err).await;
+                        backoff.failed(err).await;
                         continue;
                     }
                 },
             };
+            backoff.succeeded();
             let Ok(permit) = permits.clone().try_acquire_owned() else {
-                tracing::warn!(%peer, "connection limit reached; refusing");
-                connections.spawn(refuse(stream));
+                if let Some(suppressed) = refused_log.allow() {
+                    tracing::warn!(%peer, suppressed, limit = budget.connections, "connection limit reached; refusing");
+                }
+                // Answering takes a descriptor for up to a second; past the
+                // refusals that fit in the reserve, the socket is just closed.
+                if let Ok(refusal) = refusals.clone().try_acquire_owned() {
+                    connections.spawn(async move {
+                        accept::refuse(stream).await;
+                        drop(refusal);
+                    });
+                }
                 continue;
             };
             // Events are small writes that must leave at once.
             let _ = stream.set_nodelay(true);
             let app = app.clone();
-            let builder = builder.clone();
-            let watcher = graceful.watcher();
+            let builders = builders.clone();
             connections.spawn(async move {
-                // The connection borrows the shared builder rather than owning
-                // a copy of it: a copy in every connection's task is 1.5 KiB.
-                let service = service_fn(move |req| app.handle(req));
-                let conn = builder.serve_connection(TokioIo::new(stream), service);
-                if let Err(err) = watcher.watch(conn).await {
-                    tracing::debug!(%peer, error = %err, "connection ended with an error");
-                }
+                connection::serve(stream, peer, app, builders).await;
                 drop(permit);
             });
         }
@@ -209,14 +218,42 @@ impl Server {
         drop(listener);
         tracing::info!("shutting down: ending event streams, waiting up to {grace:?} for requests");
         app.shutdown.cancel();
-        if tokio::time::timeout(grace, graceful.shutdown())
-            .await
-            .is_err()
-        {
-            tracing::warn!("grace period over; closing the remaining connections");
+        if !all_closed(&mut connections, grace).await {
+            tracing::warn!("grace period over; answering requests still running 503 and closing");
+            app.expired.cancel();
+            if !all_closed(&mut connections, EXPIRED_GRACE).await {
+                connections.shutdown().await;
+            }
         }
-        connections.shutdown().await;
         Ok(())
+    }
+}
+
+/// How long the `503`s to requests still running after the grace period have to
+/// reach their clients.
+const EXPIRED_GRACE: Duration = Duration::from_secs(1);
+
+/// Waits up to `limit` for every connection task to end.
+async fn all_closed(connections: &mut JoinSet<()>, limit: Duration) -> bool {
+    tokio::time::timeout(limit, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await
+    .is_ok()
+}
+
+fn announce(local_addr: SocketAddr, fd_limit: Option<u64>, budget: ConnectionBudget) {
+    tracing::info!(
+        fd_limit,
+        max_connections = budget.connections,
+        "listening on http://{local_addr}"
+    );
+    if !budget.fits(fd_limit) {
+        tracing::warn!(
+            fd_limit,
+            max_connections = budget.connections,
+            "max_connections leaves too few file descriptors free: past the limit, clients will time out instead of getting 503; raise `ulimit -n`"
+        );
     }
 }
 
@@ -261,47 +298,4 @@ pub async fn ctrl_c() {
         () = interrupt => {}
         () = terminate => {}
     }
-}
-
-fn connection_builder(config: &ServerConfig) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(config.header_read_timeout)
-        .max_buf_size(config.max_header_size);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(config.max_header_size).unwrap_or(u32::MAX));
-    builder
-}
-
-/// Accept errors: the per-connection kinds are passing; others (out of file
-/// descriptors) get a short pause so the loop does not spin.
-async fn accept_failed(err: std::io::Error) {
-    use std::io::ErrorKind::*;
-    if matches!(
-        err.kind(),
-        ConnectionAborted | ConnectionReset | Interrupted | WouldBlock
-    ) {
-        return;
-    }
-    tracing::error!(error = %err, "accept failed");
-    tokio::time::sleep(Duration::from_millis(50)).await;
-}
-
-/// Past the connection limit: a short, complete answer rather than a reset.
-async fn refuse(mut stream: TcpStream) {
-    const BODY: &str =
-        r#"{"error":"service_unavailable","message":"the server is at its connection limit"}"#;
-    let busy = format!(
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n{BODY}",
-        BODY.len()
-    );
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        let _ = stream.write_all(busy.as_bytes()).await;
-        let _ = stream.shutdown().await;
-    })
-    .await;
 }

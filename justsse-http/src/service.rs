@@ -12,13 +12,14 @@ use std::task::{Context, Poll};
 use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
 use hyper::body::Incoming;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::body::Body;
 use crate::config::ServerConfig;
 use crate::error::HttpError;
 use crate::handler::BoxFuture;
 use crate::request::{Params, Request};
+use crate::request_body::BodyLimits;
 use crate::response::{IntoResponse, Response};
 use crate::router::{Routed, Routes};
 
@@ -26,7 +27,11 @@ use crate::router::{Routed, Routes};
 pub(crate) struct App {
     pub(crate) routes: Routes,
     pub(crate) config: ServerConfig,
+    pub(crate) body_limits: Arc<BodyLimits>,
+    /// Shutdown has begun: streams end, connections finish what is in flight.
     pub(crate) shutdown: CancellationToken,
+    /// The grace period is over: requests still running answer 503.
+    pub(crate) expired: CancellationToken,
 }
 
 impl App {
@@ -47,13 +52,14 @@ impl App {
             Routed::Answer(response) => return Handling::ready(response),
         };
         let is_head = parts.method == Method::HEAD;
-        let req = Request::new(parts, params, body, self.config.body_limit);
+        let req = Request::new(parts, params, body, self.body_limits.clone());
         match std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(req))) {
             Ok(future) => Handling {
                 future: Some(future),
                 ready: None,
                 is_head,
                 app: Some(self.clone()),
+                expired: None,
             },
             Err(panic) => Handling::ready(panicked(&*panic)),
         }
@@ -74,12 +80,16 @@ impl App {
     }
 }
 
-/// One request in flight: the handler's future, with panics contained.
+/// One request in flight: the handler's future, with panics contained, and
+/// cut short with a 503 when shutdown's grace period is over.
 pub(crate) struct Handling {
     future: Option<BoxFuture<Response>>,
     ready: Option<Response>,
     is_head: bool,
     app: Option<Arc<App>>,
+    /// Registered only once the handler has to wait: a handler that answers at
+    /// once costs no allocation for it.
+    expired: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
 }
 
 impl Handling {
@@ -89,6 +99,7 @@ impl Handling {
             ready: Some(response),
             is_head: false,
             app: None,
+            expired: None,
         }
     }
 }
@@ -106,7 +117,19 @@ impl Future for Handling {
         };
         let response = match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)))
         {
-            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Pending) => {
+                let Some(app) = &this.app else {
+                    return Poll::Pending;
+                };
+                let expired = this
+                    .expired
+                    .get_or_insert_with(|| Box::pin(app.expired.clone().cancelled_owned()));
+                if expired.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                this.app = None;
+                shutting_down()
+            }
             Ok(Poll::Ready(response)) => response,
             Err(panic) => panicked(&*panic),
         };
@@ -122,6 +145,13 @@ impl Future for Handling {
 fn panicked(panic: &(dyn Any + Send)) -> Response {
     tracing::error!(panic = panic_message(panic), "handler panicked");
     HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
+}
+
+/// The answer to a request still running when shutdown's grace period ends.
+fn shutting_down() -> Response {
+    HttpError::new(StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down")
+        .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+        .into_response()
 }
 
 /// A HEAD answer keeps the GET answer's headers, its length included, and no body.

@@ -46,6 +46,7 @@ mod context;
 mod controller;
 mod extract;
 pub mod hub;
+mod number;
 mod param;
 pub mod progressive;
 mod state;

@@ -1,9 +1,7 @@
 //! Typed path parameters: plain values parsed from the path, and domain values
 //! resolved with a lookup.
 
-use std::fmt::Display;
 use std::future::Future;
-use std::str::FromStr;
 
 use justsse_http::HttpError;
 
@@ -95,18 +93,6 @@ macro_rules! from_str_param {
 }
 
 from_str_param!(
-    u8,
-    u16,
-    u32,
-    u64,
-    u128,
-    usize,
-    i8,
-    i16,
-    i32,
-    i64,
-    i128,
-    isize,
     f32,
     f64,
     bool,
@@ -116,6 +102,38 @@ from_str_param!(
     std::net::Ipv4Addr,
     std::net::Ipv6Addr,
 );
+
+/// Integers parse only in their canonical spelling (no `+`, no leading zeros,
+/// no `-0`), so one resource has one path.
+macro_rules! integer_param {
+    ($signed:literal => $($ty:ty),+) => {$(
+        impl PathParam for $ty {
+            type Raw = $ty;
+
+            fn parse(raw: &str) -> Result<$ty, String> {
+                if !crate::number::is_canonical_integer(raw, $signed) {
+                    return Err(if $signed {
+                        "expected an integer in decimal digits, without `+` or leading zeros"
+                    } else {
+                        "expected a non-negative integer in decimal digits, without a sign or leading zeros"
+                    }
+                    .to_owned());
+                }
+                raw.parse().map_err(|err: std::num::ParseIntError| err.to_string())
+            }
+
+            fn resolve(
+                raw: $ty,
+                _: &AppState,
+            ) -> impl Future<Output = Result<Option<$ty>, HttpError>> + Send {
+                std::future::ready(Ok(Some(raw)))
+            }
+        }
+    )+};
+}
+
+integer_param!(false => u8, u16, u32, u64, u128, usize);
+integer_param!(true => i8, i16, i32, i64, i128, isize);
 
 /// A path parameter that is looked up: the path text parses into a `Key` (400
 /// naming the parameter when it does not), then `resolve` finds the value with the
@@ -143,8 +161,10 @@ from_str_param!(
 /// }
 /// ```
 pub trait Resolve: Sized + Send {
-    /// What the path text parses to.
-    type Key: FromStr<Err: Display> + Send;
+    /// What the path text parses to: any plain path parameter type (integers in
+    /// their canonical spelling, strings, your `FromStr` types through
+    /// [`from_str_param!`]).
+    type Key: PathParam<Raw = Self::Key>;
     /// The app state the lookup reads.
     type State: Send + Sync + 'static;
 
@@ -160,8 +180,7 @@ impl<T: Resolve> PathParam for T {
     type Raw = T::Key;
 
     fn parse(raw: &str) -> Result<T::Key, String> {
-        raw.parse()
-            .map_err(|err: <T::Key as FromStr>::Err| err.to_string())
+        <T::Key as PathParam>::parse(raw)
     }
 
     async fn resolve(key: T::Key, app: &AppState) -> Result<Option<Self>, HttpError> {

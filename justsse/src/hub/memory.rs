@@ -84,8 +84,8 @@ impl Shared {
     /// (unknown) for ids of other hubs or processes.
     fn seq_of(&self, id: &str) -> u64 {
         id.split_once('-')
-            .filter(|(epoch, _)| epoch.parse::<u64>().ok() == Some(self.epoch))
-            .and_then(|(_, seq)| seq.parse().ok())
+            .filter(|(epoch, _)| crate::number::canonical_u64(epoch) == Some(self.epoch))
+            .and_then(|(_, seq)| crate::number::canonical_u64(seq))
             .unwrap_or(u64::MAX)
     }
 

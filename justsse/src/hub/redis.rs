@@ -75,7 +75,10 @@ struct StreamId(u64, u64);
 impl StreamId {
     fn parse(text: &str) -> Option<Self> {
         let (ms, seq) = text.split_once('-')?;
-        Some(Self(ms.parse().ok()?, seq.parse().ok()?))
+        Some(Self(
+            crate::number::canonical_u64(ms)?,
+            crate::number::canonical_u64(seq)?,
+        ))
     }
 }
 

@@ -1,0 +1,225 @@
+//! Serving one accepted connection with a deadline for every stage: its first
+//! bytes (until the protocol is known), each HTTP/1.1 request head (hyper's
+//! header timer), and an HTTP/2 connection with nothing in flight; then hyper's
+//! HTTP/1.1 or HTTP/2 connection, shut down gracefully with the server.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http_body::{Frame, SizeHint};
+use hyper::server::conn::{http1, http2};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::server::graceful::GracefulConnection;
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+use crate::body::Body;
+use crate::config::ServerConfig;
+use crate::protocol::{Protocol, detect};
+use crate::response::Response;
+use crate::service::{App, Handling};
+
+/// How long an HTTP/2 peer has to acknowledge the `GOAWAY` that closes an idle
+/// connection before the socket is closed anyway.
+const GOAWAY_GRACE: Duration = Duration::from_secs(5);
+
+/// hyper's connection builders, shared by every connection rather than copied
+/// into each.
+pub(crate) struct Builders {
+    http1: http1::Builder,
+    http2: http2::Builder<TokioExecutor>,
+}
+
+impl Builders {
+    pub(crate) fn new(config: &ServerConfig) -> Self {
+        let mut http1 = http1::Builder::new();
+        http1
+            .timer(TokioTimer::new())
+            .header_read_timeout(config.header_read_timeout)
+            .max_buf_size(config.max_header_size);
+        let mut http2 = http2::Builder::new(TokioExecutor::new());
+        http2
+            .timer(TokioTimer::new())
+            .max_header_list_size(u32::try_from(config.max_header_size).unwrap_or(u32::MAX));
+        Self { http1, http2 }
+    }
+}
+
+/// Serves `stream` until it closes, the client stalls past a deadline, or the
+/// server shuts down.
+pub(crate) async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    app: Arc<App>,
+    builders: Arc<Builders>,
+) {
+    let detected = tokio::select! {
+        detected = tokio::time::timeout(app.config.header_read_timeout, detect(stream)) => detected,
+        () = app.shutdown.cancelled() => return,
+    };
+    let (protocol, io) = match detected {
+        Ok(Ok(Some(detected))) => detected,
+        Ok(Ok(None)) => return,
+        Ok(Err(err)) => {
+            tracing::debug!(%peer, error = %err, "connection failed before its first request");
+            return;
+        }
+        Err(_elapsed) => {
+            tracing::debug!(%peer, "no request within the header read timeout; closing");
+            return;
+        }
+    };
+    let ended = match protocol {
+        Protocol::Http1 => {
+            let handler = app.clone();
+            let service = service_fn(move |req| handler.handle(req));
+            let conn = builders.http1.serve_connection(io, service);
+            drive(conn, app.shutdown.cancelled(), std::future::pending()).await
+        }
+        Protocol::Http2 => {
+            let streams = Arc::new(Streams::default());
+            let (handler, counted) = (app.clone(), streams.clone());
+            let service = service_fn(move |req| Counted {
+                handling: handler.handle(req),
+                stream: Some(counted.open()),
+            });
+            let conn = builders.http2.serve_connection(io, service);
+            let idle = streams.idle_for(app.config.idle_timeout);
+            drive(conn, app.shutdown.cancelled(), idle).await
+        }
+    };
+    if let Err(err) = ended {
+        tracing::debug!(%peer, error = %err, "connection ended with an error");
+    }
+}
+
+/// Runs `conn` to its end. On `shutdown` it is asked to finish what is in
+/// flight and close; on `idle` likewise, but with only [`GOAWAY_GRACE`] to do it.
+async fn drive<C>(
+    conn: C,
+    shutdown: impl Future<Output = ()>,
+    idle: impl Future<Output = ()>,
+) -> Result<(), hyper::Error>
+where
+    C: GracefulConnection<Error = hyper::Error>,
+{
+    tokio::pin!(conn);
+    let idle_closed = tokio::select! {
+        ended = conn.as_mut() => return ended,
+        () = shutdown => false,
+        () = idle => true,
+    };
+    conn.as_mut().graceful_shutdown();
+    if !idle_closed {
+        // The server's grace period bounds this wait.
+        return conn.await;
+    }
+    tracing::debug!("HTTP/2 connection idle; sent GOAWAY");
+    match tokio::time::timeout(GOAWAY_GRACE, conn).await {
+        Ok(ended) => ended,
+        Err(_elapsed) => Ok(()),
+    }
+}
+
+/// The requests and responses in flight on one HTTP/2 connection, from the
+/// moment hyper hands over a request until its response body is dropped.
+#[derive(Debug, Default)]
+struct Streams {
+    open: AtomicUsize,
+    opened: AtomicU64,
+    none_open: Notify,
+}
+
+impl Streams {
+    fn open(self: &Arc<Self>) -> StreamGuard {
+        self.open.fetch_add(1, Ordering::AcqRel);
+        self.opened.fetch_add(1, Ordering::AcqRel);
+        StreamGuard(self.clone())
+    }
+
+    /// Resolves once no stream has been open for `timeout` in a row.
+    async fn idle_for(&self, timeout: Duration) {
+        loop {
+            if self.open.load(Ordering::Acquire) > 0 {
+                self.none_open.notified().await;
+                continue;
+            }
+            let opened = self.opened.load(Ordering::Acquire);
+            tokio::time::sleep(timeout).await;
+            if self.open.load(Ordering::Acquire) == 0
+                && self.opened.load(Ordering::Acquire) == opened
+            {
+                return;
+            }
+        }
+    }
+}
+
+/// One open stream; dropping it closes it.
+#[derive(Debug)]
+struct StreamGuard(Arc<Streams>);
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // A stored permit if the watcher is not waiting yet: no wake is lost.
+            self.0.none_open.notify_one();
+        }
+    }
+}
+
+/// A request in flight that counts as an open stream, and so does its response
+/// body until hyper drops it.
+struct Counted {
+    handling: Handling,
+    stream: Option<StreamGuard>,
+}
+
+impl Future for Counted {
+    type Output = Result<http::Response<CountedBody>, std::convert::Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let Poll::Ready(Ok(response)) = Pin::new(&mut this.handling).poll(cx) else {
+            return Poll::Pending;
+        };
+        let stream = this.stream.take();
+        let response: Response = response;
+        Poll::Ready(Ok(response.map(|body| CountedBody {
+            body,
+            _stream: stream,
+        })))
+    }
+}
+
+/// A response body that keeps its stream counted as open.
+struct CountedBody {
+    body: Body,
+    _stream: Option<StreamGuard>,
+}
+
+impl http_body::Body for CountedBody {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}

@@ -1,0 +1,94 @@
+//! Reading a request body under its limits: its size (413), the time it may
+//! take to arrive (408), and one memory budget that all bodies still arriving
+//! share (503), so that slow uploads on many connections cannot fill the memory.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+use crate::config::ServerConfig;
+use crate::error::BodyError;
+
+/// The body limits of one server, shared by its requests.
+#[derive(Debug)]
+pub(crate) struct BodyLimits {
+    limit: usize,
+    timeout: Duration,
+    /// One permit per byte of a body being read.
+    budget: Semaphore,
+}
+
+impl BodyLimits {
+    pub(crate) fn new(config: &ServerConfig) -> Self {
+        let budget = config
+            .body_memory
+            .max(config.body_limit)
+            .min(Semaphore::MAX_PERMITS);
+        Self {
+            limit: config.body_limit,
+            timeout: config.body_read_timeout,
+            budget: Semaphore::new(budget),
+        }
+    }
+
+    /// Reads `body` whole. `declared` is its `Content-Length`, if any: a body
+    /// declared over the limit is refused before a byte of it is read.
+    pub(crate) async fn read(
+        &self,
+        mut body: Incoming,
+        declared: Option<u64>,
+    ) -> Result<Bytes, BodyError> {
+        let limit = self.limit;
+        if declared.is_some_and(|len| len > limit as u64) {
+            return Err(BodyError::TooLarge { limit });
+        }
+        if http_body::Body::is_end_stream(&body) {
+            return Ok(Bytes::new());
+        }
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut held: Option<SemaphorePermit<'_>> = None;
+        // The common body arrives in one frame and is kept as it came.
+        let mut first = Bytes::new();
+        let mut rest = BytesMut::new();
+        loop {
+            let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+                Err(_elapsed) => {
+                    return Err(BodyError::TimedOut {
+                        after: self.timeout,
+                    });
+                }
+                Ok(None) => break,
+                Ok(Some(Err(err))) => return Err(BodyError::Read(err.into())),
+                Ok(Some(Ok(frame))) => frame,
+            };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            if first.len() + rest.len() + data.len() > limit {
+                return Err(BodyError::TooLarge { limit });
+            }
+            let permit = u32::try_from(data.len())
+                .ok()
+                .and_then(|bytes| self.budget.try_acquire_many(bytes).ok())
+                .ok_or(BodyError::Busy)?;
+            match &mut held {
+                Some(held) => held.merge(permit),
+                None => held = Some(permit),
+            }
+            if first.is_empty() && rest.is_empty() {
+                first = data;
+            } else {
+                // Grown as the bytes come, never to the declared length at
+                // once: the budget counts what arrived, not what was promised.
+                if rest.is_empty() {
+                    rest.extend_from_slice(&first);
+                }
+                rest.extend_from_slice(&data);
+            }
+        }
+        Ok(if rest.is_empty() { first } else { rest.freeze() })
+    }
+}
