@@ -89,18 +89,20 @@ impl RateLimitedLog {
     }
 }
 
+/// The answer past the connection limit: one write, then the socket is closed.
+const BUSY: &[u8] = concat!(
+    "HTTP/1.1 503 Service Unavailable\r\n",
+    "Content-Type: application/json\r\n",
+    "Content-Length: 81\r\n",
+    "Retry-After: 1\r\n",
+    "Connection: close\r\n",
+    "\r\n",
+    r#"{"error":"service_unavailable","message":"the server is at its connection limit"}"#,
+)
+.as_bytes();
+
 /// Past the connection limit: a short, complete answer rather than a reset.
 pub(crate) async fn refuse(mut stream: TcpStream) {
-    const BUSY: &[u8] = concat!(
-        "HTTP/1.1 503 Service Unavailable\r\n",
-        "Content-Type: application/json\r\n",
-        "Content-Length: 83\r\n",
-        "Retry-After: 1\r\n",
-        "Connection: close\r\n",
-        "\r\n",
-        r#"{"error":"service_unavailable","message":"the server is at its connection limit"}"#,
-    )
-    .as_bytes();
     let _ = tokio::time::timeout(REFUSAL_TIMEOUT, async {
         let _ = stream.write_all(BUSY).await;
         let _ = stream.shutdown().await;
@@ -114,8 +116,14 @@ mod tests {
 
     #[test]
     fn the_refusal_declares_its_length() {
-        let body = r#"{"error":"service_unavailable","message":"the server is at its connection limit"}"#;
-        assert_eq!(body.len(), 83);
+        let text = std::str::from_utf8(BUSY).expect("ASCII");
+        let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
+        let length = head
+            .lines()
+            .find_map(|line| line.strip_prefix("Content-Length: "))
+            .expect("a Content-Length");
+        assert_eq!(length.parse::<usize>(), Ok(body.len()));
+        assert!(body.starts_with('{') && body.ends_with('}'), "{body}");
     }
 
     #[test]

@@ -25,8 +25,9 @@ use crate::protocol::{Protocol, detect};
 use crate::response::Response;
 use crate::service::{App, Handling};
 
-/// How long an HTTP/2 peer has to acknowledge the `GOAWAY` that closes an idle
-/// connection before the socket is closed anyway.
+/// How long an HTTP/2 peer has at most to acknowledge the `GOAWAY` that closes
+/// an idle connection (or to finish its handshake) before the socket is closed
+/// anyway; never longer than the idle timeout itself.
 const GOAWAY_GRACE: Duration = Duration::from_secs(5);
 
 /// hyper's connection builders, shared by every connection rather than copied
@@ -80,7 +81,8 @@ pub(crate) async fn serve(
             let handler = app.clone();
             let service = service_fn(move |req| handler.handle(req));
             let conn = builders.http1.serve_connection(io, service);
-            drive(conn, app.shutdown.cancelled(), std::future::pending()).await
+            let never_idle = std::future::pending();
+            drive(conn, app.shutdown.cancelled(), never_idle, GOAWAY_GRACE).await
         }
         Protocol::Http2 => {
             let streams = Arc::new(Streams::default());
@@ -90,8 +92,9 @@ pub(crate) async fn serve(
                 stream: Some(counted.open()),
             });
             let conn = builders.http2.serve_connection(io, service);
-            let idle = streams.idle_for(app.config.idle_timeout);
-            drive(conn, app.shutdown.cancelled(), idle).await
+            let timeout = app.config.idle_timeout;
+            let idle = streams.idle_for(timeout);
+            drive(conn, app.shutdown.cancelled(), idle, GOAWAY_GRACE.min(timeout)).await
         }
     };
     if let Err(err) = ended {
@@ -100,11 +103,12 @@ pub(crate) async fn serve(
 }
 
 /// Runs `conn` to its end. On `shutdown` it is asked to finish what is in
-/// flight and close; on `idle` likewise, but with only [`GOAWAY_GRACE`] to do it.
+/// flight and close; on `idle` likewise, but with only `goaway_grace` to do it.
 async fn drive<C>(
     conn: C,
     shutdown: impl Future<Output = ()>,
     idle: impl Future<Output = ()>,
+    goaway_grace: Duration,
 ) -> Result<(), hyper::Error>
 where
     C: GracefulConnection<Error = hyper::Error>,
@@ -121,7 +125,7 @@ where
         return conn.await;
     }
     tracing::debug!("HTTP/2 connection idle; sent GOAWAY");
-    match tokio::time::timeout(GOAWAY_GRACE, conn).await {
+    match tokio::time::timeout(goaway_grace, conn).await {
         Ok(ended) => ended,
         Err(_elapsed) => Ok(()),
     }

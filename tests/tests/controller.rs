@@ -251,11 +251,22 @@ async fn typed_parameters_400_404_500() {
     );
     assert_eq!(ok["greeting"], "hi");
 
-    let malformed = justsse_tests::get(server.addr, "/tickets/abc").await;
-    assert_eq!(malformed.status(), 400);
+    // `+1` and `0001` are not other names of ticket 1 (issue 10): only the
+    // canonical spelling of a number parses.
+    for malformed in ["abc", "+1", "0001", "-1", "1.0", "%2B1"] {
+        let response = justsse_tests::get(server.addr, &format!("/tickets/{malformed}")).await;
+        assert_eq!(response.status(), 400, "{malformed}");
+        assert_eq!(
+            json(response).await["message"],
+            "path parameter `ticket`: expected a non-negative integer in decimal digits, without a sign or leading zeros",
+            "{malformed}"
+        );
+    }
+    let too_big = justsse_tests::get(server.addr, "/tickets/18446744073709551616").await;
+    assert_eq!(too_big.status(), 400);
     assert_eq!(
-        json(malformed).await["message"],
-        "path parameter `ticket`: invalid digit found in string"
+        json(too_big).await["message"],
+        "path parameter `ticket`: number too large to fit in target type"
     );
     let missing = justsse_tests::get(server.addr, "/tickets/99").await;
     assert_eq!(missing.status(), 404);

@@ -1,7 +1,10 @@
 //! Graceful shutdown never hangs on open streams: streams end (after a last
 //! event), in-flight requests finish, and what is left is closed after the grace.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
 
 use http_body_util::Full;
 use justsse::{Event, Json, Request, Router, ServerConfig, Sse, get, sse};
@@ -15,21 +18,59 @@ async fn endless(_: Request) -> Sse {
     Sse::new(events)
 }
 
-async fn slow(_: Request) -> Json<&'static str> {
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    Json("finished")
+/// Counts handlers of `/slow` and `/stuck` that have started, so a test stops
+/// the server while one surely runs.
+#[derive(Clone)]
+struct Started(Arc<Semaphore>);
+
+impl Default for Started {
+    fn default() -> Self {
+        Self(Arc::new(Semaphore::new(0)))
+    }
 }
 
-async fn stuck(_: Request) -> Json<&'static str> {
-    std::future::pending::<()>().await;
-    Json("never")
+impl Started {
+    fn one(&self) {
+        self.0.add_permits(1);
+    }
+
+    async fn wait(&self) {
+        tokio::time::timeout(DEADLINE, self.0.acquire())
+            .await
+            .expect("the handler started in time")
+            .expect("semaphore open")
+            .forget();
+    }
+}
+
+fn router_telling(started: &Started) -> Router {
+    let (slow, stuck) = (started.clone(), started.clone());
+    Router::new()
+        .route("/events", sse(endless))
+        .route(
+            "/slow",
+            get(move |_: Request| {
+                slow.one();
+                async {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    Json("finished")
+                }
+            }),
+        )
+        .route(
+            "/stuck",
+            get(move |_: Request| {
+                stuck.one();
+                async {
+                    std::future::pending::<()>().await;
+                    Json("never")
+                }
+            }),
+        )
 }
 
 fn router() -> Router {
-    Router::new()
-        .route("/events", sse(endless))
-        .route("/slow", get(slow))
-        .route("/stuck", get(stuck))
+    router_telling(&Started::default())
 }
 
 #[tokio::test]
@@ -76,11 +117,13 @@ async fn fifty_open_streams_end_and_the_server_returns_within_the_grace() {
 
 #[tokio::test]
 async fn in_flight_json_requests_finish() {
-    let mut server = TestServer::with_config(router(), ServerConfig::default()).await;
+    let started = Started::default();
+    let mut server =
+        TestServer::with_config(router_telling(&started), ServerConfig::default()).await;
     let addr = server.addr;
     let in_flight =
         tokio::spawn(async move { json(justsse_tests::get(addr, "/slow").await).await });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    started.wait().await;
     let task = server.signal_stop();
     assert_eq!(
         in_flight.await.expect("no panic"),
@@ -89,39 +132,33 @@ async fn in_flight_json_requests_finish() {
     returns_within(task, DEADLINE).await;
 }
 
+/// A request still running when the grace period ends is answered, never
+/// closed bare (issue 10): 503 with `Retry-After`, then the connection closes.
 #[tokio::test]
-async fn stuck_requests_are_closed_after_the_grace() {
+async fn stuck_requests_get_503_after_the_grace() {
     let grace = Duration::from_millis(500);
-    let mut server =
-        TestServer::with_config(router(), ServerConfig::default().shutdown_grace(grace)).await;
+    let started = Started::default();
+    let config = ServerConfig::default().shutdown_grace(grace);
+    let mut server = TestServer::with_config(router_telling(&started), config).await;
     let addr = server.addr;
-    let stuck = tokio::spawn(async move {
-        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .expect("handshake");
-        tokio::spawn(conn);
-        let req = request("GET", "/stuck")
-            .body(Full::<bytes::Bytes>::default())
-            .expect("request");
-        sender.send_request(req).await
-    });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stuck = tokio::spawn(async move { justsse_tests::get(addr, "/stuck").await });
+    started.wait().await;
     let signalled = Instant::now();
     let task = server.signal_stop();
-    returns_within(task, grace + Duration::from_secs(1)).await;
+    returns_within(task, grace + Duration::from_secs(2)).await;
     assert!(
         signalled.elapsed() >= grace,
         "the grace period was waited for"
     );
-    let outcome = tokio::time::timeout(DEADLINE, stuck)
+    let response = tokio::time::timeout(DEADLINE, stuck)
         .await
         .expect("client released")
-        .expect("no panic");
-    assert!(
-        outcome.is_err(),
-        "the stuck request was closed, not answered: {outcome:?}"
+        .expect("an answer, not a bare close");
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_eq!(
+        json(response).await,
+        serde_json::json!({"error": "service_unavailable", "message": "the server is shutting down"})
     );
 }
 
