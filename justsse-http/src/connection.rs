@@ -94,7 +94,13 @@ pub(crate) async fn serve(
             let conn = builders.http2.serve_connection(io, service);
             let timeout = app.config.idle_timeout;
             let idle = streams.idle_for(timeout);
-            drive(conn, app.shutdown.cancelled(), idle, GOAWAY_GRACE.min(timeout)).await
+            drive(
+                conn,
+                app.shutdown.cancelled(),
+                idle,
+                GOAWAY_GRACE.min(timeout),
+            )
+            .await
         }
     };
     if let Err(err) = ended {

@@ -179,10 +179,9 @@ impl From<BodyError> for HttpError {
         };
         let error = HttpError::new(status, err.to_string());
         match err {
-            BodyError::Busy => error.with_header(
-                http::header::RETRY_AFTER,
-                HeaderValue::from_static("1"),
-            ),
+            BodyError::Busy => {
+                error.with_header(http::header::RETRY_AFTER, HeaderValue::from_static("1"))
+            }
             _ => error,
         }
     }

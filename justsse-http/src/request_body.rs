@@ -89,6 +89,10 @@ impl BodyLimits {
                 rest.extend_from_slice(&data);
             }
         }
-        Ok(if rest.is_empty() { first } else { rest.freeze() })
+        Ok(if rest.is_empty() {
+            first
+        } else {
+            rest.freeze()
+        })
     }
 }

@@ -149,9 +149,12 @@ fn panicked(panic: &(dyn Any + Send)) -> Response {
 
 /// The answer to a request still running when shutdown's grace period ends.
 fn shutting_down() -> Response {
-    HttpError::new(StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down")
-        .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
-        .into_response()
+    HttpError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the server is shutting down",
+    )
+    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+    .into_response()
 }
 
 /// A HEAD answer keeps the GET answer's headers, its length included, and no body.

@@ -52,7 +52,11 @@ mod tests {
             ("٣", false, false),
         ];
         for (text, unsigned, signed) in cases {
-            assert_eq!(is_canonical_integer(text, false), unsigned, "{text:?} unsigned");
+            assert_eq!(
+                is_canonical_integer(text, false),
+                unsigned,
+                "{text:?} unsigned"
+            );
             assert_eq!(is_canonical_integer(text, true), signed, "{text:?} signed");
         }
     }
