@@ -6,7 +6,7 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Shortest and longest pause after an `accept` error.
@@ -102,12 +102,24 @@ const BUSY: &[u8] = concat!(
 .as_bytes();
 
 /// Past the connection limit: a short, complete answer rather than a reset.
+/// What the client sent is read and dropped until it closes too (a lingering
+/// close): closing with unread bytes would send a reset, which can destroy the
+/// answer before the client reads it.
 pub(crate) async fn refuse(mut stream: TcpStream) {
     let _ = tokio::time::timeout(REFUSAL_TIMEOUT, async {
-        let _ = stream.write_all(BUSY).await;
-        let _ = stream.shutdown().await;
+        stream.write_all(BUSY).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 1024];
+        while stream.read(&mut sink).await? > 0 {}
+        Ok::<_, io::Error>(())
     })
     .await;
+}
+
+/// Past the connection limit with no refusal slot free either: the answer is
+/// written if the socket takes it at once, and the socket closed.
+pub(crate) fn refuse_at_once(stream: TcpStream) {
+    let _ = stream.try_write(BUSY);
 }
 
 #[cfg(test)]

@@ -196,12 +196,15 @@ impl Server {
                     tracing::warn!(%peer, suppressed, limit = budget.connections, "connection limit reached; refusing");
                 }
                 // Answering takes a descriptor for up to a second; past the
-                // refusals that fit in the reserve, the socket is just closed.
-                if let Ok(refusal) = refusals.clone().try_acquire_owned() {
-                    connections.spawn(async move {
-                        accept::refuse(stream).await;
-                        drop(refusal);
-                    });
+                // refusals that fit in the reserve, the answer gets one try.
+                match refusals.clone().try_acquire_owned() {
+                    Ok(refusal) => {
+                        connections.spawn(async move {
+                            accept::refuse(stream).await;
+                            drop(refusal);
+                        });
+                    }
+                    Err(_) => accept::refuse_at_once(stream),
                 }
                 continue;
             };

@@ -1,0 +1,202 @@
+//! A server never runs out of file descriptors silently (issue 10): its
+//! connection limit stays under a lowered `ulimit -n`, so a client past it gets
+//! `503` + `Retry-After` rather than a connect timeout; where a configured limit
+//! does run out of descriptors, `accept` errors back off and are logged at a
+//! bounded rate, and the server recovers once clients leave.
+//!
+//! The server runs in a process of its own (`ok-server`) started under `ulimit -n`.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use justsse_tests::DEADLINE;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// `ok-server` under a descriptor limit, with its log lines collected.
+struct LimitedServer {
+    child: Child,
+    addr: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl LimitedServer {
+    fn start(fd_limit: u32, max_connections: Option<usize>) -> Self {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -n {fd_limit} && exec \"$0\""))
+            .arg(env!("CARGO_BIN_EXE_ok-server"))
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(max) = max_connections {
+            command.env("MAX_CONNECTIONS", max.to_string());
+        }
+        let mut child = command.spawn().expect("start ok-server");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().expect("stderr");
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                lines.lock().expect("log lock").push(line);
+            }
+        });
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut first = String::new();
+        stdout.read_line(&mut first).expect("read the address");
+        let addr = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .parse()
+            .expect("an address");
+        Self { child, addr, log }
+    }
+
+    fn log_lines(&self, needle: &str) -> usize {
+        let log = self.log.lock().expect("log lock");
+        log.iter().filter(|line| line.contains(needle)).count()
+    }
+
+    async fn wait_for_log(&self, needle: &str) {
+        let deadline = Instant::now() + DEADLINE;
+        while self.log_lines(needle) == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {needle:?}: {:#?}",
+                self.log.lock().expect("log lock")
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// CPU time the server has used, from /proc.
+    fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+            .expect("read /proc/<pid>/stat");
+        // Fields after the command name, which is in parentheses.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .expect("stat format")
+            .1
+            .split_whitespace()
+            .collect();
+        let ticks: u64 =
+            fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+        Duration::from_millis(ticks * 10)
+    }
+}
+
+impl Drop for LimitedServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A connection that started a request and holds its slot.
+async fn hold(addr: SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(b"GET /ok HTTP/1.1\r\n")
+        .await
+        .expect("write");
+    stream
+}
+
+/// What the server answers before closing.
+async fn answer(stream: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    tokio::time::timeout(DEADLINE, stream.read_to_end(&mut out))
+        .await
+        .expect("an answer in time, not a connect timeout")
+        .expect("read");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Polls `GET /ok` until it answers 200.
+async fn serves_again(addr: SocketAddr) {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        stream
+            .write_all(b"GET /ok HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n")
+            .await
+            .expect("write");
+        let got = answer(&mut stream).await;
+        if got.starts_with("HTTP/1.1 200") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never served again: {got}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_default_limit_stays_under_the_fd_limit_and_refuses_with_503() {
+    // 256 descriptors: 64 kept in reserve, so 192 connections are served.
+    let server = LimitedServer::start(256, None);
+    server
+        .wait_for_log("fd_limit=256 max_connections=192")
+        .await;
+    let mut held = Vec::new();
+    for _ in 0..192 {
+        held.push(hold(server.addr).await);
+    }
+    // Fewer than the 32 refusals the reserve answers at once, so none is cut
+    // short by the client's unread request (a reset).
+    for _ in 0..20 {
+        let mut past = hold(server.addr).await;
+        let refused = answer(&mut past).await;
+        assert!(
+            refused.starts_with("HTTP/1.1 503 Service Unavailable\r\n")
+                && refused.contains("Retry-After: 1\r\n"),
+            "{refused:?}"
+        );
+    }
+    // The 192 served connections are all still open, waiting for their heads.
+    for stream in &held {
+        let mut buf = [0u8; 16];
+        assert!(
+            matches!(stream.try_read(&mut buf), Err(err) if err.kind() == std::io::ErrorKind::WouldBlock),
+            "a served connection was closed or answered"
+        );
+    }
+    assert_eq!(
+        server.log_lines("accept failed"),
+        0,
+        "never out of descriptors"
+    );
+    drop(held);
+    serves_again(server.addr).await;
+}
+
+#[tokio::test]
+async fn out_of_descriptors_accept_backs_off_logs_rarely_and_recovers() {
+    // A configured limit far above 64 descriptors: accept will fail.
+    let server = LimitedServer::start(64, Some(1000));
+    server
+        .wait_for_log("max_connections leaves too few file descriptors free")
+        .await;
+    let mut held = Vec::new();
+    for _ in 0..100 {
+        held.push(hold(server.addr).await);
+    }
+    server.wait_for_log("accept failed").await;
+
+    // Two seconds under that pressure: a spinning loop would burn two seconds of
+    // CPU and log every turn.
+    let (cpu, lines) = (server.cpu_time(), server.log_lines("accept failed"));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let cpu = server.cpu_time() - cpu;
+    let lines = server.log_lines("accept failed") - lines;
+    assert!(lines <= 3, "{lines} accept errors logged in 2 s");
+    assert!(cpu < Duration::from_millis(500), "{cpu:?} of CPU in 2 s");
+
+    drop(held);
+    serves_again(server.addr).await;
+}
