@@ -50,7 +50,9 @@ impl BodyLimits {
         }
         let deadline = tokio::time::Instant::now() + self.timeout;
         let mut held: Option<SemaphorePermit<'_>> = None;
-        // The common body arrives in one frame and is kept as it came.
+        let mut received = 0;
+        // The common body arrives in one frame and is kept as it came; more
+        // frames are gathered into `rest`, which takes the first one over.
         let mut first = Bytes::new();
         let mut rest = BytesMut::new();
         loop {
@@ -67,7 +69,8 @@ impl BodyLimits {
             let Ok(data) = frame.into_data() else {
                 continue;
             };
-            if first.len() + rest.len() + data.len() > limit {
+            received += data.len();
+            if received > limit {
                 return Err(BodyError::TooLarge { limit });
             }
             let permit = u32::try_from(data.len())
@@ -78,13 +81,13 @@ impl BodyLimits {
                 Some(held) => held.merge(permit),
                 None => held = Some(permit),
             }
-            if first.is_empty() && rest.is_empty() {
+            if received == data.len() {
                 first = data;
             } else {
                 // Grown as the bytes come, never to the declared length at
                 // once: the budget counts what arrived, not what was promised.
-                if rest.is_empty() {
-                    rest.extend_from_slice(&first);
+                if !first.is_empty() {
+                    rest.extend_from_slice(&std::mem::take(&mut first));
                 }
                 rest.extend_from_slice(&data);
             }

@@ -160,3 +160,39 @@ async fn a_body_at_the_limit_is_read() {
     assert_eq!(body.len(), 60);
     assert_eq!(send(server.addr, post_json(body)).await.status(), 201);
 }
+
+/// Regression (issue 10's attack rerun): a body arriving in several frames was
+/// counted twice once it passed its first frame, so a body of 1,048,000 bytes
+/// under a 1 MiB limit was refused with 413.
+#[tokio::test]
+async fn a_body_at_the_limit_in_many_frames_is_read() {
+    let limit = 64 * 1024;
+    let server = start(limit).await;
+    let subject = "a".repeat(limit - r#"{"subject":"","priority":9}"#.len());
+    let body = format!(r#"{{"subject":"{subject}","priority":9}}"#);
+    assert_eq!(body.len(), limit);
+    let frames: Vec<Result<Frame<Bytes>, std::convert::Infallible>> = body
+        .as_bytes()
+        .chunks(1000)
+        .map(|chunk| Ok(Frame::data(Bytes::copy_from_slice(chunk))))
+        .collect();
+    let req = request("POST", "/tickets")
+        .header("content-type", "application/json")
+        .header("content-length", limit)
+        .body(StreamBody::new(futures_util::stream::iter(frames)))
+        .expect("request");
+    let stream = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("handshake");
+    tokio::spawn(conn);
+    let response = sender.send_request(req).await.expect("response");
+    assert_eq!(response.status(), 201);
+    assert_eq!(
+        json(response).await["subject"].as_str().map(str::len),
+        Some(subject.len())
+    );
+}
