@@ -99,8 +99,14 @@ pub fn request(method: &str, path: &str) -> http::request::Builder {
         .header("host", "test")
 }
 
-/// Sends `req` over a new HTTP/1.1 connection to `addr`.
-pub async fn send(addr: SocketAddr, req: http::Request<Full<Bytes>>) -> http::Response<Incoming> {
+/// Sends `req` (with any body: [`Full`], a stream of frames) over a new
+/// HTTP/1.1 connection to `addr`.
+pub async fn send<B>(addr: SocketAddr, req: http::Request<B>) -> http::Response<Incoming>
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let stream = TcpStream::connect(addr).await.expect("connect");
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
@@ -133,7 +139,9 @@ pub async fn send_h2(
 pub async fn get(addr: SocketAddr, path: &str) -> http::Response<Incoming> {
     send(
         addr,
-        request("GET", path).body(Full::default()).expect("request"),
+        request("GET", path)
+            .body(Full::<Bytes>::default())
+            .expect("request"),
     )
     .await
 }
@@ -221,7 +229,7 @@ impl EventReader {
 pub async fn events(addr: SocketAddr, path: &str) -> (http::Response<()>, EventReader) {
     let req = request("GET", path)
         .header("accept", "text/event-stream")
-        .body(Full::default())
+        .body(Full::<Bytes>::default())
         .expect("request");
     let response = send(addr, req).await;
     let (parts, body) = response.into_parts();
@@ -236,12 +244,36 @@ pub async fn events(addr: SocketAddr, path: &str) -> (http::Response<()>, EventR
 pub async fn raw_exchange(addr: SocketAddr, bytes: &[u8]) -> String {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     stream.write_all(bytes).await.expect("write");
+    read_until_closed(&mut stream).await
+}
+
+/// Everything the server sends on `stream` until it closes it; fails the test
+/// if that takes longer than [`DEADLINE`].
+pub async fn read_until_closed(stream: &mut TcpStream) -> String {
     let mut out = Vec::new();
     tokio::time::timeout(DEADLINE, stream.read_to_end(&mut out))
         .await
         .expect("server closes in time")
         .expect("read");
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Asks `GET path` on new connections until one is answered 200, for a server
+/// that was refusing clients; fails the test after [`DEADLINE`].
+pub async fn serves_again(addr: SocketAddr, path: &str) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let head = format!("GET {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n");
+    loop {
+        let answer = raw_exchange(addr, head.as_bytes()).await;
+        if answer.starts_with("HTTP/1.1 200") {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never served again: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// A `redis-server` of the test's own, on a free port, with no persistence.

@@ -142,7 +142,7 @@ async fn middleware_and_guards_run_in_declared_order() {
     let response = send(
         server.addr,
         run("/ordered", "order-ok")
-            .body(Full::default())
+            .body(Full::<bytes::Bytes>::default())
             .expect("req"),
     )
     .await;
@@ -151,7 +151,7 @@ async fn middleware_and_guards_run_in_declared_order() {
 
     let denied = run("/ordered", "order-denied")
         .header("x-deny", "1")
-        .body(Full::default())
+        .body(Full::<bytes::Bytes>::default())
         .expect("req");
     let response = send(server.addr, denied).await;
     assert_eq!(response.status(), 401);

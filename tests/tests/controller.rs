@@ -203,7 +203,7 @@ fn authed(method: &str, path: &str, token: &str) -> justsse::http::Request<Full<
     request(method, path)
         .header("authorization", format!("Bearer {token}"))
         .header("accept", "text/event-stream")
-        .body(Full::default())
+        .body(Full::<bytes::Bytes>::default())
         .expect("request")
 }
 
@@ -286,7 +286,7 @@ async fn middleware_401_then_guard_403_then_handler() {
     let none = send(
         server.addr,
         request("DELETE", "/tickets/1")
-            .body(Full::default())
+            .body(Full::<bytes::Bytes>::default())
             .expect("req"),
     )
     .await;
@@ -302,7 +302,7 @@ async fn middleware_401_then_guard_403_then_handler() {
     let stranger = send(
         server.addr,
         request("DELETE", "/tickets/99")
-            .body(Full::default())
+            .body(Full::<bytes::Bytes>::default())
             .expect("req"),
     )
     .await;
@@ -335,7 +335,7 @@ async fn sse_guard_rejection_is_a_real_403_with_a_json_body() {
     );
     let cookie = request("GET", "/tickets/1/events")
         .header("cookie", "theme=dark; token=user-token")
-        .body(Full::default())
+        .body(Full::<bytes::Bytes>::default())
         .expect("request");
     assert_eq!(
         send(server.addr, cookie).await.status(),

@@ -12,8 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use justsse_tests::DEADLINE;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use justsse_tests::{DEADLINE, read_until_closed, serves_again};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 /// `ok-server` under a descriptor limit, with its log lines collected.
@@ -108,34 +108,6 @@ async fn hold(addr: SocketAddr) -> TcpStream {
     stream
 }
 
-/// What the server answers before closing.
-async fn answer(stream: &mut TcpStream) -> String {
-    let mut out = Vec::new();
-    tokio::time::timeout(DEADLINE, stream.read_to_end(&mut out))
-        .await
-        .expect("an answer in time, not a connect timeout")
-        .expect("read");
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Polls `GET /ok` until it answers 200.
-async fn serves_again(addr: SocketAddr) {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let mut stream = TcpStream::connect(addr).await.expect("connect");
-        stream
-            .write_all(b"GET /ok HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n")
-            .await
-            .expect("write");
-        let got = answer(&mut stream).await;
-        if got.starts_with("HTTP/1.1 200") {
-            return;
-        }
-        assert!(Instant::now() < deadline, "never served again: {got}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn the_default_limit_stays_under_the_fd_limit_and_refuses_with_503() {
     // 256 descriptors: 64 kept in reserve, so 192 connections are served.
@@ -151,7 +123,7 @@ async fn the_default_limit_stays_under_the_fd_limit_and_refuses_with_503() {
     // short by the client's unread request (a reset).
     for _ in 0..20 {
         let mut past = hold(server.addr).await;
-        let refused = answer(&mut past).await;
+        let refused = read_until_closed(&mut past).await;
         assert!(
             refused.starts_with("HTTP/1.1 503 Service Unavailable\r\n")
                 && refused.contains("Retry-After: 1\r\n"),
@@ -172,7 +144,7 @@ async fn the_default_limit_stays_under_the_fd_limit_and_refuses_with_503() {
         "never out of descriptors"
     );
     drop(held);
-    serves_again(server.addr).await;
+    serves_again(server.addr, "/ok").await;
 }
 
 #[tokio::test]
@@ -198,5 +170,5 @@ async fn out_of_descriptors_accept_backs_off_logs_rarely_and_recovers() {
     assert!(cpu < Duration::from_millis(500), "{cpu:?} of CPU in 2 s");
 
     drop(held);
-    serves_again(server.addr).await;
+    serves_again(server.addr, "/ok").await;
 }

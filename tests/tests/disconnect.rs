@@ -63,7 +63,7 @@ async fn h2_client_going_away_drops_the_idle_stream() {
     let server = TestServer::with_config(idle_route(dropped.clone()), config).await;
     let req = request("GET", &server.url("/idle"))
         .header("accept", "text/event-stream")
-        .body(Full::default())
+        .body(Full::<bytes::Bytes>::default())
         .expect("request");
     let mut reader = justsse_tests::EventReader::new(send_h2(server.addr, req).await);
     assert_eq!(reader.next().await.expect("ready").event_type, "ready");

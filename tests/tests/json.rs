@@ -138,18 +138,8 @@ async fn chunked_oversize_body_is_413_once_the_limit_is_passed() {
         .header("content-type", "application/json")
         .body(StreamBody::new(chunks))
         .expect("request");
-    let stream = tokio::net::TcpStream::connect(server.addr)
-        .await
-        .expect("connect");
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .expect("handshake");
-    tokio::spawn(conn);
-    let response = tokio::time::timeout(justsse_tests::DEADLINE, sender.send_request(req))
-        .await
-        .expect("answer before the endless body ends")
-        .expect("response");
+    // `send` fails the test unless the answer comes before its deadline.
+    let response = send(server.addr, req).await;
     assert_eq!(response.status(), 413);
 }
 
@@ -181,15 +171,7 @@ async fn a_body_at_the_limit_in_many_frames_is_read() {
         .header("content-length", limit)
         .body(StreamBody::new(futures_util::stream::iter(frames)))
         .expect("request");
-    let stream = tokio::net::TcpStream::connect(server.addr)
-        .await
-        .expect("connect");
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .expect("handshake");
-    tokio::spawn(conn);
-    let response = sender.send_request(req).await.expect("response");
+    let response = send(server.addr, req).await;
     assert_eq!(response.status(), 201);
     assert_eq!(
         json(response).await["subject"].as_str().map(str::len),

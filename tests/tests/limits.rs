@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use justsse::{Json, Request, Router, ServerConfig, get};
-use justsse_tests::{DEADLINE, TestServer, json, raw_exchange};
+use justsse_tests::{DEADLINE, TestServer, json, raw_exchange, serves_again};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -111,19 +111,7 @@ async fn past_max_connections_new_clients_get_503_and_are_closed() {
 
     // A freed slot is usable again.
     drop(held.pop());
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let answer = raw_exchange(
-            server.addr,
-            b"GET /ok HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
-        )
-        .await;
-        if answer.starts_with("HTTP/1.1 200") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "slot never freed: {answer}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    serves_again(server.addr, "/ok").await;
 }
 
 #[tokio::test]

@@ -91,7 +91,7 @@ fn with_last_id(path: &str, last: &str) -> justsse::http::Request<Full<Bytes>> {
     request("GET", path)
         .header("accept", "text/event-stream")
         .header("last-event-id", last)
-        .body(Full::default())
+        .body(Full::<bytes::Bytes>::default())
         .expect("request")
 }
 

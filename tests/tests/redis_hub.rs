@@ -192,7 +192,7 @@ async fn two_instances_share_one_stream_and_a_reconnect_may_land_on_either() {
     let resume = request("GET", "/topics/shared")
         .header("accept", "text/event-stream")
         .header("last-event-id", &last)
-        .body(http_body_util::Full::default())
+        .body(http_body_util::Full::<bytes::Bytes>::default())
         .expect("request");
     let mut back_on_b = EventReader::new(send(b.addr, resume).await);
     for n in 5..8 {

@@ -56,7 +56,7 @@ async fn wrong_method_is_405_with_allow() {
     ];
     for (method, path, allow) in cases {
         let req = request(method, path)
-            .body(Full::default())
+            .body(Full::<bytes::Bytes>::default())
             .expect("request");
         let response = send(server.addr, req).await;
         assert_eq!(response.status(), 405, "{method} {path}");
@@ -72,7 +72,7 @@ async fn head_answers_get_routes_with_headers_and_no_body() {
     let get_len =
         justsse_tests::get(server.addr, "/tickets").await.headers()["content-length"].clone();
     let req = request("HEAD", "/tickets")
-        .body(Full::default())
+        .body(Full::<bytes::Bytes>::default())
         .expect("request");
     let response = send(server.addr, req).await;
     assert_eq!(response.status(), 200);
@@ -85,7 +85,7 @@ async fn head_answers_get_routes_with_headers_and_no_body() {
 async fn head_on_an_sse_route_does_not_start_the_stream() {
     let server = TestServer::start(router()).await;
     let req = request("HEAD", "/only-sse")
-        .body(Full::default())
+        .body(Full::<bytes::Bytes>::default())
         .expect("request");
     let response = send(server.addr, req).await;
     assert_eq!(response.status(), 200);

@@ -25,7 +25,7 @@ async fn port_zero_reports_the_real_port_and_serves_http1() {
 async fn h2c_prior_knowledge_is_served_on_the_same_port() {
     let server = TestServer::start(router()).await;
     let req = request("GET", &server.url("/hello"))
-        .body(Full::default())
+        .body(Full::<bytes::Bytes>::default())
         .expect("request");
     let response = send_h2(server.addr, req).await;
     assert_eq!(response.status(), 200);
@@ -74,7 +74,7 @@ async fn the_free_serve_function_binds_an_address() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     let req = request("GET", "/hello")
-        .body(Full::default())
+        .body(Full::<bytes::Bytes>::default())
         .expect("request");
     assert_eq!(send(addr, req).await.status(), 200);
     stop.send(()).expect("server running");

@@ -169,7 +169,9 @@ async fn no_new_connections_after_shutdown() {
     assert_eq!(
         send(
             addr,
-            request("GET", "/slow").body(Full::default()).expect("req")
+            request("GET", "/slow")
+                .body(Full::<bytes::Bytes>::default())
+                .expect("req")
         )
         .await
         .status(),

@@ -20,7 +20,7 @@ fn watch(path: &str, auth: Option<(&str, &str)>) -> justsse::http::Request<Full<
     if let Some((name, value)) = auth {
         req = req.header(name, value);
     }
-    req.body(Full::default()).expect("request")
+    req.body(Full::<bytes::Bytes>::default()).expect("request")
 }
 
 #[tokio::test]
