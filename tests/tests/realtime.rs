@@ -146,6 +146,37 @@ async fn a_client_too_far_behind_gets_resync_then_live_events() {
     assert_eq!(resumed.next().await.expect("live").data, "live");
 }
 
+/// Regression (issue 10): a resume id `<epoch>-+15` or `<epoch>-015` was read as
+/// `<epoch>-15`. Only the spelling the hub wrote is its id; any other is an
+/// unknown id, answered with a resync, never a replay from a guessed position.
+#[tokio::test]
+async fn a_resume_id_in_another_spelling_is_unknown() {
+    let (server, hub) = server(64).await;
+    let (_, mut reader) = events(server.addr, "/topics/t3").await;
+    for n in 0..3 {
+        publish(&hub, "t3", n.to_string()).await;
+    }
+    let first = reader.next().await.expect("event 0").last_event_id;
+    let (epoch, seq) = first.rsplit_once('-').expect("<epoch>-<seq>");
+    drop(reader);
+
+    let mut canonical =
+        EventReader::new(send(server.addr, with_last_id("/topics/t3", &first)).await);
+    assert_eq!(canonical.next().await.expect("replayed").data, "1");
+
+    for other in [
+        format!("{epoch}-+{seq}"),
+        format!("{epoch}-0{seq}"),
+        format!("+{epoch}-{seq}"),
+    ] {
+        let mut resumed =
+            EventReader::new(send(server.addr, with_last_id("/topics/t3", &other)).await);
+        let resync = resumed.next().await.expect("resync");
+        assert_eq!(resync.event_type, RESYNC, "{other}");
+        assert_eq!(resync.data, r#"{"reason":"unknown_id"}"#, "{other}");
+    }
+}
+
 #[tokio::test]
 async fn a_thousand_subscribers_each_get_every_event_of_a_burst_in_order() {
     let (server, hub) = server(1024).await;
