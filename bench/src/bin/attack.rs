@@ -7,9 +7,11 @@
 //!
 //! ```sh
 //! cargo build --release -p tickets -p bench && target/release/attack
+//! target/release/attack --rounds 3   # the same attacks again: memory is reused
 //! ```
 //!
-//! About 70 seconds (the default deadlines are 30 s and, for idle HTTP/2, 60 s).
+//! About 65 seconds a round (the default deadlines are 30 s and, for idle
+//! HTTP/2, 60 s).
 //! All traffic goes to 127.0.0.1; every loop is bounded in count and time.
 
 use std::collections::BTreeMap;
@@ -244,6 +246,29 @@ fn summarize(name: &str, deadline: &str, outcomes: &[Outcome]) {
     );
 }
 
+/// One round: every attack at once; the outcomes per attack, in order.
+async fn attack(addr: SocketAddr, attacks: &[(&str, &str, usize)]) -> Vec<Vec<Outcome>> {
+    let mut groups = Vec::new();
+    for (index, (_, _, count)) in attacks.iter().enumerate() {
+        let mut set = JoinSet::new();
+        for _ in 0..*count {
+            match index {
+                0 => set.spawn(stalled_body(addr)),
+                1 => set.spawn(trickling_body(addr)),
+                2 => set.spawn(silent(addr)),
+                3 => set.spawn(half_preface(addr)),
+                _ => set.spawn(idle_h2(addr)),
+            };
+        }
+        groups.push(set);
+    }
+    let mut results = Vec::new();
+    for set in groups {
+        results.push(set.join_all().await);
+    }
+    results
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let (mut child, addr) = start_tickets()?;
@@ -275,7 +300,11 @@ async fn main() -> std::io::Result<()> {
         })
     };
 
-    let started = Instant::now();
+    let rounds: usize = std::env::args()
+        .skip_while(|arg| arg != "--rounds")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
     let attacks: [(&str, &str, usize); 5] = [
         ("stalled 1 MiB bodies", "body_read_timeout 30 s", 400),
         ("bodies at 1 byte/s", "body_read_timeout 30 s", 50),
@@ -283,32 +312,20 @@ async fn main() -> std::io::Result<()> {
         ("half an h2 preface", "header_read_timeout 30 s", 500),
         ("h2, no request", "idle_timeout 60 s", 200),
     ];
-    let mut groups = Vec::new();
-    for (index, (_, _, count)) in attacks.iter().enumerate() {
-        let mut set = JoinSet::new();
-        for _ in 0..*count {
-            match index {
-                0 => set.spawn(stalled_body(addr)),
-                1 => set.spawn(trickling_body(addr)),
-                2 => set.spawn(silent(addr)),
-                3 => set.spawn(half_preface(addr)),
-                _ => set.spawn(idle_h2(addr)),
-            };
-        }
-        groups.push(set);
-    }
+    let started = Instant::now();
     let mut results = Vec::new();
-    for set in groups {
-        results.push(set.join_all().await);
+    let mut rss_after_rounds = Vec::new();
+    for _ in 0..rounds {
+        results = attack(addr, &attacks).await;
+        // Give the kernel's view of freed memory a moment, then read it.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        rss_after_rounds.push(rss_kib(pid));
     }
     let attack_took = started.elapsed();
     stop_normal.notify_one();
     let _ = normal_task.await;
     sampler.abort();
 
-    // Freed memory returns to the allocator at once; give the kernel's view a
-    // moment, then read it.
-    tokio::time::sleep(Duration::from_secs(1)).await;
     let (rss_after, fds_after) = (rss_kib(pid), fds(pid));
     let (rss_peak, fds_peak) = *peak.lock().expect("lock");
     let _ = child.kill();
@@ -334,6 +351,16 @@ async fn main() -> std::io::Result<()> {
         rss_after as f64 / 1024.0
     );
     println!("| open descriptors | {fds_before} | {fds_peak} | {fds_after} |");
+    if rounds > 1 {
+        let after: Vec<String> = rss_after_rounds
+            .iter()
+            .map(|kib| format!("{:.1}", *kib as f64 / 1024.0))
+            .collect();
+        println!(
+            "\nresident memory after each round, MiB: {} (what the allocator keeps is reused, not added to)",
+            after.join(", ")
+        );
+    }
     println!("\nnormal client, GET /tickets every 100 ms on a new connection throughout:");
     for (line, count) in normal.lock().expect("lock").iter() {
         println!("  {count} × {line}");
