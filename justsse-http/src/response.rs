@@ -82,6 +82,27 @@ impl<T: IntoResponse> IntoResponse for (StatusCode, T) {
     }
 }
 
+/// Headers added to any response, an event stream's included; they replace
+/// headers of the same name the response had (so `Cache-Control` can be
+/// changed), and several values of one name are all sent (`Set-Cookie`).
+///
+/// ```
+/// use justsse_http::http::{HeaderMap, HeaderValue, header};
+/// use justsse_http::{IntoResponse, Json};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert(header::SET_COOKIE, HeaderValue::from_static("session=abc; HttpOnly"));
+/// let response = (headers, Json("ok")).into_response();
+/// assert_eq!(response.headers()[header::SET_COOKIE], "session=abc; HttpOnly");
+/// ```
+impl<T: IntoResponse> IntoResponse for (http::HeaderMap, T) {
+    fn into_response(self) -> Response {
+        let mut response = self.1.into_response();
+        response.headers_mut().extend(self.0);
+        response
+    }
+}
+
 impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
     fn into_response(self) -> Response {
         match self {

@@ -1,6 +1,7 @@
 //! What SSE handlers return.
 
 use futures_util::Stream;
+use justsse_http::http::HeaderMap;
 use justsse_http::{BoxError, Event, HttpError, IntoResponse, Response, Sse};
 
 /// A stream of events, as an `#[sse]` handler produces it: items are
@@ -28,7 +29,8 @@ pub struct AsResult<M>(M);
 /// `Stream<Item = Result<Event, E>>` or `Stream<Item = Event>` (a hub
 /// subscription), `Result` of either with an [`HttpError`]
 /// (rejects the request with a real status before the stream starts), or
-/// `Option` of either (`None` answers 204 so the browser stops reconnecting).
+/// `Option` of either (`None` answers 204 so the browser stops reconnecting), or
+/// `(HeaderMap, _)` of any of these (response headers such as `Set-Cookie`).
 #[diagnostic::on_unimplemented(
     message = "an `#[sse]` handler cannot return `{Self}`",
     note = "return `Sse`, an `impl Stream<Item = Result<Event, E>>`, a `Result` of either with `HttpError`, or write a generator body with `yield`"
@@ -85,6 +87,21 @@ impl<T: SseResponse<M>, M> SseResponse<AsOption<M>> for Option<T> {
             Some(value) => value.into_sse(),
             None => justsse_http::http::StatusCode::NO_CONTENT.into_response(),
         }
+    }
+}
+
+/// Marks a stream with response headers.
+#[derive(Debug)]
+pub struct AsWithHeaders<M>(M);
+
+/// Response headers (`Set-Cookie`, CORS, your own) before the stream: return
+/// `(HeaderMap, stream)` from an `#[sse]` handler. They replace headers of the
+/// same name the stream sets itself.
+impl<T: SseResponse<M>, M> SseResponse<AsWithHeaders<M>> for (HeaderMap, T) {
+    fn into_sse(self) -> Response {
+        let mut response = self.1.into_sse();
+        response.headers_mut().extend(self.0);
+        response
     }
 }
 

@@ -9,7 +9,8 @@ mod keep_alive;
 use std::time::Duration;
 
 use futures_util::{Stream, TryStreamExt};
-use http::header::{self, HeaderValue};
+use http::HeaderMap;
+use http::header::{self, HeaderValue, IntoHeaderName};
 
 pub use event::{Event, EventError};
 pub use keep_alive::KeepAlive;
@@ -50,6 +51,7 @@ pub struct Sse {
     stream: body::EventStream,
     keep_alive: Option<KeepAlive>,
     retry: Option<Duration>,
+    headers: Option<Box<HeaderMap>>,
 }
 
 impl std::fmt::Debug for Sse {
@@ -72,6 +74,7 @@ impl Sse {
             stream: Box::pin(events.map_err(Into::into)),
             keep_alive: None,
             retry: None,
+            headers: None,
         }
     }
 
@@ -84,6 +87,27 @@ impl Sse {
     /// Sends a `retry:` hint first: how long the client waits before reconnecting.
     pub fn retry(mut self, after: Duration) -> Self {
         self.retry = Some(after);
+        self
+    }
+
+    /// Adds a response header (`Set-Cookie`, a CORS header, your own). Several
+    /// values of one name are all sent; a header the stream sets itself
+    /// (`Cache-Control`) is replaced by yours.
+    ///
+    /// ```
+    /// use justsse_http::http::{HeaderValue, header};
+    /// use justsse_http::{Event, Sse};
+    /// use std::convert::Infallible;
+    ///
+    /// let events = futures_util::stream::iter([Ok::<_, Infallible>(Event::named("hi"))]);
+    /// let response = Sse::new(events)
+    ///     .header(header::SET_COOKIE, HeaderValue::from_static("seen=1; Path=/"))
+    ///     .header("x-stream-version", HeaderValue::from_static("2"));
+    /// ```
+    pub fn header(mut self, name: impl IntoHeaderName, value: HeaderValue) -> Self {
+        self.headers
+            .get_or_insert_with(Default::default)
+            .append(name, value);
         self
     }
 }
@@ -100,6 +124,9 @@ impl IntoResponse for Sse {
         );
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        if let Some(own) = self.headers {
+            headers.extend(*own);
+        }
         response
     }
 }
