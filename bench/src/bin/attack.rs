@@ -248,10 +248,19 @@ fn summarize(name: &str, deadline: &str, outcomes: &[Outcome]) {
 
 /// One round: every attack at once; the outcomes per attack, in order.
 async fn attack(addr: SocketAddr, attacks: &[(&str, &str, usize)]) -> Vec<Vec<Outcome>> {
+    // ATTACKS=0,2 runs only those (by their row in the table); the others
+    // get no connection.
+    let only: Option<Vec<usize>> = std::env::var("ATTACKS")
+        .ok()
+        .map(|list| list.split(',').filter_map(|n| n.parse().ok()).collect());
     let mut groups = Vec::new();
     for (index, (_, _, count)) in attacks.iter().enumerate() {
         let mut set = JoinSet::new();
-        for _ in 0..*count {
+        let count = match &only {
+            Some(only) if !only.contains(&index) => 0,
+            _ => *count,
+        };
+        for _ in 0..count {
             match index {
                 0 => set.spawn(stalled_body(addr)),
                 1 => set.spawn(trickling_body(addr)),
