@@ -6,7 +6,10 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
+use http_body_util::BodyExt;
+use http_body_util::combinators::UnsyncBoxBody;
 
+use crate::error::BoxError;
 use crate::sse::SseBody;
 
 /// The body of every response justsse sends.
@@ -29,12 +32,25 @@ impl std::fmt::Debug for Body {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 enum Kind {
     #[default]
     Empty,
     Full(Bytes),
     Sse(Box<SseBody>),
+    /// Any other body, such as one a tower layer wrapped (compression).
+    Boxed(UnsyncBoxBody<Bytes, BoxError>),
+}
+
+impl std::fmt::Debug for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Kind::Empty => f.write_str("Empty"),
+            Kind::Full(bytes) => f.debug_tuple("Full").field(&bytes.len()).finish(),
+            Kind::Sse(body) => f.debug_tuple("Sse").field(body).finish(),
+            Kind::Boxed(_) => f.write_str("Boxed"),
+        }
+    }
 }
 
 impl Body {
@@ -51,6 +67,24 @@ impl Body {
         } else {
             Self::of(Kind::Full(bytes))
         }
+    }
+
+    /// Any other body: its frames are sent as it produces them. An error
+    /// while producing them is logged and ends the body (hyper then closes the
+    /// connection if the body was shorter than it announced).
+    ///
+    /// ```
+    /// use justsse_http::Body;
+    /// use http_body_util::Full;
+    ///
+    /// let body = Body::new(Full::new(bytes::Bytes::from_static(b"hello")));
+    /// ```
+    pub fn new<B>(body: B) -> Self
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        Self::of(Kind::Boxed(UnsyncBoxBody::new(body.map_err(Into::into))))
     }
 
     fn of(kind: Kind) -> Self {
@@ -130,11 +164,25 @@ impl http_body::Body for Body {
             Kind::Sse(body) => Pin::new(body.as_mut())
                 .poll_frame(cx)
                 .map(|frame| frame.map(Ok)),
+            Kind::Boxed(body) => match Pin::new(body).poll_frame(cx) {
+                Poll::Ready(Some(Err(err))) => {
+                    tracing::warn!(error = %err, "response body failed; ending it");
+                    this.kind = Kind::Empty;
+                    Poll::Ready(None)
+                }
+                Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            },
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self.kind, Kind::Empty)
+        match &self.kind {
+            Kind::Empty => true,
+            Kind::Boxed(body) => body.is_end_stream(),
+            Kind::Full(_) | Kind::Sse(_) => false,
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -142,6 +190,7 @@ impl http_body::Body for Body {
             Kind::Empty => SizeHint::with_exact(0),
             Kind::Full(bytes) => SizeHint::with_exact(bytes.len() as u64),
             Kind::Sse(_) => SizeHint::default(),
+            Kind::Boxed(body) => body.size_hint(),
         }
     }
 }

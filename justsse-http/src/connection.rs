@@ -21,9 +21,13 @@ use tokio::sync::Notify;
 
 use crate::body::Body;
 use crate::config::ServerConfig;
+use crate::error::HttpError;
+use crate::layer::AppService;
 use crate::protocol::{Protocol, detect};
+use crate::response::IntoResponse;
 use crate::response::Response;
 use crate::service::{App, Handling};
+use tower::ServiceExt;
 
 /// How long an HTTP/2 peer has at most to acknowledge the `GOAWAY` that closes
 /// an idle connection (or to finish its handshake) before the socket is closed
@@ -58,6 +62,7 @@ pub(crate) async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     app: Arc<App>,
+    layered: Option<Arc<AppService>>,
     builders: Arc<Builders>,
 ) {
     let detected = tokio::select! {
@@ -78,7 +83,7 @@ pub(crate) async fn serve(
     };
     let ended = match protocol {
         Protocol::Http1 => {
-            let handler = app.clone();
+            let handler = Handler::new(&app, layered);
             let service = service_fn(move |req| handler.handle(req));
             let conn = builders.http1.serve_connection(io, service);
             let never_idle = std::future::pending();
@@ -86,7 +91,7 @@ pub(crate) async fn serve(
         }
         Protocol::Http2 => {
             let streams = Arc::new(Streams::default());
-            let (handler, counted) = (app.clone(), streams.clone());
+            let (handler, counted) = (Handler::new(&app, layered), streams.clone());
             let service = service_fn(move |req| Counted {
                 handling: handler.handle(req),
                 stream: Some(counted.open()),
@@ -105,6 +110,48 @@ pub(crate) async fn serve(
     };
     if let Err(err) = ended {
         tracing::debug!(%peer, error = %err, "connection ended with an error");
+    }
+}
+
+/// What answers a connection's requests: the router straight, or the layers
+/// around it.
+enum Handler {
+    Routes(Arc<App>),
+    Layered(Arc<AppService>),
+}
+
+impl Handler {
+    fn new(app: &Arc<App>, layered: Option<Arc<AppService>>) -> Self {
+        match layered {
+            Some(layered) => Self::Layered(layered),
+            None => Self::Routes(app.clone()),
+        }
+    }
+
+    fn handle(&self, req: http::Request<hyper::body::Incoming>) -> Answer {
+        match self {
+            Self::Routes(app) => Answer::Routed(app.handle(req)),
+            Self::Layered(layered) => Answer::Layered(AppService::clone(layered).oneshot(req)),
+        }
+    }
+}
+
+/// One request's answer in the making.
+enum Answer {
+    Routed(Handling),
+    Layered(tower::util::Oneshot<AppService, http::Request<hyper::body::Incoming>>),
+}
+
+impl Future for Answer {
+    type Output = Result<Response, std::convert::Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Self::Routed(handling) => Pin::new(handling).poll(cx),
+            Self::Layered(oneshot) => Pin::new(oneshot).poll(cx).map(|answered| {
+                Ok(answered.unwrap_or_else(|err| HttpError::internal(err).into_response()))
+            }),
+        }
     }
 }
 
@@ -187,7 +234,7 @@ impl Drop for StreamGuard {
 /// A request in flight that counts as an open stream, and so does its response
 /// body until hyper drops it.
 struct Counted {
-    handling: Handling,
+    handling: Answer,
     stream: Option<StreamGuard>,
 }
 

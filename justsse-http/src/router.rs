@@ -8,8 +8,14 @@
 use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
 
-use crate::error::HttpError;
+use bytes::Bytes;
+use hyper::body::Incoming;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::error::{BoxError, HttpError};
 use crate::handler::{Handler, SharedHandler};
+use crate::layer::{self, AppService, Wrap};
 use crate::path::{PathError, RoutePath};
 use crate::response::{IntoResponse, Response};
 
@@ -205,6 +211,7 @@ impl MethodRouter {
 pub struct Router {
     paths: Vec<(RoutePath, MethodRouter)>,
     errors: Vec<RouteError>,
+    layers: Vec<Wrap>,
 }
 
 impl std::fmt::Debug for Router {
@@ -218,6 +225,7 @@ impl std::fmt::Debug for Router {
                     .map(|(p, _)| &p.written)
                     .collect::<Vec<_>>(),
             )
+            .field("layers", &self.layers.len())
             .finish()
     }
 }
@@ -242,6 +250,47 @@ impl Router {
             Err(err) => self.errors.push(err.into()),
         }
         self
+    }
+
+    /// Wraps the whole app, every route of it, in a tower layer: tower-http's
+    /// `CorsLayer`, `CompressionLayer`, `TraceLayer`, `SetRequestIdLayer`... Each
+    /// call wraps what is there, so the last layer added sees a request first.
+    /// Without layers, requests go straight to the router and nothing is boxed.
+    ///
+    /// Layers see event streams as responses whose body keeps streaming after
+    /// they return. A layer that bounds a whole response, such as a total
+    /// request timeout, would cut every stream at its limit: bound the time a
+    /// request may take to arrive with [`ServerConfig`](crate::ServerConfig)
+    /// instead. Compression must not apply to `text/event-stream` (tower-http's
+    /// default predicate already leaves it alone).
+    ///
+    /// ```
+    /// use justsse_http::{Json, Router, get};
+    ///
+    /// let router = Router::new()
+    ///     .route("/", get(|_| async { Json("hello") }))
+    ///     .layer(tower::layer::util::Identity::new());
+    /// ```
+    pub fn layer<L, B>(mut self, layer: L) -> Self
+    where
+        L: Layer<AppService> + Send + 'static,
+        L::Service: Service<http::Request<Incoming>, Response = http::Response<B>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as Service<http::Request<Incoming>>>::Future: Send + 'static,
+        <L::Service as Service<http::Request<Incoming>>>::Error: Into<BoxError>,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        self.layers.push(layer::wrap(layer));
+        self
+    }
+
+    /// The layers, innermost first, leaving the routes.
+    pub(crate) fn take_layers(&mut self) -> Vec<Wrap> {
+        std::mem::take(&mut self.layers)
     }
 
     /// Checks every route and builds the matcher.

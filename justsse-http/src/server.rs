@@ -16,6 +16,7 @@ use crate::config::ServerConfig;
 use crate::connection::{self, Builders};
 use crate::descriptors::{self, ConnectionBudget};
 use crate::error::Error;
+use crate::layer::AppService;
 use crate::request_body::BodyLimits;
 use crate::router::Router;
 use crate::service::App;
@@ -153,6 +154,8 @@ impl Server {
         router: Router,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), Error> {
+        let mut router = router;
+        let layers = router.take_layers();
         let routes = router.build()?;
         let Server {
             listener,
@@ -171,6 +174,11 @@ impl Server {
             expired: CancellationToken::new(),
         });
         let builders = Arc::new(Builders::new(&app.config));
+        // Layers wrap the routes once; each connection shares the result.
+        let layered = (!layers.is_empty()).then(|| {
+            let routes = AppService::routes(app.clone());
+            Arc::new(layers.into_iter().fold(routes, |inner, wrap| wrap(inner)))
+        });
         let permits = Arc::new(Semaphore::new(budget.connections));
         let refusals = Arc::new(Semaphore::new(budget.refusals));
         let mut refused_log = RateLimitedLog::new();
@@ -212,8 +220,9 @@ impl Server {
             let _ = stream.set_nodelay(true);
             let app = app.clone();
             let builders = builders.clone();
+            let layered = layered.clone();
             connections.spawn(async move {
-                connection::serve(stream, peer, app, builders).await;
+                connection::serve(stream, peer, app, layered, builders).await;
                 drop(permit);
             });
         }

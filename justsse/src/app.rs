@@ -3,7 +3,12 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use justsse_http::{IntoListener, Router, Server, ServerConfig};
+use bytes::Bytes;
+use hyper::body::Incoming;
+use justsse_http::http;
+use justsse_http::{AppService, BoxError, IntoListener, Router, Server, ServerConfig};
+use tower_layer::Layer;
+use tower_service::Service;
 
 use crate::controller::{Controller, Mount, RouteInfo, RouteTable};
 use crate::state::AppState;
@@ -21,6 +26,7 @@ pub enum Error {
 }
 
 type Mounter = Box<dyn FnOnce(&mut Mount<'_>) + Send>;
+type Layering = Box<dyn FnOnce(Router) -> Router + Send>;
 
 /// An application: state values, controllers, and the server configuration.
 ///
@@ -49,6 +55,7 @@ type Mounter = Box<dyn FnOnce(&mut Mount<'_>) + Send>;
 pub struct App {
     state: AppState,
     mounters: Vec<Mounter>,
+    layers: Vec<Layering>,
     routes: Vec<RouteInfo>,
     config: ServerConfig,
 }
@@ -85,6 +92,36 @@ impl App {
         self
     }
 
+    /// Wraps the whole app in a tower layer: tower-http's `CorsLayer`,
+    /// `CompressionLayer`, `TraceLayer`, `SetRequestIdLayer` work as they are.
+    /// Each call wraps what is there, so the last layer added sees a request
+    /// first. An app without layers pays nothing for them. See
+    /// [`Router::layer`] for the layers that are wrong for event streams.
+    ///
+    /// ```
+    /// use justsse::App;
+    ///
+    /// // tower-http's `CorsLayer`, `CompressionLayer`... go here.
+    /// let app = App::new().layer(tower::layer::util::Identity::new());
+    /// ```
+    pub fn layer<L, B>(mut self, layer: L) -> Self
+    where
+        L: Layer<AppService> + Send + 'static,
+        L::Service: Service<http::Request<Incoming>, Response = http::Response<B>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as Service<http::Request<Incoming>>>::Future: Send + 'static,
+        <L::Service as Service<http::Request<Incoming>>>::Error: Into<BoxError>,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        self.layers
+            .push(Box::new(move |router| router.layer(layer)));
+        self
+    }
+
     /// Sets the server's limits and defaults.
     pub fn config(mut self, config: ServerConfig) -> Self {
         self.config = config;
@@ -115,7 +152,11 @@ impl App {
         if !mount.missing.is_empty() {
             return Err(Error::MissingState(mount.missing));
         }
-        Ok((mount.router, self.config))
+        let router = self
+            .layers
+            .into_iter()
+            .fold(mount.router, |router, layer| layer(router));
+        Ok((router, self.config))
     }
 
     /// Serves on `listener` (an address or a bound listener) until Ctrl-C or SIGTERM.
