@@ -78,12 +78,12 @@ impl Service<http::Request<Incoming>> for Routed {
 }
 
 /// One layer, kept until the server builds its service.
-pub(crate) type Wrap = Box<dyn FnOnce(AppService) -> AppService + Send>;
+pub(crate) type LayerFn = Box<dyn FnOnce(AppService) -> AppService + Send>;
 
-/// Erases `layer` into a [`Wrap`]: its service's responses become justsse's
+/// Erases `layer` into a [`LayerFn`]: its service's responses become justsse's
 /// (their bodies boxed unless they already are a [`Body`]); its errors are
 /// answered 500 where the request is served.
-pub(crate) fn wrap<L, B>(layer: L) -> Wrap
+pub(crate) fn erase<L, B>(layer: L) -> LayerFn
 where
     L: Layer<AppService> + Send + 'static,
     L::Service: Service<http::Request<Incoming>, Response = http::Response<B>>

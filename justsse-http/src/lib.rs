@@ -39,6 +39,7 @@ mod router;
 mod server;
 mod service;
 pub mod sse;
+mod wrap;
 
 pub use body::Body;
 pub use config::ServerConfig;
@@ -53,5 +54,6 @@ pub use router::{
 };
 pub use server::{IntoListener, Server, ctrl_c, serve};
 pub use sse::{Event, EventError, KeepAlive, Sse};
+pub use wrap::{Next, Wrap};
 
 pub use http;

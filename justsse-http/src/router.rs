@@ -6,6 +6,8 @@
 //! method and body are kept, and browsers' `EventSource` follows it. Otherwise 404.
 
 use http::header::{self, HeaderValue};
+use std::sync::Arc;
+
 use http::{Method, StatusCode};
 
 use bytes::Bytes;
@@ -15,9 +17,10 @@ use tower_service::Service;
 
 use crate::error::{BoxError, HttpError};
 use crate::handler::{Handler, SharedHandler};
-use crate::layer::{self, AppService, Wrap};
+use crate::layer::{self, AppService, LayerFn};
 use crate::path::{PathError, RoutePath};
 use crate::response::{IntoResponse, Response};
+use crate::wrap::{Wrap, Wrapped};
 
 /// Why a route could not be added.
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +127,34 @@ impl MethodRouter {
         self
     }
 
+    /// Wraps every handler of this path in `wrap`, outside the wraps given
+    /// before. See [`Next`](crate::Next).
+    ///
+    /// ```
+    /// use justsse_http::{Next, Request, Response, get};
+    ///
+    /// async fn log(req: Request, next: Next) -> Response {
+    ///     let path = req.uri().path().to_owned();
+    ///     let response = next.run(req).await;
+    ///     tracing::info!(%path, status = %response.status(), "answered");
+    ///     response
+    /// }
+    /// let route = get(|_| async { "hello" }).wrap(log);
+    /// ```
+    pub fn wrap(self, wrap: impl Wrap) -> Self {
+        self.wrap_shared(&(Arc::new(wrap) as Arc<dyn Wrap>))
+    }
+
+    fn wrap_shared(mut self, wrap: &Arc<dyn Wrap>) -> Self {
+        for (_, handler) in &mut self.methods {
+            *handler = Wrapped::around(wrap, handler.clone());
+        }
+        if let Some(handler) = &mut self.sse {
+            *handler = Wrapped::around(wrap, handler.clone());
+        }
+        self
+    }
+
     fn merge(&mut self, other: MethodRouter) {
         if let Some(method) = other.duplicate {
             self.duplicate.get_or_insert(method);
@@ -211,7 +242,7 @@ impl MethodRouter {
 pub struct Router {
     paths: Vec<(RoutePath, MethodRouter)>,
     errors: Vec<RouteError>,
-    layers: Vec<Wrap>,
+    layers: Vec<LayerFn>,
 }
 
 impl std::fmt::Debug for Router {
@@ -284,12 +315,23 @@ impl Router {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        self.layers.push(layer::wrap(layer));
+        self.layers.push(layer::erase(layer));
+        self
+    }
+
+    /// Wraps every route added so far in `wrap`, outside their own wraps: an
+    /// app-wide wrapping middleware. Unlike a [`layer`](Self::layer), it sees
+    /// only requests that found a route, as a justsse [`Request`].
+    pub fn wrap(mut self, wrap: impl Wrap) -> Self {
+        let wrap: Arc<dyn Wrap> = Arc::new(wrap);
+        for (_, methods) in &mut self.paths {
+            *methods = std::mem::take(methods).wrap_shared(&wrap);
+        }
         self
     }
 
     /// The layers, innermost first, leaving the routes.
-    pub(crate) fn take_layers(&mut self) -> Vec<Wrap> {
+    pub(crate) fn take_layers(&mut self) -> Vec<LayerFn> {
         std::mem::take(&mut self.layers)
     }
 

@@ -66,3 +66,10 @@ pub fn uses(_: TokenStream, item: TokenStream) -> TokenStream {
 pub fn guard(_: TokenStream, item: TokenStream) -> TokenStream {
     inert::outside_controller("guard", item.into()).into()
 }
+
+/// Wrapping middleware around a route or every route of a controller
+/// (`async fn(Request, Next) -> impl IntoResponse`); only below `#[controller]`.
+#[proc_macro_attribute]
+pub fn wrap(_: TokenStream, item: TokenStream) -> TokenStream {
+    inert::outside_controller("wrap", item.into()).into()
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use hyper::body::Incoming;
 use justsse_http::http;
-use justsse_http::{AppService, BoxError, IntoListener, Router, Server, ServerConfig};
+use justsse_http::{AppService, BoxError, IntoListener, Router, Server, ServerConfig, Wrap};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -92,7 +92,8 @@ impl App {
         self
     }
 
-    /// Wraps the whole app in a tower layer: tower-http's `CorsLayer`,
+    /// Wraps the whole app in a tower layer (outside every [`wrap`](Self::wrap),
+    /// which only sees requests that found a route): tower-http's `CorsLayer`,
     /// `CompressionLayer`, `TraceLayer`, `SetRequestIdLayer` work as they are.
     /// Each call wraps what is there, so the last layer added sees a request
     /// first. An app without layers pays nothing for them. See
@@ -119,6 +120,29 @@ impl App {
     {
         self.layers
             .push(Box::new(move |router| router.layer(layer)));
+        self
+    }
+
+    /// Wraps every route in a wrapping middleware, outside the controllers' and
+    /// routes' own `#[wrap]`s: an `async fn(Request, Next) -> impl IntoResponse`
+    /// that sees each request and its response head. Event streams keep
+    /// streaming after it returns.
+    ///
+    /// ```
+    /// use justsse::{App, Next, Request, Response};
+    ///
+    /// async fn server_header(req: Request, next: Next) -> Response {
+    ///     let mut response = next.run(req).await;
+    ///     response
+    ///         .headers_mut()
+    ///         .insert("server", justsse::http::HeaderValue::from_static("justsse"));
+    ///     response
+    /// }
+    ///
+    /// let app = App::new().wrap(server_header);
+    /// ```
+    pub fn wrap(mut self, wrap: impl Wrap) -> Self {
+        self.layers.push(Box::new(move |router| router.wrap(wrap)));
         self
     }
 

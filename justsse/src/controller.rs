@@ -127,12 +127,19 @@ impl fmt::Debug for Mount<'_> {
 }
 
 impl Mount<'_> {
-    /// Adds the route `info`, served by `route` on `controller`.
-    pub fn route<C, F, Fut>(&mut self, info: &'static RouteInfo, controller: &Arc<C>, route: F)
-    where
+    /// Adds the route `info`, served by `route` on `controller`, inside the
+    /// wrapping middleware `wraps` adds (route's innermost, then controller's).
+    pub fn route<C, F, Fut, W>(
+        &mut self,
+        info: &'static RouteInfo,
+        controller: &Arc<C>,
+        route: F,
+        wraps: W,
+    ) where
         C: Send + Sync + 'static,
         F: Fn(Arc<C>, Context) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = RouteResult> + Send + 'static,
+        W: FnOnce(MethodRouter) -> MethodRouter,
     {
         let controller = controller.clone();
         let app = self.app.clone();
@@ -154,7 +161,7 @@ impl Mount<'_> {
                 }
             },
         };
-        self.router = std::mem::take(&mut self.router).route(info.path, methods);
+        self.router = std::mem::take(&mut self.router).route(info.path, wraps(methods));
     }
 
     /// Checks that the app has what path parameter `P` needs.

@@ -64,7 +64,7 @@ pub use extract::{Disconnected, Extract, LastEventId, Query};
 pub use hub::Hub;
 /// The runtime's error: binding, invalid routes (also reachable as `Error::Server`).
 pub use justsse_http::Error as ServerError;
-pub use justsse_macros::{controller, delete, get, guard, patch, post, put, sse, uses};
+pub use justsse_macros::{controller, delete, get, guard, patch, post, put, sse, uses, wrap};
 pub use param::{Needs, PathParam, Resolve};
 pub use progressive::Channel;
 pub use state::{AppState, State};

@@ -17,7 +17,7 @@ pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
         .routes
         .iter()
         .enumerate()
-        .map(|(i, route)| mount(i, route));
+        .map(|(i, route)| mount(model, i, route));
     quote! {
         #item
 
@@ -228,7 +228,7 @@ fn route_info(model: &ControllerModel, route: &RouteModel) -> TokenStream {
     }
 }
 
-fn mount(index: usize, route: &RouteModel) -> TokenStream {
+fn mount(model: &ControllerModel, index: usize, route: &RouteModel) -> TokenStream {
     let name = route_fn_name(route);
     let requires = route.args.iter().map(|arg| {
         let ty = &arg.ty;
@@ -245,8 +245,11 @@ fn mount(index: usize, route: &RouteModel) -> TokenStream {
             None => quote!(),
         }
     });
+    // Innermost first: the route's wraps (last written first), then the
+    // controller's, so the first written is the outermost.
+    let wraps = route.wraps.iter().rev().chain(model.wraps.iter().rev());
     quote! {
-        __m.route(&Self::ROUTES[#index], &self, Self::#name);
+        __m.route(&Self::ROUTES[#index], &self, Self::#name, |__r| __r #(.wrap(#wraps))*);
         #(#requires)*
     }
 }

@@ -16,6 +16,8 @@ pub(crate) struct ControllerModel {
     pub(crate) self_ty: Type,
     /// Middleware and guards of every route, first.
     pub(crate) steps: Vec<Step>,
+    /// `#[wrap(..)]` around every route, outermost first.
+    pub(crate) wraps: Vec<Path>,
     pub(crate) routes: Vec<RouteModel>,
     /// The impl block without route attributes and without generator handlers,
     /// whose bodies move into their route functions.
@@ -88,6 +90,8 @@ pub(crate) struct RouteModel {
     pub(crate) receiver: bool,
     pub(crate) args: Vec<Arg>,
     pub(crate) steps: Vec<Step>,
+    /// `#[wrap(..)]` around this route, outermost first.
+    pub(crate) wraps: Vec<Path>,
     /// The body of a generator handler (an `#[sse]` method ending in `stream! {}`).
     pub(crate) generator: Option<Block>,
     pub(crate) summary: String,
@@ -112,7 +116,7 @@ fn attr_name(attr: &Attribute) -> Option<String> {
 
 fn is_ours(attr: &Attribute) -> bool {
     attr_name(attr).is_some_and(|name| {
-        ROUTE_ATTRS.contains(&name.as_str()) || name == "uses" || name == "guard"
+        ROUTE_ATTRS.contains(&name.as_str()) || ["uses", "guard", "wrap"].contains(&name.as_str())
     })
 }
 
@@ -159,6 +163,7 @@ pub(crate) fn parse(
     }
 
     let steps = take_steps(cx, &mut item.attrs);
+    let wraps = take_wraps(cx, &mut item.attrs);
     let mut routes = Vec::new();
     let mut kept = Vec::with_capacity(item.items.len());
     for impl_item in std::mem::take(&mut item.items) {
@@ -181,6 +186,7 @@ pub(crate) fn parse(
     Some(ControllerModel {
         self_ty: (*item.self_ty).clone(),
         steps,
+        wraps,
         routes,
         item,
     })
@@ -207,6 +213,29 @@ fn parse_prefix(cx: &mut Ctxt, attr: TokenStream) -> Option<String> {
         return None;
     }
     Some(if prefix == "/" { String::new() } else { prefix })
+}
+
+/// `#[wrap(..)]` in declared order (outermost first), removed from `attrs`.
+fn take_wraps(cx: &mut Ctxt, attrs: &mut Vec<Attribute>) -> Vec<Path> {
+    let mut wraps = Vec::new();
+    attrs.retain(|attr| {
+        if attr_name(attr).as_deref() != Some("wrap") {
+            return true;
+        }
+        match attr.parse_args_with(Punctuated::<Path, Token![,]>::parse_terminated) {
+            Ok(paths) if paths.is_empty() => cx.error_at(
+                attr,
+                "name at least one wrapping middleware: `#[wrap(timing)]`",
+            ),
+            Ok(paths) => wraps.extend(paths),
+            Err(err) => cx.error_span(
+                err.span(),
+                format!("{err}; `#[wrap]` takes function paths: `#[wrap(timing, request_id)]`"),
+            ),
+        }
+        false
+    });
+    wraps
 }
 
 /// `#[uses(..)]` and `#[guard(..)]` in declared order, removed from `attrs`.
@@ -397,6 +426,7 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
         route_attr = parse_route_attr(cx, &attr, kind);
     }
     let steps = take_steps(cx, &mut method.attrs);
+    let wraps = take_wraps(cx, &mut method.attrs);
     let Some(RouteAttr {
         method: kind,
         lit,
@@ -404,8 +434,8 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
         retry,
     }) = route_attr
     else {
-        if !steps.is_empty() {
-            cx.error_at(&method.sig.ident, "`#[uses]` and `#[guard]` need a route attribute such as `#[get(\"/\")]` on this method");
+        if !steps.is_empty() || !wraps.is_empty() {
+            cx.error_at(&method.sig.ident, "`#[uses]`, `#[guard]` and `#[wrap]` need a route attribute such as `#[get(\"/\")]` on this method");
         }
         return None;
     };
@@ -506,6 +536,7 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
         receiver,
         args,
         steps,
+        wraps,
         generator,
         summary: summary(&method.attrs),
     })
