@@ -204,3 +204,72 @@ async fn two_instances_on_one_redis_share_comment_streams() {
         comment.last_event_id
     );
 }
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let server = server().await;
+    let made = justsse_tests::get(server.addr, "/tickets").await;
+    let id = made.headers()["x-request-id"]
+        .to_str()
+        .expect("ASCII")
+        .to_owned();
+    assert!(!id.is_empty());
+    let other = justsse_tests::get(server.addr, "/tickets").await;
+    assert_ne!(
+        other.headers()["x-request-id"],
+        id.as_str(),
+        "a new id each time"
+    );
+
+    let echoed = send(
+        server.addr,
+        request("GET", "/tickets")
+            .header("x-request-id", "from-the-client")
+            .body(Full::<Bytes>::default())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(echoed.headers()["x-request-id"], "from-the-client");
+    // Event streams carry it too, in their head.
+    let stream = send(server.addr, watch("/status", None)).await;
+    assert!(stream.headers().contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn cors_only_for_the_listed_origins() {
+    let app = tickets::with_cors(tickets::app(), "http://a.example, http://b.example");
+    let with_cors = TestServer::start(app.into_router().expect("app builds")).await;
+    let preflight = |origin: &'static str| {
+        request("OPTIONS", "/tickets/1/events")
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header(
+                "access-control-request-headers",
+                "authorization, last-event-id",
+            )
+            .body(Full::<Bytes>::default())
+            .expect("request")
+    };
+    let allowed = send(with_cors.addr, preflight("http://b.example")).await;
+    assert!(allowed.status().is_success(), "{}", allowed.status());
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "http://b.example"
+    );
+    assert_eq!(
+        allowed.headers()["access-control-allow-credentials"],
+        "true"
+    );
+    let refused = send(with_cors.addr, preflight("http://evil.example")).await;
+    assert!(
+        !refused
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+
+    // Without CORS_ORIGINS, no CORS headers at all.
+    let plain = server().await;
+    let answer = send(plain.addr, preflight("http://a.example")).await;
+    assert_eq!(answer.status(), 405, "no layer: OPTIONS is not a route");
+    assert!(!answer.headers().contains_key("access-control-allow-origin"));
+}

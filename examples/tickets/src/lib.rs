@@ -11,8 +11,14 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use justsse::http::{HeaderName, HeaderValue, Method, header};
 use justsse::prelude::*;
+use justsse::{Next, Request, Response};
 use serde::{Deserialize, Serialize};
+use tower_http::cors::CorsLayer;
+use tracing::Instrument;
 
 /// A ticket.
 #[derive(Debug, Clone, Serialize)]
@@ -202,6 +208,52 @@ pub fn app() -> App {
     app_with_hub(Hub::new())
 }
 
+/// Where request ids come from when the client sends none: this process's
+/// start, then a counter.
+static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
+
+/// Every response carries an `x-request-id`: the client's, or a new one; the
+/// request is served inside a `tracing` span that carries it.
+pub async fn request_id(req: Request, next: Next) -> Response {
+    let id = match req.header("x-request-id") {
+        Some(id) if !id.is_empty() && id.len() <= 128 => id.to_owned(),
+        _ => format!(
+            "{:x}-{}",
+            std::process::id(),
+            NEXT_REQUEST.fetch_add(1, Ordering::Relaxed)
+        ),
+    };
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = next.run(req).instrument(span).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+/// `app` with CORS for the browser origins in `origins` (comma-separated, as
+/// the `CORS_ORIGINS` variable gives them): credentials allowed, so an
+/// `EventSource` with `withCredentials` on another origin may open the streams.
+pub fn with_cors(app: App, origins: &str) -> App {
+    let origins: Vec<HeaderValue> = origins
+        .split(',')
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    app.layer(
+        CorsLayer::new()
+            .allow_origin(origins)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("last-event-id"),
+            ])
+            .allow_credentials(true),
+    )
+}
+
 /// The whole application on `hub`: ticket and status controllers sharing one
 /// store. With a Redis hub, several instances share the comments' streams.
 pub fn app_with_hub(hub: Hub<u64>) -> App {
@@ -210,6 +262,7 @@ pub fn app_with_hub(hub: Hub<u64>) -> App {
         hub,
     };
     App::new()
+        .wrap(request_id)
         .state(store.clone())
         .controller(TicketController {
             store: store.clone(),

@@ -27,6 +27,12 @@ async fn main() -> Result<(), justsse::Error> {
         }
         Err(_) => tickets::app(),
     };
+    // CORS_ORIGINS=http://localhost:5173,https://app.example lets those pages
+    // call the API and open its streams; unset, no CORS headers are sent.
+    let app = match std::env::var("CORS_ORIGINS") {
+        Ok(origins) => tickets::with_cors(app, &origins),
+        Err(_) => app,
+    };
     println!("tickets example on http://127.0.0.1:{port}\n");
     print!("{}", app.routes());
     app.serve(format!("127.0.0.1:{port}")).await
