@@ -54,9 +54,14 @@ struct Fanout {
     expected: u64,
 }
 
+/// Starts `bench-server <name> <port>`. A name written `justsse@/path/to/bench-server`
+/// runs that build's server instead, so another commit's build (an older
+/// checkout's `target/release/bench-server`) is measured in the same run.
 fn spawn_server(name: &str, port: u16) -> std::io::Result<Child> {
-    let exe = std::env::current_exe()?;
-    let server = exe.with_file_name("bench-server");
+    let (name, server) = match name.split_once('@') {
+        Some((name, path)) => (name, std::path::PathBuf::from(path)),
+        None => (name, std::env::current_exe()?.with_file_name("bench-server")),
+    };
     Command::new(server)
         .args([name, &port.to_string()])
         .stdout(Stdio::null())
