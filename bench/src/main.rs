@@ -60,7 +60,10 @@ struct Fanout {
 fn spawn_server(name: &str, port: u16) -> std::io::Result<Child> {
     let (name, server) = match name.split_once('@') {
         Some((name, path)) => (name, std::path::PathBuf::from(path)),
-        None => (name, std::env::current_exe()?.with_file_name("bench-server")),
+        None => (
+            name,
+            std::env::current_exe()?.with_file_name("bench-server"),
+        ),
     };
     Command::new(server)
         .args([name, &port.to_string()])

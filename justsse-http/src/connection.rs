@@ -99,12 +99,15 @@ pub(crate) async fn serve(
             let conn = builders.http2.serve_connection(io, service);
             let timeout = app.config.idle_timeout;
             let idle = streams.idle_for(timeout);
-            drive(
+            // Boxed: an HTTP/2 connection is larger than an HTTP/1.1 one, and
+            // unboxed every connection's task would be sized for it. HTTP/2
+            // connections are few (each carries many streams).
+            Box::pin(drive(
                 conn,
                 app.shutdown.cancelled(),
                 idle,
                 GOAWAY_GRACE.min(timeout),
-            )
+            ))
             .await
         }
     };
@@ -131,15 +134,19 @@ impl Handler {
     fn handle(&self, req: http::Request<hyper::body::Incoming>) -> Answer {
         match self {
             Self::Routes(app) => Answer::Routed(app.handle(req)),
-            Self::Layered(layered) => Answer::Layered(AppService::clone(layered).oneshot(req)),
+            Self::Layered(layered) => {
+                Answer::Layered(Box::pin(AppService::clone(layered).oneshot(req)))
+            }
         }
     }
 }
 
-/// One request's answer in the making.
+/// One request's answer in the making. Small, since hyper keeps room for one
+/// per connection for the connection's whole life: the layered variant is
+/// boxed (it carries the request until the service is ready).
 enum Answer {
     Routed(Handling),
-    Layered(tower::util::Oneshot<AppService, http::Request<hyper::body::Incoming>>),
+    Layered(Pin<Box<tower::util::Oneshot<AppService, http::Request<hyper::body::Incoming>>>>),
 }
 
 impl Future for Answer {
@@ -148,7 +155,7 @@ impl Future for Answer {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.get_mut() {
             Self::Routed(handling) => Pin::new(handling).poll(cx),
-            Self::Layered(oneshot) => Pin::new(oneshot).poll(cx).map(|answered| {
+            Self::Layered(oneshot) => oneshot.as_mut().poll(cx).map(|answered| {
                 Ok(answered.unwrap_or_else(|err| HttpError::internal(err).into_response()))
             }),
         }

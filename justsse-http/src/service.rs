@@ -56,7 +56,6 @@ impl App {
         match std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(req))) {
             Ok(future) => Handling {
                 future: Some(future),
-                ready: None,
                 is_head,
                 app: Some(self.clone()),
                 expired: None,
@@ -84,7 +83,6 @@ impl App {
 /// cut short with a 503 when shutdown's grace period is over.
 pub(crate) struct Handling {
     future: Option<BoxFuture<Response>>,
-    ready: Option<Response>,
     is_head: bool,
     app: Option<Arc<App>>,
     /// Registered only once the handler has to wait: a handler that answers at
@@ -93,10 +91,12 @@ pub(crate) struct Handling {
 }
 
 impl Handling {
+    /// An answer known at once (404, 405, a panic while starting the
+    /// handler). It costs an allocation, so that a request in flight stays a
+    /// few words: hyper keeps room for one per connection for its whole life.
     fn ready(response: Response) -> Self {
         Self {
-            future: None,
-            ready: Some(response),
+            future: Some(Box::pin(std::future::ready(response))),
             is_head: false,
             app: None,
             expired: None,
@@ -109,9 +109,6 @@ impl Future for Handling {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        if let Some(response) = this.ready.take() {
-            return Poll::Ready(Ok(response));
-        }
         let Some(future) = this.future.as_mut() else {
             return Poll::Ready(Ok(panicked(&"polled after completion")));
         };
