@@ -22,38 +22,52 @@
 //! }
 //! ```
 
-mod accept;
-mod body;
-mod config;
-mod connection;
-mod descriptors;
-mod error;
-mod handler;
-mod layer;
+/// Items of the `runtime` feature (on by default). Without it the crate is
+/// the route-path grammar alone, so that `justsse-macros` can check paths at
+/// compile time without building a server.
+macro_rules! runtime {
+    ($($item:item)*) => {$(
+        #[cfg(feature = "runtime")]
+        $item
+    )*};
+}
+
 mod path;
-mod protocol;
-mod request;
-mod request_body;
-mod response;
-mod router;
-mod server;
-mod service;
-pub mod sse;
-mod wrap;
 
-pub use body::Body;
-pub use config::ServerConfig;
-pub use error::{BodyError, BoxError, Error, HttpError};
-pub use handler::{BoxFuture, Handler};
-pub use layer::AppService;
 pub use path::{PathError, RoutePath};
-pub use request::{Params, Request, RequestHead};
-pub use response::{Html, IntoResponse, Json, Response};
-pub use router::{
-    MethodRouter, RouteError, Router, accepts_event_stream, delete, get, patch, post, put, sse,
-};
-pub use server::{IntoListener, Server, ctrl_c, serve};
-pub use sse::{Event, EventError, KeepAlive, Sse};
-pub use wrap::{Next, Wrap};
 
-pub use http;
+runtime! {
+    mod accept;
+    mod body;
+    mod config;
+    mod connection;
+    mod descriptors;
+    mod error;
+    mod handler;
+    mod layer;
+    mod protocol;
+    mod request;
+    mod request_body;
+    mod response;
+    mod router;
+    mod server;
+    mod service;
+    pub mod sse;
+    mod wrap;
+
+    pub use body::Body;
+    pub use config::ServerConfig;
+    pub use error::{BodyError, BoxError, Error, HttpError};
+    pub use handler::{BoxFuture, Handler};
+    pub use layer::AppService;
+    pub use request::{Params, Request, RequestHead};
+    pub use response::{Html, IntoResponse, Json, Response};
+    pub use router::{
+        MethodRouter, RouteError, Router, accepts_event_stream, delete, get, patch, post, put, sse,
+    };
+    pub use server::{IntoListener, Server, ctrl_c, serve};
+    pub use sse::{Event, EventError, KeepAlive, Sse};
+    pub use wrap::{Next, Wrap};
+
+    pub use http;
+}

@@ -38,22 +38,32 @@ pub enum PathError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoutePath {
     /// The path as written, e.g. `/tickets/:ticket`.
-    pub written: String,
+    pub(crate) written: String,
     /// The path in matchit syntax, e.g. `/tickets/{ticket}`.
-    pub matchit: String,
+    pub(crate) matchit: String,
     /// The parameter names, in path order.
-    pub params: Vec<String>,
+    pub(crate) params: Vec<String>,
 }
 
 impl RoutePath {
+    /// The path as written.
+    pub fn as_str(&self) -> &str {
+        &self.written
+    }
+
+    /// The parameter names, in path order.
+    pub fn params(&self) -> &[String] {
+        &self.params
+    }
+
     /// Checks `path` and rewrites it for matchit.
     ///
     /// ```
     /// use justsse_http::RoutePath;
     ///
     /// let path = RoutePath::parse("/tickets/:ticket/files/*rest").unwrap();
-    /// assert_eq!(path.matchit, "/tickets/{ticket}/files/{*rest}");
-    /// assert_eq!(path.params, ["ticket", "rest"]);
+    /// assert_eq!(path.as_str(), "/tickets/:ticket/files/*rest");
+    /// assert_eq!(path.params(), ["ticket", "rest"]);
     /// assert!(RoutePath::parse("tickets").is_err());
     /// ```
     pub fn parse(path: &str) -> Result<Self, PathError> {

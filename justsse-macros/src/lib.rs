@@ -1,16 +1,13 @@
 //! Procedural macros of justsse. Use them through the `justsse` crate, which
 //! documents them with examples: `#[controller]` on an `impl` block, and inside
 //! it `#[get]`, `#[post]`, `#[put]`, `#[patch]`, `#[delete]`, `#[sse]`,
-//! `#[uses]` and `#[guard]` on methods.
+//! `#[uses]`, `#[guard]` and `#[wrap]` on methods.
 
 use proc_macro::TokenStream;
 
 mod controller;
 mod ctxt;
 mod inert;
-#[allow(unreachable_pub, dead_code)]
-#[path = "../../justsse-http/src/path.rs"]
-mod path;
 
 /// Turns an `impl` block into a controller: its annotated methods become routes
 /// under the given path prefix.

@@ -10,7 +10,7 @@ use syn::{
 };
 
 use crate::ctxt::Ctxt;
-use crate::path::RoutePath;
+use justsse_http::RoutePath;
 
 pub(crate) struct ControllerModel {
     pub(crate) self_ty: Type,
@@ -449,7 +449,7 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
         }
     };
     let params = match RoutePath::parse(&route_path) {
-        Ok(parsed) => parsed.params,
+        Ok(parsed) => parsed.params().to_vec(),
         Err(err) => {
             cx.error_at(&lit, format!("with the controller prefix: {err}"));
             return None;
