@@ -4,7 +4,7 @@
 use bytes::BytesMut;
 use criterion::{Criterion, Throughput, criterion_main};
 use justsse::Event;
-use justsse::sse::encode;
+use justsse_http::sse::encode;
 
 fn events() -> Vec<(&'static str, Event)> {
     let json =

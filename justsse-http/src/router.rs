@@ -321,7 +321,7 @@ impl Router {
 
     /// Wraps every route added so far in `wrap`, outside their own wraps: an
     /// app-wide wrapping middleware. Unlike a [`layer`](Self::layer), it sees
-    /// only requests that found a route, as a justsse [`Request`].
+    /// only requests that found a route, as a justsse [`Request`](crate::Request).
     pub fn wrap(mut self, wrap: impl Wrap) -> Self {
         let wrap: Arc<dyn Wrap> = Arc::new(wrap);
         for (_, methods) in &mut self.paths {

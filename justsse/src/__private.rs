@@ -11,6 +11,7 @@ pub use crate::controller::{Controller, Mount, RouteInfo, RouteKind, RouteResult
 pub use crate::param::PathParam;
 pub use crate::progressive::ProgressiveResponse;
 pub use crate::stream::SseResponse;
+pub use justsse_http::MethodRouter;
 
 use futures_util::Stream;
 use justsse_http::{BoxError, IntoResponse, Sse};

@@ -36,8 +36,8 @@
 //! }
 //! ```
 //!
-//! The runtime underneath ([`justsse_http`]) is re-exported: [`Router`], [`Sse`],
-//! [`Event`], [`serve`] and the rest work by hand too.
+//! The runtime underneath works by hand too, without controllers: see
+//! [`runtime`].
 
 mod app;
 mod chain;
@@ -55,28 +55,49 @@ mod stream;
 #[doc(hidden)]
 pub mod __private;
 
-pub use justsse_http::*;
-
 pub use app::{App, Error};
 pub use context::Context;
-pub use controller::{Controller, Mount, RouteInfo, RouteKind, RouteResult, RouteTable};
+pub use controller::{RouteInfo, RouteKind, RouteTable};
 pub use extract::{Disconnected, Extract, LastEventId, Query};
 pub use hub::Hub;
-/// The runtime's error: binding, invalid routes (also reachable as `Error::Server`).
-pub use justsse_http::Error as ServerError;
+pub use justsse_http::http;
+pub use justsse_http::{
+    AppService, Body, BodyError, Event, EventError, Html, HttpError, IntoResponse, Json, KeepAlive,
+    Next, Request, RequestHead, Response, ServerConfig, Sse, Wrap,
+};
 pub use justsse_macros::{controller, delete, get, guard, patch, post, put, sse, uses, wrap};
 pub use param::{Needs, PathParam, Resolve};
 pub use progressive::Channel;
 pub use state::{AppState, State};
 pub use stream::EventStream;
 
+/// The runtime wired by hand, without controllers: a [`Router`](runtime::Router)
+/// of handler functions, a [`Server`](runtime::Server) with its own
+/// [`Error`](runtime::Error). `examples/hello` uses it.
+///
+/// ```no_run
+/// use justsse::runtime::{Router, get};
+/// use justsse::{Json, Request};
+///
+/// # async fn run() -> Result<(), justsse::runtime::Error> {
+/// let router = Router::new().route("/", get(|_: Request| async { Json("hello") }));
+/// justsse::runtime::serve("127.0.0.1:3000", router, justsse::runtime::ctrl_c()).await
+/// # }
+/// ```
+pub mod runtime {
+    pub use justsse_http::{
+        BoxError, BoxFuture, Error, Handler, IntoListener, MethodRouter, Params, PathError,
+        RouteError, RoutePath, Router, Server, accepts_event_stream, ctrl_c, delete, get, patch,
+        post, put, serve, sse,
+    };
+}
+
 /// The names most applications use.
 pub mod prelude {
     pub use crate::{
         App, Channel, Disconnected, Event, EventStream, Html, HttpError, Hub, IntoResponse, Json,
-        KeepAlive, LastEventId, Query, Request, RequestHead, Resolve, Response, Router, Server,
-        ServerConfig, Sse, State, controller, delete, get, guard, patch, post, put, sse, stream,
-        uses,
+        KeepAlive, LastEventId, Query, Request, RequestHead, Resolve, Response, ServerConfig, Sse,
+        State, controller, delete, get, guard, patch, post, put, sse, stream, uses, wrap,
     };
     pub use justsse_http::http::StatusCode;
 }

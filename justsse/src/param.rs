@@ -10,7 +10,7 @@ use crate::state::AppState;
 /// A type a `:name` path segment can bind to.
 ///
 /// Implemented for integers, floats, `bool`, `char`, `String` and the IP address
-/// types; for your own `FromStr` types through [`from_str_param!`]; and for every
+/// types; for your own `FromStr` types through [`from_str_param!`](crate::from_str_param); and for every
 /// [`Resolve`] type. A parameter that does not parse is a 400 naming the
 /// parameter; a resolver that finds nothing is a 404.
 #[diagnostic::on_unimplemented(
@@ -163,7 +163,7 @@ integer_param!(true => i8, i16, i32, i64, i128, isize);
 pub trait Resolve: Sized + Send {
     /// What the path text parses to: any plain path parameter type (integers in
     /// their canonical spelling, strings, your `FromStr` types through
-    /// [`from_str_param!`]).
+    /// [`from_str_param!`](crate::from_str_param)).
     type Key: PathParam<Raw = Self::Key>;
     /// The app state the lookup reads.
     type State: Send + Sync + 'static;

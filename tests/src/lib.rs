@@ -9,8 +9,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use justsse::ServerConfig;
 use justsse::client::{MessageEvent, Parser};
-use justsse::{Router, Server, ServerConfig};
+use justsse::runtime::{Router, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -27,7 +28,7 @@ pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), justsse::ServerError>>>,
+    task: Option<JoinHandle<Result<(), justsse::runtime::Error>>>,
 }
 
 impl TestServer {
@@ -61,7 +62,7 @@ impl TestServer {
     }
 
     /// Signals shutdown and returns the server future's handle.
-    pub fn signal_stop(&mut self) -> JoinHandle<Result<(), justsse::ServerError>> {
+    pub fn signal_stop(&mut self) -> JoinHandle<Result<(), justsse::runtime::Error>> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -83,7 +84,10 @@ impl Drop for TestServer {
 }
 
 /// Waits for a stopping server's task: it must return `Ok` within `limit`.
-pub async fn returns_within(task: JoinHandle<Result<(), justsse::ServerError>>, limit: Duration) {
+pub async fn returns_within(
+    task: JoinHandle<Result<(), justsse::runtime::Error>>,
+    limit: Duration,
+) {
     tokio::time::timeout(limit, task)
         .await
         .unwrap_or_else(|_| panic!("the server did not return within {limit:?}"))

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http_body_util::Full;
-use justsse::{Event, KeepAlive, Request, Router, ServerConfig, Sse, sse};
+use justsse::runtime::{Router, sse};
+use justsse::{Event, KeepAlive, Request, ServerConfig, Sse};
 use justsse_tests::{TestServer, events, request, send_h2};
 use tokio::sync::Notify;
 

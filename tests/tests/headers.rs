@@ -66,7 +66,7 @@ async fn server() -> TestServer {
         .controller(Feed)
         .into_router()
         .expect("app builds")
-        .route("/by-hand", justsse::sse(by_hand));
+        .route("/by-hand", justsse::runtime::sse(by_hand));
     TestServer::start(router).await
 }
 

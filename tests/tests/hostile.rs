@@ -4,12 +4,16 @@
 
 use bytes::Bytes;
 use http_body_util::Full;
-use justsse::{HttpError, Json, Request, Router, post};
+use justsse::runtime::{Router, post};
+use justsse::{HttpError, Json, Request};
 use justsse_tests::{TestServer, json, raw_exchange, request, send, serves_again};
 
 fn router() -> Router {
     Router::new()
-        .route("/ok", justsse::get(|_: Request| async { Json("ok") }))
+        .route(
+            "/ok",
+            justsse::runtime::get(|_: Request| async { Json("ok") }),
+        )
         .route(
             "/json",
             post(|mut req: Request| async move {

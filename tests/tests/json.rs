@@ -5,7 +5,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{Full, StreamBody};
 use hyper::body::Frame;
-use justsse::{HttpError, Json, Request, Router, ServerConfig, post};
+use justsse::runtime::{Router, post};
+use justsse::{HttpError, Json, Request, ServerConfig};
 use justsse_tests::{TestServer, json, raw_exchange, request, send};
 use serde::{Deserialize, Serialize};
 

@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use justsse::{Json, Request, Router, ServerConfig, get};
+use justsse::runtime::{Router, get};
+use justsse::{Json, Request, ServerConfig};
 use justsse_tests::{DEADLINE, TestServer, json, raw_exchange, serves_again};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -4,7 +4,8 @@
 use std::convert::Infallible;
 
 use http_body_util::Full;
-use justsse::{Event, Json, Request, Router, Server, Sse, get, post, sse};
+use justsse::runtime::{Router, Server, get, post, sse};
+use justsse::{Event, Json, Request, Sse};
 use justsse_tests::{TestServer, events, json, request, send, text};
 
 async fn list(_: Request) -> Json<Vec<u32>> {
@@ -174,7 +175,7 @@ async fn invalid_routes_are_reported_when_serving_starts() {
             .serve(router, std::future::pending())
             .await
             .expect_err("invalid router");
-        assert!(matches!(err, justsse::ServerError::Route(_)), "{err}");
+        assert!(matches!(err, justsse::runtime::Error::Route(_)), "{err}");
         assert!(
             err.to_string().contains(expected),
             "{err} should mention {expected}"

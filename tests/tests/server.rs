@@ -1,7 +1,8 @@
 //! The server entry: binding by address or listener, port 0, HTTP/1.1 and h2c.
 
 use http_body_util::Full;
-use justsse::{Json, Router, Server, get};
+use justsse::Json;
+use justsse::runtime::{Router, Server, get};
 use justsse_tests::{TestServer, json, request, send, send_h2};
 
 fn router() -> Router {
@@ -57,7 +58,7 @@ async fn the_free_serve_function_binds_an_address() {
         .expect("free port")
         .port();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(justsse::serve(
+    let task = tokio::spawn(justsse::runtime::serve(
         format!("127.0.0.1:{port}"),
         router(),
         async move {
@@ -86,6 +87,6 @@ async fn binding_a_taken_port_is_a_bind_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr");
     let err = Server::bind(addr).await.expect_err("port is taken");
-    assert!(matches!(err, justsse::ServerError::Bind { .. }), "{err}");
+    assert!(matches!(err, justsse::runtime::Error::Bind { .. }), "{err}");
     assert!(err.to_string().contains(&addr.to_string()), "{err}");
 }

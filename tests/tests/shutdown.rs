@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use http_body_util::Full;
-use justsse::{Event, Json, Request, Router, ServerConfig, Sse, get, sse};
+use justsse::runtime::{Router, get, sse};
+use justsse::{Event, Json, Request, ServerConfig, Sse};
 use justsse_tests::{DEADLINE, TestServer, events, json, request, returns_within, send};
 
 async fn endless(_: Request) -> Sse {

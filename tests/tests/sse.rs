@@ -5,7 +5,8 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use justsse::{BoxError, Event, HttpError, KeepAlive, Request, Router, ServerConfig, Sse, sse};
+use justsse::runtime::{BoxError, Router, sse};
+use justsse::{Event, HttpError, KeepAlive, Request, ServerConfig, Sse};
 use justsse_tests::{DEADLINE, TestServer, events};
 use tokio::sync::mpsc;
 

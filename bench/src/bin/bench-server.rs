@@ -78,7 +78,8 @@ mod with_justsse {
 mod with_justsse_runtime {
     use super::*;
     use futures_util::StreamExt;
-    use justsse::prelude::*;
+    use justsse::runtime::{Router, get, sse};
+    use justsse::{Event, Json, KeepAlive, Request, Sse};
     use tokio::sync::broadcast;
     use tokio_stream::wrappers::BroadcastStream;
 
@@ -125,7 +126,8 @@ mod with_justsse_runtime {
                 }),
             );
         if let Err(err) =
-            justsse::serve(format!("127.0.0.1:{port}"), router, std::future::pending()).await
+            justsse::runtime::serve(format!("127.0.0.1:{port}"), router, std::future::pending())
+                .await
         {
             eprintln!("justsse-runtime: {err}");
         }

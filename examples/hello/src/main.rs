@@ -10,6 +10,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use justsse::prelude::*;
+use justsse::runtime::{Router, Server, get, post, sse};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize)]
@@ -61,6 +62,6 @@ async fn main() -> Result<(), justsse::Error> {
     let server = Server::bind(format!("127.0.0.1:{port}")).await?;
     println!("hello example on http://{}", server.local_addr());
     println!("  try: curl -N http://{}/ticks", server.local_addr());
-    server.serve(router, justsse::ctrl_c()).await?;
+    server.serve(router, justsse::runtime::ctrl_c()).await?;
     Ok(())
 }

@@ -2,10 +2,11 @@
 //! process has (its file-descriptor limit). Prints `listening on <addr>` on
 //! stdout once bound; logs to stderr; `MAX_CONNECTIONS` sets that limit.
 
-use justsse::{Json, Request, Router, Server, ServerConfig, get};
+use justsse::runtime::{Router, Server, get};
+use justsse::{Json, Request, ServerConfig};
 
 #[tokio::main]
-async fn main() -> Result<(), justsse::ServerError> {
+async fn main() -> Result<(), justsse::runtime::Error> {
     tracing_subscriber::fmt()
         .with_ansi(false)
         .with_writer(std::io::stderr)
@@ -20,5 +21,5 @@ async fn main() -> Result<(), justsse::ServerError> {
     let router = Router::new().route("/ok", get(|_: Request| async { Json("ok") }));
     let server = Server::bind("127.0.0.1:0").await?.config(config);
     println!("listening on {}", server.local_addr());
-    server.serve(router, justsse::ctrl_c()).await
+    server.serve(router, justsse::runtime::ctrl_c()).await
 }
