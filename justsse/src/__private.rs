@@ -121,7 +121,39 @@ pub fn placeholder_stream() -> futures_util::stream::Pending<Result<Event, BoxEr
     futures_util::stream::pending()
 }
 
-/// Declares that a `State<T>` argument needs state `T`.
-pub fn require_state<T: Send + Sync + 'static>(mount: &mut Mount<'_>, info: &'static RouteInfo) {
-    mount.require_state::<T>(info);
+/// A handler argument's type, probed for what it needs from the app when the
+/// route is mounted: an [`Extract`](crate::Extract) type declares it
+/// ([`RequireByExtract`]), any other argument (a chain value) needs nothing
+/// ([`RequireNothing`]). Method lookup on `&Probe<T>` tries the first before
+/// the second, so no specialization is needed.
+pub struct Probe<T>(std::marker::PhantomData<T>);
+
+impl<T> Probe<T> {
+    /// A probe for `T`.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Self(std::marker::PhantomData)
+    }
+}
+
+/// What an extractor argument needs.
+pub trait RequireByExtract {
+    /// Declares it on `mount`.
+    fn require_arg(&self, mount: &mut Mount<'_>, info: &'static RouteInfo);
+}
+
+impl<T: crate::Extract> RequireByExtract for Probe<T> {
+    fn require_arg(&self, mount: &mut Mount<'_>, info: &'static RouteInfo) {
+        mount.require_arg::<T>(info);
+    }
+}
+
+/// A chain value needs nothing from the app.
+pub trait RequireNothing {
+    /// Does nothing.
+    fn require_arg(&self, mount: &mut Mount<'_>, info: &'static RouteInfo);
+}
+
+impl<T> RequireNothing for &Probe<T> {
+    fn require_arg(&self, _: &mut Mount<'_>, _: &'static RouteInfo) {}
 }

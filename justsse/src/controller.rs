@@ -8,6 +8,7 @@ use std::sync::Arc;
 use justsse_http::{HttpError, IntoResponse, MethodRouter, Request, Router};
 
 use crate::context::Context;
+use crate::extract::Extract;
 use crate::param::{Needs, PathParam};
 use crate::state::AppState;
 
@@ -179,11 +180,17 @@ impl Mount<'_> {
         }
     }
 
-    /// Checks that the app has state `T`, asked for by a `State<T>` argument.
-    pub fn require_state<T: Send + Sync + 'static>(&mut self, info: &'static RouteInfo) {
-        if !self.app.contains::<T>() {
+    /// Checks that the app has what argument type `T` needs (a `State<S>`
+    /// argument: state `S`).
+    pub fn require_arg<T: Extract>(&mut self, info: &'static RouteInfo) {
+        let mut needs = Needs {
+            app: self.app,
+            missing: Vec::new(),
+        };
+        T::require(&mut needs);
+        for state in needs.missing {
             self.missing.push(format!(
-                "{} {} ({}): argument `State<{}>` needs that app state; add it with App::state",
+                "{} {} ({}): argument `{}` needs app state `{state}`; add it with App::state",
                 info.method,
                 info.path,
                 info.handler,

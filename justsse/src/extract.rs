@@ -33,6 +33,13 @@ use crate::context::Context;
 pub trait Extract: Sized + Send {
     /// Reads the argument, or rejects the request.
     fn extract(cx: &mut Context) -> impl Future<Output = Result<Self, HttpError>> + Send;
+
+    /// Declares the app state the argument needs, checked when the app is
+    /// built (as [`State`](crate::State) does), so a missing one stops the
+    /// app from starting instead of failing requests.
+    fn require(needs: &mut crate::Needs<'_>) {
+        let _ = needs;
+    }
 }
 
 /// The JSON body: 415 without `Content-Type: application/json`, 413 over the

@@ -90,4 +90,8 @@ impl<T: Send + Sync + 'static> Extract for State<T> {
     async fn extract(cx: &mut Context) -> Result<Self, HttpError> {
         cx.app().get_arc().map(State).ok_or_else(|| missing::<T>())
     }
+
+    fn require(needs: &mut crate::Needs<'_>) {
+        needs.state::<T>();
+    }
 }

@@ -462,3 +462,39 @@ fn missing_state_is_refused_at_start() {
         "{text}"
     );
 }
+
+/// `State` is recognised by trait, not by how the argument's type is spelled
+/// (issue 11): through an alias, the missing state still stops the app.
+type Store = State<TicketStore>;
+
+struct Aliased;
+
+#[controller("/aliased")]
+impl Aliased {
+    #[get("/")]
+    async fn count(&self, store: Store) -> Json<usize> {
+        Json(store.tickets.lock().map(|t| t.len()).unwrap_or_default())
+    }
+}
+
+#[test]
+fn state_behind_an_alias_is_required_at_start() {
+    let err = App::new()
+        .controller(Aliased)
+        .into_router()
+        .expect_err("no TicketStore");
+    let text = err.to_string();
+    assert!(
+        text.contains("GET /aliased (Aliased::count): argument")
+            && text.contains("needs app state")
+            && text.contains("TicketStore"),
+        "{text}"
+    );
+    assert!(
+        App::new()
+            .state(TicketStore::default())
+            .controller(Aliased)
+            .into_router()
+            .is_ok()
+    );
+}

@@ -238,11 +238,10 @@ fn mount(model: &ControllerModel, index: usize, route: &RouteModel) -> TokenStre
                 __m.require_param::<#ty>(&Self::ROUTES[#index], #text);
             };
         }
-        match state_type(ty) {
-            Some(inner) => quote_spanned! {ty.span()=>
-                ::justsse::__private::require_state::<#inner>(__m, &Self::ROUTES[#index]);
-            },
-            None => quote!(),
+        // What an extractor needs (`State<T>`: state `T`), found by trait:
+        // arguments that are not extractors (chain values) need nothing.
+        quote_spanned! {ty.span()=>
+            (&::justsse::__private::Probe::<#ty>::new()).require_arg(__m, &Self::ROUTES[#index]);
         }
     });
     // Innermost first: the route's wraps (last written first), then the
@@ -250,22 +249,9 @@ fn mount(model: &ControllerModel, index: usize, route: &RouteModel) -> TokenStre
     let wraps = route.wraps.iter().rev().chain(model.wraps.iter().rev());
     quote! {
         __m.route(&Self::ROUTES[#index], &self, Self::#name, |__r| __r #(.wrap(#wraps))*);
-        #(#requires)*
-    }
-}
-
-/// `T` of an argument written `State<T>`: its state is checked when mounting.
-fn state_type(ty: &Type) -> Option<&Type> {
-    let Type::Path(path) = ty else { return None };
-    let last = path.path.segments.last()?;
-    if last.ident != "State" {
-        return None;
-    }
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    match args.args.first()? {
-        syn::GenericArgument::Type(inner) => Some(inner),
-        _ => None,
+        {
+            use ::justsse::__private::{RequireByExtract as _, RequireNothing as _};
+            #(#requires)*
+        }
     }
 }
