@@ -367,12 +367,18 @@ fn parse_route_attr(cx: &mut Ctxt, attr: &Attribute, method: Method) -> Option<R
         progressive: false,
         retry: None,
     };
+    let mut seen: Vec<String> = Vec::new();
     for RouteOption {
         name: option,
         value,
     } in options
     {
         let text = option.to_string();
+        if seen.contains(&text) {
+            cx.error_at(&option, format!("`{text}` is given more than once"));
+            continue;
+        }
+        seen.push(text.clone());
         match (text.as_str(), method, value) {
             ("sse", Method::Get, None) => route.progressive = true,
             ("retry", Method::Sse, Some(ms)) | ("retry", Method::Get, Some(ms)) => match ms.base10_parse() {
