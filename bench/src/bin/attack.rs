@@ -366,7 +366,7 @@ async fn main() -> std::io::Result<()> {
             .map(|kib| format!("{:.1}", *kib as f64 / 1024.0))
             .collect();
         println!(
-            "\nresident memory after each round, MiB: {} (what the allocator keeps is reused, not added to)",
+            "\nresident memory after each round, MiB: {}",
             after.join(", ")
         );
     }
