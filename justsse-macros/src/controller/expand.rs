@@ -6,7 +6,8 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, Type};
 
-use super::parse::{Arg, ControllerModel, Guard, Method, RouteModel, Step, tidy};
+use super::ast::{Arg, ControllerModel, Guard, Method, RouteModel, Step};
+use super::parse::tidy;
 
 pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
     let item = &model.item;

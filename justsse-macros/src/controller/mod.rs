@@ -1,5 +1,9 @@
-//! `#[controller("/prefix")]`: tokens -> [`parse::ControllerModel`] -> tokens.
+//! `#[controller("/prefix")]`: tokens -> [`ast::ControllerModel`] (`parse.rs`,
+//! reading attributes with `attr.rs`, checking with `check.rs`) -> tokens (`expand.rs`).
 
+mod ast;
+mod attr;
+mod check;
 mod expand;
 mod parse;
 

@@ -1,0 +1,229 @@
+//! Our attributes on a controller and its methods: which they are, and what they
+//! say (`#[get("/path", sse, retry = 3000)]`, `#[uses]`, `#[guard]`, `#[wrap]`),
+//! every mistake reported at its span.
+
+use quote::ToTokens;
+use syn::parse::ParseStream;
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Expr, Ident, LitStr, Pat, Path, Token, Type};
+
+use crate::ctxt::Ctxt;
+
+use super::ast::{Guard, Method, Step};
+
+pub(super) const ROUTE_ATTRS: [&str; 6] = ["get", "post", "put", "patch", "delete", "sse"];
+
+pub(super) fn attr_name(attr: &Attribute) -> Option<String> {
+    let path = attr.path();
+    let last = path.segments.last()?.ident.to_string();
+    let ours =
+        path.segments.len() == 1 || path.segments.first().is_some_and(|s| s.ident == "justsse");
+    ours.then_some(last)
+}
+
+pub(super) fn is_ours(attr: &Attribute) -> bool {
+    attr_name(attr).is_some_and(|name| {
+        ROUTE_ATTRS.contains(&name.as_str()) || ["uses", "guard", "wrap"].contains(&name.as_str())
+    })
+}
+
+/// `#[wrap(..)]` in declared order (outermost first), removed from `attrs`.
+pub(super) fn take_wraps(cx: &mut Ctxt, attrs: &mut Vec<Attribute>) -> Vec<Path> {
+    let mut wraps = Vec::new();
+    attrs.retain(|attr| {
+        if attr_name(attr).as_deref() != Some("wrap") {
+            return true;
+        }
+        match attr.parse_args_with(Punctuated::<Path, Token![,]>::parse_terminated) {
+            Ok(paths) if paths.is_empty() => cx.error_at(
+                attr,
+                "name at least one wrapping middleware: `#[wrap(timing)]`",
+            ),
+            Ok(paths) => wraps.extend(paths),
+            Err(err) => cx.error_span(
+                err.span(),
+                format!("{err}; `#[wrap]` takes function paths: `#[wrap(timing, request_id)]`"),
+            ),
+        }
+        false
+    });
+    wraps
+}
+
+/// `#[uses(..)]` and `#[guard(..)]` in declared order, removed from `attrs`.
+pub(super) fn take_steps(cx: &mut Ctxt, attrs: &mut Vec<Attribute>) -> Vec<Step> {
+    let mut steps = Vec::new();
+    attrs.retain(|attr| match attr_name(attr).as_deref() {
+        Some("uses") => {
+            match attr.parse_args_with(Punctuated::<Path, Token![,]>::parse_terminated) {
+                Ok(paths) if paths.is_empty() => {
+                    cx.error_at(attr, "name at least one middleware: `#[uses(auth)]`")
+                }
+                Ok(paths) => steps.extend(paths.into_iter().map(Step::Use)),
+                Err(err) => cx.error_span(
+                    err.span(),
+                    format!(
+                        "{err}; `#[uses]` takes middleware function paths: `#[uses(auth, audit)]`"
+                    ),
+                ),
+            }
+            false
+        }
+        Some("guard") => {
+            match attr.parse_args::<Expr>() {
+                Ok(expr) => {
+                    if let Some(guard) = parse_guard(cx, expr) {
+                        steps.push(Step::Guard(guard));
+                    }
+                }
+                Err(err) => cx.error_span(
+                    err.span(),
+                    format!("{err}; expected `#[guard(|user: &User| user.is_admin)]`"),
+                ),
+            }
+            false
+        }
+        _ => true,
+    });
+    steps
+}
+
+pub(super) fn parse_guard(cx: &mut Ctxt, expr: Expr) -> Option<Guard> {
+    match expr {
+        Expr::Closure(closure) => {
+            let mut args = Vec::new();
+            for input in &closure.inputs {
+                let Pat::Type(typed) = input else {
+                    cx.error_at(
+                        input,
+                        "give each guard argument its type: `|user: &User| ...`",
+                    );
+                    continue;
+                };
+                let Type::Reference(reference) = &*typed.ty else {
+                    cx.error_at(
+                        &typed.ty,
+                        format!(
+                            "guard arguments are borrowed: write `&{}`",
+                            typed.ty.to_token_stream()
+                        ),
+                    );
+                    continue;
+                };
+                let name = match &*typed.pat {
+                    Pat::Ident(ident) => Some(ident.ident.clone()),
+                    _ => None,
+                };
+                args.push((name, (*reference.elem).clone()));
+            }
+            Some(Guard::Closure { closure, args })
+        }
+        Expr::Path(_) => Some(Guard::Function(expr)),
+        other => {
+            cx.error_at(
+                other,
+                "a guard is a closure `|user: &User| ...` or the path of a function",
+            );
+            None
+        }
+    }
+}
+
+/// What a route attribute says: its method, path and options.
+pub(super) struct RouteAttr {
+    pub(super) method: Method,
+    pub(super) lit: LitStr,
+    pub(super) progressive: bool,
+    pub(super) retry: Option<u64>,
+}
+
+/// An option after the path: `sse`, or `retry = 3000`.
+pub(super) struct RouteOption {
+    name: Ident,
+    value: Option<syn::LitInt>,
+}
+
+pub(super) fn parse_route_attr(
+    cx: &mut Ctxt,
+    attr: &Attribute,
+    method: Method,
+) -> Option<RouteAttr> {
+    let name = attr_name(attr).unwrap_or_default();
+    let parsed = attr.parse_args_with(|input: ParseStream| {
+        let lit: LitStr = input.parse()?;
+        let mut options: Vec<RouteOption> = Vec::new();
+        while !input.is_empty() {
+            input.parse::<Token![,]>()?;
+            if input.is_empty() {
+                break;
+            }
+            let name = input.call(syn::ext::IdentExt::parse_any)?;
+            let value = if input.peek(Token![=]) {
+                input.parse::<Token![=]>()?;
+                Some(input.parse()?)
+            } else {
+                None
+            };
+            options.push(RouteOption { name, value });
+        }
+        Ok((lit, options))
+    });
+    let (lit, options) = match parsed {
+        Ok(parsed) => parsed,
+        Err(err) => {
+            cx.error_span(
+                err.span(),
+                format!("expected a path and options: `#[{name}(\"/path\")]`"),
+            );
+            return None;
+        }
+    };
+    let mut route = RouteAttr {
+        method,
+        lit,
+        progressive: false,
+        retry: None,
+    };
+    let mut seen: Vec<String> = Vec::new();
+    for RouteOption {
+        name: option,
+        value,
+    } in options
+    {
+        let text = option.to_string();
+        if seen.contains(&text) {
+            cx.error_at(&option, format!("`{text}` is given more than once"));
+            continue;
+        }
+        seen.push(text.clone());
+        match (text.as_str(), method, value) {
+            ("sse", Method::Get, None) => route.progressive = true,
+            ("retry", Method::Sse, Some(ms)) | ("retry", Method::Get, Some(ms)) => match ms.base10_parse() {
+                Ok(ms) => route.retry = Some(ms),
+                Err(err) => cx.push(err),
+            },
+            ("get" | "post" | "put" | "patch" | "delete", Method::Sse, _) => {
+                cx.error_at(&option, format!("an `#[sse]` route answers GET requests only; remove `{text}`"));
+            }
+            ("sse" | "retry", _, _) => cx.error_at(
+                &option,
+                format!("`{text}` is written `#[get(\"/path\", sse)]` or `#[sse(\"/path\", retry = 3000)]`"),
+            ),
+            _ => {
+                let takes = match method {
+                    Method::Sse => "`retry = <ms>`",
+                    Method::Get => "`sse` and `retry = <ms>`",
+                    _ => "no options",
+                };
+                cx.error_at(&option, format!("unknown option `{text}`: `#[{name}]` takes {takes}"));
+            }
+        }
+    }
+    if route.retry.is_some() && method == Method::Get && !route.progressive {
+        cx.error_at(
+            &route.lit,
+            "`retry` applies to event streams: add `sse` or use `#[sse]`",
+        );
+    }
+    Some(route)
+}
