@@ -80,10 +80,22 @@ impl Service<http::Request<Incoming>> for Routed {
 /// One layer, kept until the server builds its service.
 pub(crate) type LayerFn = Box<dyn FnOnce(AppService) -> AppService + Send>;
 
-/// Erases `layer` into a [`LayerFn`]: its service's responses become justsse's
-/// (their bodies boxed unless they already are a [`Body`]); its errors are
-/// answered 500 where the request is served.
-pub(crate) fn erase<L, B>(layer: L) -> LayerFn
+/// A tower layer that fits around the app: what [`Router::layer`](crate::Router::layer)
+/// takes. Implemented for every [`Layer`] whose service answers
+/// `http::Request<hyper::body::Incoming>` with an `http::Response` of a body of
+/// [`Bytes`] (tower-http's `CorsLayer`, `CompressionLayer`, `TraceLayer`...), so
+/// there is nothing to implement. Its responses become justsse's (their bodies
+/// boxed unless they already are a [`Body`]); its errors are answered 500.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tower layer that fits around the app",
+    note = "a layer for `App::layer` wraps an `AppService` into a `Clone + Send + Sync` service of `http::Request<Incoming>` whose response body yields `Bytes`"
+)]
+pub trait AppLayer: Send + 'static {
+    /// Wraps `inner`, the app so far.
+    fn wrap_app(self, inner: AppService) -> AppService;
+}
+
+impl<L, B> AppLayer for L
 where
     L: Layer<AppService> + Send + 'static,
     L::Service: Service<http::Request<Incoming>, Response = http::Response<B>>
@@ -96,13 +108,13 @@ where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    Box::new(move |inner| {
-        let service = layer
+    fn wrap_app(self, inner: AppService) -> AppService {
+        let service = self
             .layer(inner)
             .map_response(|response| response.map(into_body))
             .map_err(Into::into);
         AppService(BoxCloneSyncService::new(service))
-    })
+    }
 }
 
 /// A layer's response body as justsse's: as it is when it already is one

@@ -59,7 +59,7 @@ runtime! {
     pub use config::ServerConfig;
     pub use error::{BodyError, BoxError, Error, HttpError};
     pub use handler::{BoxFuture, Handler};
-    pub use layer::AppService;
+    pub use layer::{AppLayer, AppService};
     pub use request::{Params, Request, RequestHead};
     pub use response::{Html, IntoResponse, Json, Response};
     pub use router::{

@@ -10,14 +10,9 @@ use std::sync::Arc;
 
 use http::{Method, StatusCode};
 
-use bytes::Bytes;
-use hyper::body::Incoming;
-use tower_layer::Layer;
-use tower_service::Service;
-
-use crate::error::{BoxError, HttpError};
+use crate::error::HttpError;
 use crate::handler::{Handler, SharedHandler};
-use crate::layer::{self, AppService, LayerFn};
+use crate::layer::{AppLayer, LayerFn};
 use crate::path::{PathError, RoutePath};
 use crate::response::{IntoResponse, Response};
 use crate::wrap::{Wrap, Wrapped};
@@ -302,20 +297,9 @@ impl Router {
     ///     .route("/", get(|_| async { Json("hello") }))
     ///     .layer(tower::layer::util::Identity::new());
     /// ```
-    pub fn layer<L, B>(mut self, layer: L) -> Self
-    where
-        L: Layer<AppService> + Send + 'static,
-        L::Service: Service<http::Request<Incoming>, Response = http::Response<B>>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as Service<http::Request<Incoming>>>::Future: Send + 'static,
-        <L::Service as Service<http::Request<Incoming>>>::Error: Into<BoxError>,
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<BoxError>,
-    {
-        self.layers.push(layer::erase(layer));
+    pub fn layer(mut self, layer: impl AppLayer) -> Self {
+        self.layers
+            .push(Box::new(move |inner| layer.wrap_app(inner)));
         self
     }
 

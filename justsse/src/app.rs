@@ -3,12 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use hyper::body::Incoming;
-use justsse_http::http;
-use justsse_http::{AppService, BoxError, IntoListener, Router, Server, ServerConfig, Wrap};
-use tower_layer::Layer;
-use tower_service::Service;
+use justsse_http::{AppLayer, IntoListener, Router, Server, ServerConfig, Wrap};
 
 use crate::controller::{Controller, Mount, RouteInfo, RouteTable};
 use crate::state::AppState;
@@ -105,19 +100,7 @@ impl App {
     /// // tower-http's `CorsLayer`, `CompressionLayer`... go here.
     /// let app = App::new().layer(tower::layer::util::Identity::new());
     /// ```
-    pub fn layer<L, B>(mut self, layer: L) -> Self
-    where
-        L: Layer<AppService> + Send + 'static,
-        L::Service: Service<http::Request<Incoming>, Response = http::Response<B>>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as Service<http::Request<Incoming>>>::Future: Send + 'static,
-        <L::Service as Service<http::Request<Incoming>>>::Error: Into<BoxError>,
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<BoxError>,
-    {
+    pub fn layer(mut self, layer: impl AppLayer) -> Self {
         self.layers
             .push(Box::new(move |router| router.layer(layer)));
         self

@@ -62,8 +62,8 @@ pub use extract::{Disconnected, Extract, LastEventId, Query};
 pub use hub::Hub;
 pub use justsse_http::http;
 pub use justsse_http::{
-    AppService, Body, BodyError, Event, EventError, Html, HttpError, IntoResponse, Json, KeepAlive,
-    Next, Request, RequestHead, Response, ServerConfig, Sse, Wrap,
+    AppLayer, AppService, Body, BodyError, Event, EventError, Html, HttpError, IntoResponse, Json,
+    KeepAlive, Next, Request, RequestHead, Response, ServerConfig, Sse, Wrap,
 };
 pub use justsse_macros::{controller, delete, get, guard, patch, post, put, sse, uses, wrap};
 pub use param::{Needs, PathParam, Resolve};

@@ -7,38 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { freePort, launch, target, waitForPort } from './support.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const target = process.env.CARGO_TARGET_DIR ?? path.join(root, 'target');
 const binary = path.join(target, 'debug', 'tickets');
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port, deadline) {
-  while (Date.now() < deadline) {
-    const open = await new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => { socket.destroy(); resolve(true); });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`tickets did not listen on ${port}`);
-}
 
 // The page: everything it sees goes into #log, one line per step.
 function page(api) {
@@ -94,13 +66,7 @@ test('tickets: a page on a listed origin creates, streams and comments through C
   let browser;
   try {
     await waitForPort(apiPort, Date.now() + 15000);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      ],
-    });
+    browser = await launch();
     const context = await browser.newContext();
     // The events route authenticates admins by this cookie (EventSource sends no headers).
     await context.addCookies([{ name: 'token', value: 'admin-token', url: api }]);

@@ -7,39 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { freePort, launch, target, waitForPort } from './support.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const target = process.env.CARGO_TARGET_DIR ?? path.join(root, 'target');
 const binary = path.join(target, 'debug', 'dashboard');
 const screenshot = path.join(target, 'browser', 'dashboard.png');
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port, deadline) {
-  while (Date.now() < deadline) {
-    const open = await new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => { socket.destroy(); resolve(true); });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`dashboard did not listen on ${port}`);
-}
 
 test('dashboard: the progress bar fills and the chart receives points', async () => {
   const port = await freePort();
@@ -47,13 +19,7 @@ test('dashboard: the progress bar fills and the chart receives points', async ()
   let browser;
   try {
     await waitForPort(port, Date.now() + 15000);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      ],
-    });
+    browser = await launch();
     const page = await browser.newPage({ viewport: { width: 900, height: 640 } });
     await page.goto(`http://127.0.0.1:${port}/`);
 
