@@ -18,16 +18,15 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::graceful::GracefulConnection;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
+use tower::ServiceExt;
 
 use crate::body::Body;
 use crate::config::ServerConfig;
 use crate::error::HttpError;
 use crate::layer::AppService;
 use crate::protocol::{Protocol, detect};
-use crate::response::IntoResponse;
-use crate::response::Response;
+use crate::response::{IntoResponse, Response};
 use crate::service::{App, Handling};
-use tower::ServiceExt;
 
 /// How long an HTTP/2 peer has at most to acknowledge the `GOAWAY` that closes
 /// an idle connection (or to finish its handshake) before the socket is closed

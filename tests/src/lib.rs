@@ -276,6 +276,8 @@ pub async fn serves_again(addr: SocketAddr, path: &str) {
             tokio::time::Instant::now() < deadline,
             "never served again: {answer}"
         );
+        // A pause between attempts, not a wait for the answer: each attempt
+        // is a full request, and the loop ends on its condition or the deadline.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -15,12 +15,20 @@ use std::time::{Duration, Instant};
 use justsse_tests::{DEADLINE, read_until_closed, serves_again};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+use tokio::sync::Notify;
 
 /// `ok-server` under a descriptor limit, with its log lines collected.
 struct LimitedServer {
     child: Child,
     addr: SocketAddr,
-    log: Arc<Mutex<Vec<String>>>,
+    log: Arc<Log>,
+}
+
+/// The server's stderr lines, and a signal for each new one.
+#[derive(Default)]
+struct Log {
+    lines: Mutex<Vec<String>>,
+    added: Notify,
 }
 
 impl LimitedServer {
@@ -37,12 +45,13 @@ impl LimitedServer {
             command.env("MAX_CONNECTIONS", max.to_string());
         }
         let mut child = command.spawn().expect("start ok-server");
-        let log = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::new(Log::default());
         let stderr = child.stderr.take().expect("stderr");
-        let lines = log.clone();
+        let reader = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                lines.lock().expect("log lock").push(line);
+                reader.lines.lock().expect("log lock").push(line);
+                reader.added.notify_waiters();
             }
         });
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
@@ -58,20 +67,30 @@ impl LimitedServer {
     }
 
     fn log_lines(&self, needle: &str) -> usize {
-        let log = self.log.lock().expect("log lock");
-        log.iter().filter(|line| line.contains(needle)).count()
+        let lines = self.log.lines.lock().expect("log lock");
+        lines.iter().filter(|line| line.contains(needle)).count()
+    }
+
+    /// Waits until `count` lines contain `needle`; fails the test after [`DEADLINE`].
+    async fn wait_for_lines(&self, needle: &str, count: usize) {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            let added = self.log.added.notified();
+            tokio::pin!(added);
+            added.as_mut().enable();
+            if self.log_lines(needle) >= count {
+                return;
+            }
+            assert!(
+                tokio::time::timeout_at(deadline, added).await.is_ok(),
+                "fewer than {count} log lines with {needle:?}: {:#?}",
+                self.log.lines.lock().expect("log lock")
+            );
+        }
     }
 
     async fn wait_for_log(&self, needle: &str) {
-        let deadline = Instant::now() + DEADLINE;
-        while self.log_lines(needle) == 0 {
-            assert!(
-                Instant::now() < deadline,
-                "no log line with {needle:?}: {:#?}",
-                self.log.lock().expect("log lock")
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.wait_for_lines(needle, 1).await;
     }
 
     /// CPU time the server has used, from /proc.
@@ -160,14 +179,19 @@ async fn out_of_descriptors_accept_backs_off_logs_rarely_and_recovers() {
     }
     server.wait_for_log("accept failed").await;
 
-    // Two seconds under that pressure: a spinning loop would burn two seconds of
-    // CPU and log every turn.
-    let (cpu, lines) = (server.cpu_time(), server.log_lines("accept failed"));
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let cpu = server.cpu_time() - cpu;
-    let lines = server.log_lines("accept failed") - lines;
-    assert!(lines <= 3, "{lines} accept errors logged in 2 s");
-    assert!(cpu < Duration::from_millis(500), "{cpu:?} of CPU in 2 s");
+    // Under that pressure accept keeps failing. The next two lines must be a
+    // second apart or more (the rate limit), and the loop between them must
+    // sleep, not spin: a spinning loop burns all that time in CPU.
+    let lines = server.log_lines("accept failed");
+    server.wait_for_lines("accept failed", lines + 1).await;
+    let (cpu, started) = (server.cpu_time(), Instant::now());
+    server.wait_for_lines("accept failed", lines + 2).await;
+    let (cpu, took) = (server.cpu_time() - cpu, started.elapsed());
+    assert!(
+        took >= Duration::from_millis(900),
+        "two accept errors logged {took:?} apart"
+    );
+    assert!(cpu * 4 < took, "{cpu:?} of CPU in {took:?}");
 
     drop(held);
     serves_again(server.addr, "/ok").await;
