@@ -8,6 +8,7 @@ pub use justsse_http::{Event, HttpError, Response};
 pub use crate::chain::{Arg, Guard, GuardOutcome, Pick};
 pub use crate::context::Context;
 pub use crate::controller::{Controller, Mount, RouteInfo, RouteKind, RouteResult};
+pub use crate::middleware::Middleware;
 pub use crate::param::PathParam;
 pub use crate::progressive::ProgressiveResponse;
 pub use crate::stream::SseResponse;
@@ -40,9 +41,38 @@ pub async fn resolve_param<P: PathParam>(
     }
 }
 
-/// A middleware's result, its error turned into the response.
-pub fn middleware<T, E: Into<HttpError>>(result: Result<T, E>) -> Result<T, HttpError> {
-    result.map_err(Into::into)
+/// Runs a `#[uses]` middleware after the chain so far.
+pub fn uses<'a, C, M, F: Middleware<'a, C, M>>(
+    middleware: &'a F,
+    cx: &'a mut Context,
+    chain: &'a C,
+) -> impl std::future::Future<Output = Result<F::Output, HttpError>> + Send + 'a {
+    middleware.call(cx, chain)
+}
+
+/// The type of a route's chain, followed when the route is mounted to collect
+/// what its middleware need from the app.
+pub struct Mirror<C>(std::marker::PhantomData<fn() -> C>);
+
+impl Mirror<()> {
+    /// The empty chain.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Self(std::marker::PhantomData)
+    }
+}
+
+impl<C> Mirror<C> {
+    /// The chain after `middleware`, whose needs are checked on `mount`.
+    pub fn uses<F: Middleware<'static, C, M>, M>(
+        self,
+        _: &F,
+        mount: &mut Mount<'_>,
+        info: &'static RouteInfo,
+    ) -> Mirror<(F::Output, C)> {
+        mount.require_middleware::<F, C, M>(info);
+        Mirror(std::marker::PhantomData)
+    }
 }
 
 /// Borrows a chain value for a guard written as a closure.

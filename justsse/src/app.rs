@@ -6,6 +6,7 @@ use std::sync::Arc;
 use justsse_http::{AppLayer, IntoListener, Router, Server, ServerConfig, Wrap};
 
 use crate::controller::{Controller, Mount, RouteInfo, RouteTable};
+use crate::route::IntoRoute;
 use crate::state::AppState;
 
 /// Why an application could not start or stopped serving.
@@ -84,6 +85,29 @@ impl App {
         let controller = Arc::new(controller);
         self.mounters
             .push(Box::new(move |mount| controller.mount(mount)));
+        self
+    }
+
+    /// Mounts a route built by hand with [`route`](crate::route): `route::sse(handler)
+    /// .uses(auth).guard(..)`, with the same typed chain as a controller's
+    /// routes. It joins [`routes`](Self::routes) like them.
+    ///
+    /// ```
+    /// use justsse::prelude::*;
+    /// use justsse::route;
+    ///
+    /// async fn hello(State(greeting): State<&'static str>) -> Json<&'static str> {
+    ///     Json(greeting)
+    /// }
+    ///
+    /// let app = App::new().state("hi").route("/hello", route::get(hello));
+    /// assert!(app.routes().to_string().contains("/hello"));
+    /// ```
+    pub fn route<M>(mut self, path: &'static str, route: impl IntoRoute<M>) -> Self {
+        let info: &'static RouteInfo = Box::leak(Box::new(route.info(path)));
+        self.routes.push(*info);
+        self.mounters
+            .push(Box::new(move |mount| route.mount(info, mount)));
         self
     }
 

@@ -10,6 +10,7 @@ use justsse_http::HttpError;
 
 use crate::context::Context;
 use crate::extract::Extract;
+use crate::param::Needs;
 
 /// The index of the list's head.
 #[derive(Debug)]
@@ -96,12 +97,21 @@ pub trait Arg<C, M>: Sized {
         cx: &mut Context,
         chain: C,
     ) -> impl Future<Output = Result<(Self, Self::Rest), HttpError>> + Send;
+
+    /// Declares what the argument needs from the app (an extractor's state).
+    fn require(needs: &mut Needs<'_>) {
+        let _ = needs;
+    }
 }
 
 impl<C: Send, T: Extract> Arg<C, Extracted> for T {
     type Rest = C;
     async fn get(cx: &mut Context, chain: C) -> Result<(Self, C), HttpError> {
         Ok((T::extract(cx).await?, chain))
+    }
+
+    fn require(needs: &mut Needs<'_>) {
+        T::require(needs);
     }
 }
 

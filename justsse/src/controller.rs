@@ -9,6 +9,7 @@ use justsse_http::{HttpError, IntoResponse, MethodRouter, Request, Router};
 
 use crate::context::Context;
 use crate::extract::Extract;
+use crate::middleware::Middleware;
 use crate::param::{Needs, PathParam};
 use crate::state::AppState;
 
@@ -162,39 +163,50 @@ impl Mount<'_> {
                 }
             },
         };
-        self.router = std::mem::take(&mut self.router).route(info.path, wraps(methods));
+        self.add(info, wraps(methods));
+    }
+
+    /// Adds `methods` at the route's path.
+    pub(crate) fn add(&mut self, info: &RouteInfo, methods: MethodRouter) {
+        self.router = std::mem::take(&mut self.router).route(info.path, methods);
     }
 
     /// Checks that the app has what path parameter `P` needs.
     pub fn require_param<P: PathParam>(&mut self, info: &'static RouteInfo, name: &str) {
-        let mut needs = Needs {
-            app: self.app,
-            missing: Vec::new(),
-        };
-        P::require(&mut needs);
-        for state in needs.missing {
-            self.missing.push(format!(
-                "{} {} ({}): path parameter `{name}` needs app state `{state}`; add it with App::state",
-                info.method, info.path, info.handler
-            ));
-        }
+        self.require(info, &format!("path parameter `{name}`"), P::require);
     }
 
     /// Checks that the app has what argument type `T` needs (a `State<S>`
     /// argument: state `S`).
     pub fn require_arg<T: Extract>(&mut self, info: &'static RouteInfo) {
+        let what = format!("argument `{}`", std::any::type_name::<T>());
+        self.require(info, &what, T::require);
+    }
+
+    /// Checks that the app has what middleware `F`'s arguments need.
+    pub fn require_middleware<F: Middleware<'static, C, M>, C, M>(
+        &mut self,
+        info: &'static RouteInfo,
+    ) {
+        let what = format!("middleware `{}`", std::any::type_name::<F>());
+        self.require(info, &what, F::require);
+    }
+
+    pub(crate) fn require(
+        &mut self,
+        info: &RouteInfo,
+        what: &str,
+        require: impl FnOnce(&mut Needs<'_>),
+    ) {
         let mut needs = Needs {
             app: self.app,
             missing: Vec::new(),
         };
-        T::require(&mut needs);
+        require(&mut needs);
         for state in needs.missing {
             self.missing.push(format!(
-                "{} {} ({}): argument `{}` needs app state `{state}`; add it with App::state",
-                info.method,
-                info.path,
-                info.handler,
-                std::any::type_name::<T>()
+                "{} {} ({}): {what} needs app state `{state}`; add it with App::state",
+                info.method, info.path, info.handler
             ));
         }
     }

@@ -46,9 +46,11 @@ mod context;
 mod controller;
 mod extract;
 pub mod hub;
+mod middleware;
 mod number;
 mod param;
 pub mod progressive;
+pub mod route;
 mod state;
 mod stream;
 

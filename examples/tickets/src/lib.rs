@@ -7,7 +7,7 @@
 //! curl -X POST localhost:3000/tickets/1/comments -H 'content-type: application/json' -d '{"body":"on it"}'
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -61,9 +61,50 @@ pub struct User {
     pub is_admin: bool,
 }
 
+/// Who each session token belongs to: app state, read by [`auth`].
+#[derive(Debug, Clone)]
+pub struct Sessions {
+    users: HashMap<String, User>,
+}
+
+impl Sessions {
+    /// The demo's two sessions: `admin-token` (an admin) and `user-token`.
+    pub fn demo() -> Self {
+        let mut sessions = Self {
+            users: HashMap::new(),
+        };
+        sessions.insert(
+            "admin-token",
+            User {
+                name: "admin",
+                is_admin: true,
+            },
+        );
+        sessions.insert(
+            "user-token",
+            User {
+                name: "user",
+                is_admin: false,
+            },
+        );
+        sessions
+    }
+
+    /// Opens a session: `token` now authenticates `user`.
+    pub fn insert(&mut self, token: &str, user: User) {
+        self.users.insert(token.to_owned(), user);
+    }
+
+    /// The user `token` belongs to.
+    pub fn user(&self, token: &str) -> Option<&User> {
+        self.users.get(token)
+    }
+}
+
 /// `Authorization: Bearer <token>`, or a `token` cookie for browsers, whose
-/// `EventSource` cannot set headers.
-pub async fn auth(head: &RequestHead) -> Result<User, HttpError> {
+/// `EventSource` cannot set headers; the token is looked up in the
+/// [`Sessions`] held in app state.
+pub async fn auth(head: &RequestHead, sessions: State<Sessions>) -> Result<User, HttpError> {
     let token = head
         .header("authorization")
         .and_then(|value| value.strip_prefix("Bearer "))
@@ -71,17 +112,10 @@ pub async fn auth(head: &RequestHead) -> Result<User, HttpError> {
         .ok_or_else(|| {
             HttpError::unauthorized("send `Authorization: Bearer <token>` or a `token` cookie")
         })?;
-    match token {
-        "admin-token" => Ok(User {
-            name: "admin",
-            is_admin: true,
-        }),
-        "user-token" => Ok(User {
-            name: "user",
-            is_admin: false,
-        }),
-        _ => Err(HttpError::unauthorized("unknown token")),
-    }
+    sessions
+        .user(token)
+        .cloned()
+        .ok_or_else(|| HttpError::unauthorized("unknown token"))
 }
 
 #[derive(Deserialize)]
@@ -263,6 +297,7 @@ pub fn app_with_hub(hub: Hub<u64>) -> App {
     };
     App::new()
         .wrap(request_id)
+        .state(Sessions::demo())
         .state(store.clone())
         .controller(TicketController {
             store: store.clone(),

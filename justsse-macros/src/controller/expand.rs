@@ -80,7 +80,7 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
     for step in model.steps.iter().chain(&route.steps) {
         match step {
             Step::Use(path) => steps.push(quote_spanned! {path.span()=>
-                let __chain = (::justsse::__private::middleware(#path(__cx.head()).await)?, __chain);
+                let __chain = (::justsse::__private::uses(&#path, &mut __cx, &__chain).await?, __chain);
             }),
             Step::Guard(guard) => {
                 if !resolved {
@@ -245,6 +245,18 @@ fn mount(model: &ControllerModel, index: usize, route: &RouteModel) -> TokenStre
             (&::justsse::__private::Probe::<#ty>::new()).require_arg(__m, &Self::ROUTES[#index]);
         }
     });
+    // The chain's type followed step by step, so each middleware declares what
+    // its extracted arguments (`State<T>`) need from the app.
+    let mirror = model
+        .steps
+        .iter()
+        .chain(&route.steps)
+        .filter_map(|step| match step {
+            Step::Use(path) => Some(quote_spanned! {path.span()=>
+                let __chain = __chain.uses(&#path, __m, &Self::ROUTES[#index]);
+            }),
+            Step::Guard(_) => None,
+        });
     // Innermost first: the route's wraps (last written first), then the
     // controller's, so the first written is the outermost.
     let wraps = route.wraps.iter().rev().chain(model.wraps.iter().rev());
@@ -253,6 +265,9 @@ fn mount(model: &ControllerModel, index: usize, route: &RouteModel) -> TokenStre
         {
             use ::justsse::__private::{RequireByExtract as _, RequireNothing as _};
             #(#requires)*
+            let __chain = ::justsse::__private::Mirror::new();
+            #(#mirror)*
+            let _ = __chain;
         }
     }
 }
