@@ -50,6 +50,70 @@ pub fn uses<'a, C, M, F: Middleware<'a, C, M>>(
     middleware.call(cx, chain)
 }
 
+/// The type of a value, without the value.
+pub struct TypeOf<T>(std::marker::PhantomData<fn() -> T>);
+
+/// The type of `value`.
+pub fn type_of<T>(_: &T) -> TypeOf<T> {
+    TypeOf(std::marker::PhantomData)
+}
+
+/// Two middleware outputs, compared by type: method lookup on `&Outputs<A, B>`
+/// finds [`SameOutputs::verdict`] when `A` and `B` are one type (no
+/// specialization needed), [`OtherOutputs::verdict`] otherwise.
+pub struct Outputs<A, B>(std::marker::PhantomData<fn() -> (A, B)>);
+
+impl<A, B> Outputs<A, B> {
+    /// Compares the two.
+    pub fn new(_: &TypeOf<A>, _: &TypeOf<B>) -> Self {
+        Self(std::marker::PhantomData)
+    }
+}
+
+/// Two middleware output one type.
+pub struct Same;
+
+/// Two middleware output different types.
+pub struct Different;
+
+/// Found when both outputs are one type.
+pub trait SameOutputs {
+    /// [`Same`].
+    fn verdict(&self) -> Same;
+}
+
+impl<T> SameOutputs for Outputs<T, T> {
+    fn verdict(&self) -> Same {
+        Same
+    }
+}
+
+/// Found otherwise.
+pub trait OtherOutputs {
+    /// [`Different`].
+    fn verdict(&self) -> Different;
+}
+
+impl<A, B> OtherOutputs for &Outputs<A, B> {
+    fn verdict(&self) -> Different {
+        Different
+    }
+}
+
+/// Holds when middleware `F1` and `F2` add different types to the chain.
+#[diagnostic::on_unimplemented(
+    message = "two middleware of this route add the same type to its chain: `{F1}` and `{F2}`",
+    label = "returns the same type as an earlier middleware of this route",
+    note = "a chain holds one value per type, found by type; wrap one of the values in a newtype"
+)]
+pub trait DistinctOutputs<F1, F2> {}
+
+impl<F1, F2> DistinctOutputs<F1, F2> for Different {}
+
+/// Requires the verdict of two middleware `first` and `second` to be
+/// [`Different`].
+pub fn distinct<F1, F2, V: DistinctOutputs<F1, F2>>(_: &F1, _: &F2, _: V) {}
+
 /// The type of a route's chain, followed when the route is mounted to collect
 /// what its middleware need from the app.
 pub struct Mirror<C>(std::marker::PhantomData<fn() -> C>);

@@ -45,11 +45,29 @@ impl<T, H, Tail: Pick<T, I>, I> Pick<T, There<I>> for (H, Tail) {
     }
 }
 
+/// A value of the chain, as a guard borrows it.
+#[diagnostic::on_unimplemented(
+    message = "no middleware in this route's chain provides `{Self}`",
+    label = "no middleware (`#[uses(...)]`, `.uses(...)`) before this guard returns `{Self}`",
+    note = "add a middleware that returns `Result<{Self}, HttpError>` before the guard"
+)]
+pub trait InChain<C, I> {
+    /// Borrows it.
+    fn from_chain(chain: &C) -> &Self;
+}
+
+#[diagnostic::do_not_recommend]
+impl<C: Pick<T, I>, T, I> InChain<C, I> for T {
+    fn from_chain(chain: &C) -> &Self {
+        chain.pick()
+    }
+}
+
 /// Moves the value of type `T` out of a chain, leaving the rest.
 #[diagnostic::on_unimplemented(
     message = "no middleware in this route's chain provides `{T}`, and it is not an extractor",
-    label = "not a path parameter, not returned by any `#[uses(...)]`, not `Extract`",
-    note = "add `#[uses(...)]` with a middleware that returns `Result<{T}, HttpError>`, bind it to a `:name` in the path, or implement `justsse::Extract` for it"
+    label = "not a path parameter, not returned by any middleware (`#[uses(...)]`, `.uses(...)`), not `Extract`",
+    note = "add a middleware that returns `Result<{T}, HttpError>` to the route's chain, bind it to a `:name` in the path, or implement `justsse::Extract` for it"
 )]
 pub trait Take<T, I> {
     /// The chain without the taken value.
@@ -86,8 +104,8 @@ pub struct Chained<I>(I);
 /// A handler argument: from the chain or from the request. `M` is inferred.
 #[diagnostic::on_unimplemented(
     message = "no middleware in this route's chain provides `{Self}`, and it is not an extractor",
-    label = "not a path parameter, not returned by any `#[uses(...)]`, not `Extract`",
-    note = "add `#[uses(...)]` with a middleware that returns `Result<{Self}, HttpError>`, bind it to a `:name` in the path, or implement `justsse::Extract` for it"
+    label = "not a path parameter, not returned by any middleware (`#[uses(...)]`, `.uses(...)`), not `Extract`",
+    note = "add a middleware that returns `Result<{Self}, HttpError>` to the route's chain, bind it to a `:name` in the path, or implement `justsse::Extract` for it"
 )]
 pub trait Arg<C, M>: Sized {
     /// The chain after this argument.
@@ -166,35 +184,66 @@ pub trait Guard<C, M> {
     fn run(&self, chain: &C) -> Result<(), HttpError>;
 }
 
-impl<F, C, A, IA, R> Guard<C, (A, IA)> for F
+impl<F, C, Args, I, R> Guard<C, (Args, I, R)> for F
+where
+    F: GuardSignature<Args, R>,
+    Args: GuardArgs<F, C, I, R>,
+    R: GuardOutcome,
+{
+    fn run(&self, chain: &C) -> Result<(), HttpError> {
+        Args::call(self, chain).check()
+    }
+}
+
+/// The argument types of a guard function, `(A,)` to `(A, B, D)`, told by
+/// its signature alone, so that the chain is searched for each of them.
+pub trait GuardSignature<Args, R> {}
+
+impl<F: Fn(&A) -> R, A, R> GuardSignature<(A,), R> for F {}
+
+impl<F: Fn(&A, &B) -> R, A, B, R> GuardSignature<(A, B), R> for F {}
+
+impl<F: Fn(&A, &B, &D) -> R, A, B, D, R> GuardSignature<(A, B, D), R> for F {}
+
+/// Calls guard `F` with its arguments `Self` borrowed from chain `C`.
+pub trait GuardArgs<F, C, I, R> {
+    /// Calls it.
+    fn call(guard: &F, chain: &C) -> R;
+}
+
+impl<F, C, A, IA, R> GuardArgs<F, C, (IA,), R> for (A,)
 where
     F: Fn(&A) -> R,
-    C: Pick<A, IA>,
-    R: GuardOutcome,
+    A: InChain<C, IA>,
 {
-    fn run(&self, chain: &C) -> Result<(), HttpError> {
-        self(chain.pick()).check()
+    fn call(guard: &F, chain: &C) -> R {
+        guard(A::from_chain(chain))
     }
 }
 
-impl<F, C, A, IA, B, IB, R> Guard<C, (A, IA, B, IB)> for F
+impl<F, C, A, IA, B, IB, R> GuardArgs<F, C, (IA, IB), R> for (A, B)
 where
     F: Fn(&A, &B) -> R,
-    C: Pick<A, IA> + Pick<B, IB>,
-    R: GuardOutcome,
+    A: InChain<C, IA>,
+    B: InChain<C, IB>,
 {
-    fn run(&self, chain: &C) -> Result<(), HttpError> {
-        self(chain.pick(), chain.pick()).check()
+    fn call(guard: &F, chain: &C) -> R {
+        guard(A::from_chain(chain), B::from_chain(chain))
     }
 }
 
-impl<F, C, A, IA, B, IB, D, ID, R> Guard<C, (A, IA, B, IB, D, ID)> for F
+impl<F, C, A, IA, B, IB, D, ID, R> GuardArgs<F, C, (IA, IB, ID), R> for (A, B, D)
 where
     F: Fn(&A, &B, &D) -> R,
-    C: Pick<A, IA> + Pick<B, IB> + Pick<D, ID>,
-    R: GuardOutcome,
+    A: InChain<C, IA>,
+    B: InChain<C, IB>,
+    D: InChain<C, ID>,
 {
-    fn run(&self, chain: &C) -> Result<(), HttpError> {
-        self(chain.pick(), chain.pick(), chain.pick()).check()
+    fn call(guard: &F, chain: &C) -> R {
+        guard(
+            A::from_chain(chain),
+            B::from_chain(chain),
+            D::from_chain(chain),
+        )
     }
 }

@@ -213,7 +213,11 @@ where
     fn info(&self, path: &'static str) -> RouteInfo {
         let params: Vec<(&'static str, &'static str)> = path
             .split('/')
-            .filter_map(|segment| segment.strip_prefix(':').or_else(|| segment.strip_prefix('*')))
+            .filter_map(|segment| {
+                segment
+                    .strip_prefix(':')
+                    .or_else(|| segment.strip_prefix('*'))
+            })
             .map(|name| (name, ""))
             .collect();
         // A route is described once, when the app is configured: its table
@@ -240,7 +244,10 @@ where
             app: mount.app.clone(),
             marker: PhantomData::<fn() -> (K, HM, RM)>,
         });
-        let methods = self.wraps.into_iter().fold(methods, |methods, wrap| wrap(methods));
+        let methods = self
+            .wraps
+            .into_iter()
+            .fold(methods, |methods, wrap| wrap(methods));
         mount.add(info, methods);
     }
 }
@@ -350,7 +357,10 @@ pub trait Steps: Send + Sync + 'static {
 impl Steps for () {
     type Chain = ();
 
-    fn run<'a>(&'a self, _: &'a mut Context) -> impl Future<Output = Result<(), HttpError>> + Send + 'a {
+    fn run<'a>(
+        &'a self,
+        _: &'a mut Context,
+    ) -> impl Future<Output = Result<(), HttpError>> + Send + 'a {
         std::future::ready(Ok(()))
     }
 
@@ -418,11 +428,6 @@ where
 /// `M` describes the arguments and is inferred.
 ///
 /// [`Extract`]: crate::Extract
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be this route's handler",
-    label = "an argument is not provided by the route's chain and is not an extractor",
-    note = "a handler is an `async fn` whose arguments are values returned by the route's `.uses(...)` middleware, or `Extract` types (`State<T>`, `Query<T>`, `Json<T>`, `Path<T>`, `LastEventId`...)"
-)]
 pub trait RouteHandler<C, M>: Send + Sync + 'static {
     /// What the handler returns.
     type Output;
@@ -440,20 +445,72 @@ pub trait RouteHandler<C, M>: Send + Sync + 'static {
     fn require(needs: &mut Needs<'_>);
 }
 
+impl<F, C, Args, M> RouteHandler<C, (Args, M)> for F
+where
+    F: HandlerSignature<Args>,
+    Args: HandlerArgs<F, C, M>,
+{
+    type Output = <F::Future as Future>::Output;
+
+    fn call<'a>(
+        &'a self,
+        cx: &'a mut Context,
+        chain: C,
+    ) -> impl Future<Output = Result<Self::Output, HttpError>> + Send + 'a
+    where
+        C: 'a,
+    {
+        Args::call(self, cx, chain)
+    }
+
+    fn require(needs: &mut Needs<'_>) {
+        Args::require(needs);
+    }
+}
+
+/// The argument types of a handler, told by its signature alone, so that
+/// each is then looked for in the chain or among the extractors.
+pub trait HandlerSignature<Args>: Send + Sync + 'static {
+    /// What calling it returns.
+    type Future: Future + Send;
+}
+
+/// Calls handler `F` with its arguments `Self` taken from chain `C` or the
+/// request.
+pub trait HandlerArgs<F: HandlerSignature<Self>, C, M>: Sized {
+    /// Takes the arguments and calls `handler`.
+    fn call<'a>(
+        handler: &'a F,
+        cx: &'a mut Context,
+        chain: C,
+    ) -> impl Future<Output = Result<<F::Future as Future>::Output, HttpError>> + Send + 'a
+    where
+        C: 'a;
+
+    /// Declares what the extracted arguments need from the app.
+    fn require(needs: &mut Needs<'_>);
+}
+
 macro_rules! handler {
     ($($value:ident $A:ident $M:ident $P:ident $C:ident),*) => {
-        impl<F, Fut, C0, $($A, $M, $C),*> RouteHandler<C0, ($(($A, $M),)*)> for F
+        impl<F, Fut, $($A),*> HandlerSignature<($($A,)*)> for F
         where
             F: Fn($($A),*) -> Fut + Send + Sync + 'static,
+            Fut: Future + Send,
+        {
+            type Future = Fut;
+        }
+
+        impl<F, Fut, C0, $($A, $M, $C),*> HandlerArgs<F, C0, ($($M,)*)> for ($($A,)*)
+        where
+            F: Fn($($A),*) -> Fut + HandlerSignature<($($A,)*), Future = Fut>,
             Fut: Future + Send,
             C0: Send,
             $($A: Arg<$P, $M, Rest = $C> + Send, $C: Send,)*
         {
-            type Output = Fut::Output;
-
             #[allow(unused_variables)]
             fn call<'a>(
-                &'a self,
+                handler: &'a F,
                 cx: &'a mut Context,
                 chain: C0,
             ) -> impl Future<Output = Result<Fut::Output, HttpError>> + Send + 'a
@@ -462,7 +519,7 @@ macro_rules! handler {
             {
                 async move {
                     $(let ($value, chain) = <$A as Arg<$P, $M>>::get(cx, chain).await?;)*
-                    Ok(self($($value),*).await)
+                    Ok(handler($($value),*).await)
                 }
             }
 

@@ -66,8 +66,20 @@ async fn watch(user: User, last: LastEventId) -> impl EventStream {
 
 fn sessions() -> Sessions {
     Sessions(vec![
-        ("admin-token", User { name: "ada", is_admin: true }),
-        ("user-token", User { name: "bob", is_admin: false }),
+        (
+            "admin-token",
+            User {
+                name: "ada",
+                is_admin: true,
+            },
+        ),
+        (
+            "user-token",
+            User {
+                name: "bob",
+                is_admin: false,
+            },
+        ),
     ])
 }
 
@@ -84,7 +96,11 @@ fn app() -> App {
         )
 }
 
-async fn get_as(server: &TestServer, path: &str, token: &str) -> justsse::http::Response<hyper::body::Incoming> {
+async fn get_as(
+    server: &TestServer,
+    path: &str,
+    token: &str,
+) -> justsse::http::Response<hyper::body::Incoming> {
     let req = request("GET", path)
         .header("authorization", format!("Bearer {token}"))
         .body(Full::<Bytes>::default())
@@ -135,7 +151,13 @@ async fn a_hand_built_sse_route_runs_its_chain_and_guard() {
     let received = reader.rest().await;
     let seen: Vec<(&str, &str, &str)> = received
         .iter()
-        .map(|e| (e.event_type.as_str(), e.last_event_id.as_str(), e.data.as_str()))
+        .map(|e| {
+            (
+                e.event_type.as_str(),
+                e.last_event_id.as_str(),
+                e.data.as_str(),
+            )
+        })
         .collect();
     assert_eq!(seen, [("tick", "41", "ada"), ("tick", "42", "ada")]);
 
@@ -151,7 +173,15 @@ async fn hand_built_and_controller_routes_share_the_route_table() {
     let rows: Vec<(&str, &str, &str, Vec<&str>, usize)> = table
         .0
         .iter()
-        .map(|r| (r.method, r.path, r.kind.label(), r.uses.to_vec(), r.guards.len()))
+        .map(|r| {
+            (
+                r.method,
+                r.path,
+                r.kind.label(),
+                r.uses.to_vec(),
+                r.guards.len(),
+            )
+        })
         .collect();
     assert_eq!(
         rows,
@@ -167,7 +197,18 @@ async fn hand_built_and_controller_routes_share_the_route_table() {
         .find(|line| line.contains("/hand/watch"))
         .expect("the hand-built stream is listed");
     let words: Vec<&str> = line.split_whitespace().collect();
-    assert_eq!(words, ["GET", "/hand/watch", "sse", "watch", "uses", "auth,", "guard"]);
+    assert_eq!(
+        words,
+        [
+            "GET",
+            "/hand/watch",
+            "sse",
+            "watch",
+            "uses",
+            "auth,",
+            "guard"
+        ]
+    );
 }
 
 #[tokio::test]

@@ -77,11 +77,32 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
 
     let mut steps = Vec::new();
     let mut resolved = false;
+    let mut outputs: Vec<(Ident, &syn::Path)> = Vec::new();
     for step in model.steps.iter().chain(&route.steps) {
         match step {
-            Step::Use(path) => steps.push(quote_spanned! {path.span()=>
-                let __chain = (::justsse::__private::uses(&#path, &mut __cx, &__chain).await?, __chain);
-            }),
+            Step::Use(path) => {
+                let value = format_ident!("__value{}", outputs.len());
+                steps.push(quote_spanned! {path.span()=>
+                    let #value = ::justsse::__private::uses(&#path, &mut __cx, &__chain).await?;
+                });
+                // One value per type: two middleware of one type are named
+                // together here, before the ambiguity they cause downstream.
+                for (earlier, earlier_path) in &outputs {
+                    steps.push(quote_spanned! {path.span()=>
+                        ::justsse::__private::distinct(
+                            &#earlier_path,
+                            &#path,
+                            (&::justsse::__private::Outputs::new(&#earlier, &::justsse::__private::type_of(&#value))).verdict(),
+                        );
+                    });
+                }
+                let ty = format_ident!("__type{}", outputs.len());
+                steps.push(quote_spanned! {path.span()=>
+                    let #ty = ::justsse::__private::type_of(&#value);
+                    let __chain = (#value, __chain);
+                });
+                outputs.push((ty, path));
+            }
             Step::Guard(guard) => {
                 if !resolved {
                     steps.extend(resolve.iter().cloned());
@@ -146,6 +167,8 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
             self: ::justsse::__private::Arc<Self>,
             mut __cx: ::justsse::__private::Context,
         ) -> ::justsse::__private::RouteResult {
+            #[allow(unused_imports)]
+            use ::justsse::__private::{OtherOutputs as _, SameOutputs as _};
             #(#parse)*
             let __chain = ();
             #(#steps)*
