@@ -96,8 +96,8 @@ impl App {
     /// use justsse::prelude::*;
     /// use justsse::route;
     ///
-    /// async fn hello(State(greeting): State<&'static str>) -> Json<&'static str> {
-    ///     Json(greeting)
+    /// async fn hello(greeting: State<&'static str>) -> Json<&'static str> {
+    ///     Json(*greeting)
     /// }
     ///
     /// let app = App::new().state("hi").route("/hello", route::get(hello));

@@ -2,10 +2,10 @@
 //! controllers: `sse(handler).uses(auth).guard(|u: &User| u.is_admin)`,
 //! mounted with [`App::route`](crate::App::route).
 //!
-//! Each [`uses`](Route::uses) runs a [middleware](crate::Middleware) whose
+//! Each [`uses`](Route::uses) runs a [middleware](crate::middleware::Middleware) whose
 //! value joins the chain; each [`guard`](Route::guard) borrows chain values and
 //! answers 403 (or its own error) when it says no; the handler's arguments are
-//! taken from the chain by type, or read from the request ([`Extract`]). A type
+//! taken from the chain by type, or read from the request ([`Extract`](crate::Extract)). A type
 //! nothing provides is a compile error naming it, at the call that asks for it.
 //!
 //! ```
@@ -345,10 +345,7 @@ pub trait Steps: Send + Sync + 'static {
     type Chain: Send + Sync + 'static;
 
     /// Runs every step in order.
-    fn run<'a>(
-        &'a self,
-        cx: &'a mut Context,
-    ) -> impl Future<Output = Result<Self::Chain, HttpError>> + Send + 'a;
+    fn run(&self, cx: &mut Context) -> impl Future<Output = Result<Self::Chain, HttpError>> + Send;
 
     /// Declares what the middleware's arguments need from the app.
     fn require(needs: &mut Needs<'_>);
@@ -357,11 +354,8 @@ pub trait Steps: Send + Sync + 'static {
 impl Steps for () {
     type Chain = ();
 
-    fn run<'a>(
-        &'a self,
-        _: &'a mut Context,
-    ) -> impl Future<Output = Result<(), HttpError>> + Send + 'a {
-        std::future::ready(Ok(()))
+    async fn run(&self, _: &mut Context) -> Result<(), HttpError> {
+        Ok(())
     }
 
     fn require(_: &mut Needs<'_>) {}
@@ -379,15 +373,10 @@ where
 {
     type Chain = (V, S::Chain);
 
-    fn run<'a>(
-        &'a self,
-        cx: &'a mut Context,
-    ) -> impl Future<Output = Result<Self::Chain, HttpError>> + Send + 'a {
-        async move {
-            let chain = self.0.run(cx).await?;
-            let value = self.1.0.call(cx, &chain).await?;
-            Ok((value, chain))
-        }
+    async fn run(&self, cx: &mut Context) -> Result<Self::Chain, HttpError> {
+        let chain = self.0.run(cx).await?;
+        let value = self.1.0.call(cx, &chain).await?;
+        Ok((value, chain))
     }
 
     fn require(needs: &mut Needs<'_>) {
@@ -407,15 +396,10 @@ where
 {
     type Chain = S::Chain;
 
-    fn run<'a>(
-        &'a self,
-        cx: &'a mut Context,
-    ) -> impl Future<Output = Result<Self::Chain, HttpError>> + Send + 'a {
-        async move {
-            let chain = self.0.run(cx).await?;
-            self.1.0.run(&chain)?;
-            Ok(chain)
-        }
+    async fn run(&self, cx: &mut Context) -> Result<Self::Chain, HttpError> {
+        let chain = self.0.run(cx).await?;
+        self.1.0.run(&chain)?;
+        Ok(chain)
     }
 
     fn require(needs: &mut Needs<'_>) {

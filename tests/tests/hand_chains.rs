@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use http_body_util::Full;
 use justsse::prelude::*;
-use justsse::route;
+use justsse::{Path, route};
 use justsse_tests::{TestServer, events, json, request, send};
 
 /// Tokens and their users: app state read by `auth`.
@@ -64,6 +64,10 @@ async fn watch(user: User, last: LastEventId) -> impl EventStream {
     }
 }
 
+async fn comment(Path((ticket, n)): Path<(u64, u32)>, user: User) -> String {
+    format!("{} reads comment {n} of ticket {ticket}", user.name)
+}
+
 fn sessions() -> Sessions {
     Sessions(vec![
         (
@@ -88,6 +92,10 @@ fn app() -> App {
         .state(sessions())
         .controller(Tickets)
         .route("/hand/whoami", route::get(whoami).uses(auth).uses(audit))
+        .route(
+            "/hand/tickets/:ticket/comments/:n",
+            route::get(comment).uses(auth),
+        )
         .route(
             "/hand/watch",
             route::sse(watch)
@@ -188,6 +196,13 @@ async fn hand_built_and_controller_routes_share_the_route_table() {
         [
             ("GET", "/macro/whoami", "json", vec!["auth", "audit"], 0),
             ("GET", "/hand/whoami", "json", vec!["auth", "audit"], 0),
+            (
+                "GET",
+                "/hand/tickets/:ticket/comments/:n",
+                "json",
+                vec!["auth"],
+                0
+            ),
             ("GET", "/hand/watch", "sse", vec!["auth"], 1),
         ]
     );
@@ -232,4 +247,28 @@ async fn missing_state_for_a_middleware_stops_the_app_naming_it() {
     assert_eq!(missing.len(), 1, "{missing:?}");
     assert!(missing[0].contains("GET /hand/whoami"), "{missing:?}");
     assert!(missing[0].contains("Sessions"), "{missing:?}");
+}
+
+#[tokio::test]
+async fn path_parameters_of_a_hand_built_route_parse_in_order() {
+    let server = TestServer::start(app().into_router().expect("builds")).await;
+    let response = get_as(&server, "/hand/tickets/7/comments/2", "user-token").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        justsse_tests::text(response).await,
+        "bob reads comment 2 of ticket 7"
+    );
+    let response = get_as(&server, "/hand/tickets/07/comments/2", "user-token").await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        json(response).await["message"],
+        "path parameter `ticket`: expected a non-negative integer in decimal digits, without a sign or leading zeros"
+    );
+    let response = get_as(&server, "/hand/tickets/7/comments/x", "user-token").await;
+    assert_eq!(response.status(), 400);
+    let message = json(response).await["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(message.starts_with("path parameter `n`:"), "{message}");
 }
