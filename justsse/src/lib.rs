@@ -36,8 +36,8 @@
 //! }
 //! ```
 //!
-//! The runtime underneath works by hand too, without controllers: see
-//! [`runtime`].
+//! Routes can be built without macros, with the same typed chain: see
+//! [`route`]. The runtime underneath works by hand too: see [`runtime`].
 
 mod app;
 mod chain;
@@ -77,7 +77,8 @@ pub use stream::EventStream;
 
 /// The runtime wired by hand, without controllers: a [`Router`](runtime::Router)
 /// of handler functions, a [`Server`](runtime::Server) with its own
-/// [`Error`](runtime::Error). `examples/hello` uses it.
+/// [`Error`](runtime::Error). Its handlers take the whole [`Request`]; for typed
+/// arguments and middleware chains without macros, see [`route`].
 ///
 /// ```no_run
 /// use justsse::runtime::{Router, get};
