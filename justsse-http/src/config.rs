@@ -32,6 +32,9 @@ pub struct ServerConfig {
     pub(crate) max_connections: Option<usize>,
     pub(crate) shutdown_grace: Duration,
     pub(crate) streams: StreamDefaults,
+    pub(crate) http2_keep_alive: Option<(Duration, Duration)>,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::tls::TlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +49,9 @@ impl Default for ServerConfig {
             max_connections: None,
             shutdown_grace: Duration::from_secs(10),
             streams: StreamDefaults::default(),
+            http2_keep_alive: Some((Duration::from_secs(30), Duration::from_secs(20))),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -95,6 +101,24 @@ impl ServerConfig {
     /// Largest request head, in bytes (default 64 KiB; at least 8 KiB); past it, 431.
     pub fn max_header_size(mut self, bytes: usize) -> Self {
         self.max_header_size = bytes.max(8 * 1024);
+        self
+    }
+
+    /// How often an HTTP/2 connection is sent a `PING`, and how long the peer
+    /// has to answer before the connection is closed (default every 30 s,
+    /// 20 s to answer): a peer gone without a word (a laptop closed, a network
+    /// changed) is found even while its streams wait for events. `None` sends
+    /// no pings.
+    pub fn http2_keep_alive(mut self, every_and_timeout: Option<(Duration, Duration)>) -> Self {
+        self.http2_keep_alive = every_and_timeout;
+        self
+    }
+
+    /// Serves HTTPS with `tls` (ALPN `h2` and `http/1.1`). The TLS handshake
+    /// must finish within the [header read timeout](Self::header_read_timeout).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::TlsConfig) -> Self {
+        self.tls = Some(tls);
         self
     }
 

@@ -16,6 +16,7 @@ use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::graceful::GracefulConnection;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tower::ServiceExt;
@@ -38,6 +39,8 @@ const GOAWAY_GRACE: Duration = Duration::from_secs(5);
 pub(crate) struct Builders {
     http1: http1::Builder,
     http2: http2::Builder<TokioExecutor>,
+    #[cfg(feature = "tls")]
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl Builders {
@@ -51,7 +54,20 @@ impl Builders {
         http2
             .timer(TokioTimer::new())
             .max_header_list_size(u32::try_from(config.max_header_size).unwrap_or(u32::MAX));
-        Self { http1, http2 }
+        if let Some((every, timeout)) = config.http2_keep_alive {
+            http2
+                .keep_alive_interval(Some(every))
+                .keep_alive_timeout(timeout);
+        }
+        Self {
+            http1,
+            http2,
+            #[cfg(feature = "tls")]
+            tls: config
+                .tls
+                .as_ref()
+                .map(|tls| tokio_rustls::TlsAcceptor::from(tls.rustls.clone())),
+        }
     }
 }
 
@@ -64,8 +80,53 @@ pub(crate) async fn serve(
     layered: Option<Arc<AppService>>,
     builders: Arc<Builders>,
 ) {
+    #[cfg(feature = "tls")]
+    if let Some(acceptor) = builders.tls.clone() {
+        // Boxed: a TLS session is large, and unboxed every plain connection's
+        // task would be sized for it.
+        Box::pin(serve_tls(acceptor, stream, peer, app, layered, builders)).await;
+        return;
+    }
+    serve_io(stream, peer, app, layered, builders).await;
+}
+
+/// The TLS handshake, within the header read timeout, then HTTP inside it.
+#[cfg(feature = "tls")]
+async fn serve_tls(
+    acceptor: tokio_rustls::TlsAcceptor,
+    stream: TcpStream,
+    peer: SocketAddr,
+    app: Arc<App>,
+    layered: Option<Arc<AppService>>,
+    builders: Arc<Builders>,
+) {
+    let deadline = app.config.header_read_timeout;
+    let handshake = tokio::select! {
+        handshake = tokio::time::timeout(deadline, acceptor.accept(stream)) => handshake,
+        () = app.shutdown.cancelled() => return,
+    };
+    match handshake {
+        Ok(Ok(tls)) => serve_io(tls, peer, app, layered, builders).await,
+        Ok(Err(err)) => tracing::debug!(%peer, error = %err, "TLS handshake failed"),
+        Err(_elapsed) => {
+            tracing::debug!(%peer, "TLS handshake not done within the header read timeout; closing");
+        }
+    }
+}
+
+/// Tells the protocol by the first bytes (within the header read timeout),
+/// then serves it.
+async fn serve_io<I>(
+    io: I,
+    peer: SocketAddr,
+    app: Arc<App>,
+    layered: Option<Arc<AppService>>,
+    builders: Arc<Builders>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let detected = tokio::select! {
-        detected = tokio::time::timeout(app.config.header_read_timeout, detect(stream)) => detected,
+        detected = tokio::time::timeout(app.config.header_read_timeout, detect(io)) => detected,
         () = app.shutdown.cancelled() => return,
     };
     let (protocol, io) = match detected {

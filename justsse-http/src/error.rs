@@ -219,4 +219,7 @@ pub enum Error {
     /// A route could not be added to the router.
     #[error(transparent)]
     Route(#[from] crate::router::RouteError),
+    /// The TLS certificate or key could not be used.
+    #[error("TLS: {0}")]
+    Tls(String),
 }

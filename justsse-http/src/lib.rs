@@ -71,3 +71,11 @@ runtime! {
 
     pub use http;
 }
+
+#[cfg(feature = "tls")]
+mod tls;
+#[cfg(feature = "tls")]
+pub use tls::TlsConfig;
+/// rustls, whose configuration [`TlsConfig::from_rustls`] takes.
+#[cfg(feature = "tls")]
+pub use rustls;
