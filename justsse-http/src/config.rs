@@ -122,6 +122,14 @@ impl ServerConfig {
         self
     }
 
+    /// Whether the server speaks TLS.
+    pub(crate) fn serves_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+
     /// Most connections served at once. Past it, new connections are answered
     /// `503 Service Unavailable` with `Retry-After` and closed.
     ///

@@ -74,8 +74,8 @@ runtime! {
 
 #[cfg(feature = "tls")]
 mod tls;
-#[cfg(feature = "tls")]
-pub use tls::TlsConfig;
 /// rustls, whose configuration [`TlsConfig::from_rustls`] takes.
 #[cfg(feature = "tls")]
 pub use rustls;
+#[cfg(feature = "tls")]
+pub use tls::TlsConfig;

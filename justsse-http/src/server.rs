@@ -144,6 +144,14 @@ impl Server {
         self
     }
 
+    /// Serves HTTPS with `tls`: the same as [`ServerConfig::tls`], after the
+    /// [`config`](Self::config).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::TlsConfig) -> Self {
+        self.config = self.config.tls(tls);
+        self
+    }
+
     /// Serves `router` until `shutdown` resolves, then shuts down gracefully: stops
     /// accepting, ends every event stream (after the configured last event), lets
     /// in-flight requests finish, answers those still running after the grace
@@ -164,7 +172,7 @@ impl Server {
         } = self;
         let fd_limit = descriptors::fd_limit();
         let budget = ConnectionBudget::new(fd_limit, config.max_connections);
-        announce(local_addr, fd_limit, budget);
+        announce(local_addr, &config, fd_limit, budget);
         let grace = config.shutdown_grace;
         let app = Arc::new(App {
             routes,
@@ -254,11 +262,17 @@ async fn all_closed(connections: &mut JoinSet<()>, limit: Duration) -> bool {
     .is_ok()
 }
 
-fn announce(local_addr: SocketAddr, fd_limit: Option<u64>, budget: ConnectionBudget) {
+fn announce(
+    local_addr: SocketAddr,
+    config: &ServerConfig,
+    fd_limit: Option<u64>,
+    budget: ConnectionBudget,
+) {
+    let scheme = if config.serves_tls() { "https" } else { "http" };
     tracing::info!(
         fd_limit,
         max_connections = budget.connections,
-        "listening on http://{local_addr}"
+        "listening on {scheme}://{local_addr}"
     );
     if !budget.fits(fd_limit) {
         tracing::warn!(

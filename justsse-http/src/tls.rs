@@ -44,7 +44,12 @@ impl TlsConfig {
         let read = |path: &Path| {
             std::fs::read(path).map_err(|err| Error::Tls(format!("{}: {err}", path.display())))
         };
-        Self::from_pem_named(&read(cert)?, &read(key)?, &cert.display().to_string(), &key.display().to_string())
+        Self::from_pem_named(
+            &read(cert)?,
+            &read(key)?,
+            &cert.display().to_string(),
+            &key.display().to_string(),
+        )
     }
 
     /// Like [`from_pem_files`](Self::from_pem_files), from the PEM text.
@@ -52,7 +57,12 @@ impl TlsConfig {
         Self::from_pem_named(cert, key, "the certificate", "the key")
     }
 
-    fn from_pem_named(cert: &[u8], key: &[u8], cert_name: &str, key_name: &str) -> Result<Self, Error> {
+    fn from_pem_named(
+        cert: &[u8],
+        key: &[u8],
+        cert_name: &str,
+        key_name: &str,
+    ) -> Result<Self, Error> {
         let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert)
             .collect::<Result<_, _>>()
             .map_err(|err| Error::Tls(format!("{cert_name}: {err}")))?;

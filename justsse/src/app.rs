@@ -54,6 +54,8 @@ pub struct App {
     layers: Vec<Layering>,
     routes: Vec<RouteInfo>,
     config: ServerConfig,
+    #[cfg(feature = "tls")]
+    tls: Option<justsse_http::TlsConfig>,
 }
 
 impl std::fmt::Debug for App {
@@ -159,6 +161,25 @@ impl App {
         self
     }
 
+    /// Serves HTTPS with `tls` (HTTP/2 and HTTP/1.1 by ALPN); the same as
+    /// setting it in the [`config`](Self::config), after it.
+    ///
+    /// ```no_run
+    /// use justsse::{App, TlsConfig};
+    ///
+    /// # async fn run() -> Result<(), justsse::Error> {
+    /// App::new()
+    ///     .tls(TlsConfig::from_pem_files("cert.pem", "key.pem")?)
+    ///     .serve("0.0.0.0:443")
+    ///     .await
+    /// # }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: justsse_http::TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Every route of every controller, in mounting order; its `Display` prints an
     /// aligned table.
     pub fn routes(&self) -> RouteTable {
@@ -187,7 +208,14 @@ impl App {
             .layers
             .into_iter()
             .fold(mount.router, |router, layer| layer(router));
-        Ok((router, self.config))
+        #[cfg(feature = "tls")]
+        let config = match self.tls {
+            Some(tls) => self.config.tls(tls),
+            None => self.config,
+        };
+        #[cfg(not(feature = "tls"))]
+        let config = self.config;
+        Ok((router, config))
     }
 
     /// Serves on `listener` (an address or a bound listener) until Ctrl-C or SIGTERM.

@@ -68,6 +68,8 @@ pub use justsse_http::{
     AppLayer, AppService, Body, BodyError, Event, EventError, Html, HttpError, IntoResponse, Json,
     KeepAlive, Next, Request, RequestHead, Response, ServerConfig, Sse, Wrap,
 };
+#[cfg(feature = "tls")]
+pub use justsse_http::{TlsConfig, rustls};
 pub use justsse_macros::{controller, delete, get, guard, patch, post, put, sse, uses, wrap};
 pub use param::{Needs, PathParam, Resolve};
 pub use path::{FromPath, Path};

@@ -19,6 +19,8 @@ use tokio::task::JoinHandle;
 
 pub use justsse::http;
 
+pub mod tls;
+
 /// How long any single wait in a test may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(10);
 
