@@ -52,6 +52,29 @@ impl TlsConfig {
         )
     }
 
+    /// The certificate and key files named by the `TLS_CERT` and `TLS_KEY`
+    /// environment variables: `Ok(None)` when neither is set (serve plain
+    /// HTTP), an error when only one is, or when the files do not do.
+    ///
+    /// ```no_run
+    /// use justsse_http::{ServerConfig, TlsConfig};
+    ///
+    /// # fn run() -> Result<(), justsse_http::Error> {
+    /// let mut config = ServerConfig::default();
+    /// if let Some(tls) = TlsConfig::from_env()? {
+    ///     config = config.tls(tls);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn from_env() -> Result<Option<Self>, Error> {
+        match (std::env::var_os("TLS_CERT"), std::env::var_os("TLS_KEY")) {
+            (Some(cert), Some(key)) => Self::from_pem_files(cert, key).map(Some),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(Error::Tls("TLS_CERT is set but TLS_KEY is not".to_owned())),
+            (None, Some(_)) => Err(Error::Tls("TLS_KEY is set but TLS_CERT is not".to_owned())),
+        }
+    }
+
     /// Like [`from_pem_files`](Self::from_pem_files), from the PEM text.
     pub fn from_pem(cert: &[u8], key: &[u8]) -> Result<Self, Error> {
         Self::from_pem_named(cert, key, "the certificate", "the key")

@@ -113,7 +113,12 @@ impl Dashboard {
 async fn main() -> Result<(), justsse::Error> {
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".to_owned());
     let app = App::new().controller(Dashboard);
-    println!("dashboard on http://127.0.0.1:{port}\n");
+    // TLS_CERT and TLS_KEY (PEM files) set: HTTPS and HTTP/2.
+    let (app, scheme) = match justsse::TlsConfig::from_env()? {
+        Some(tls) => (app.tls(tls), "https"),
+        None => (app, "http"),
+    };
+    println!("dashboard on {scheme}://127.0.0.1:{port}\n");
     print!("{}", app.routes());
     app.serve(format!("127.0.0.1:{port}")).await
 }

@@ -1,4 +1,5 @@
-//! Runs the tickets example: `cargo run -p tickets` (`PORT` defaults to 3000).
+//! Runs the tickets example: `cargo run -p tickets` (`PORT` defaults to 3000;
+//! `TLS_CERT` and `TLS_KEY` serve HTTPS).
 
 use justsse::Hub;
 use justsse::hub::{RedisBackend, RedisConfig};
@@ -33,7 +34,13 @@ async fn main() -> Result<(), justsse::Error> {
         Ok(origins) => tickets::with_cors(app, &origins),
         Err(_) => app,
     };
-    println!("tickets example on http://127.0.0.1:{port}\n");
+    // TLS_CERT and TLS_KEY (PEM files) set: HTTPS, where browsers speak
+    // HTTP/2 and every stream of a page shares one connection.
+    let (app, scheme) = match justsse::TlsConfig::from_env()? {
+        Some(tls) => (app.tls(tls), "https"),
+        None => (app, "http"),
+    };
+    println!("tickets example on {scheme}://127.0.0.1:{port}\n");
     print!("{}", app.routes());
     app.serve(format!("127.0.0.1:{port}")).await
 }
