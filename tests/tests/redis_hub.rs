@@ -81,6 +81,91 @@ mod conformance {
         assert_eq!(next(&mut unknown).await.name(), Some(RESYNC));
     }
 
+    /// A merged stream's events by topic (their data starts with the topic).
+    async fn by_topic(sub: &mut Subscription, count: usize) -> (Vec<String>, String) {
+        let mut seen = Vec::new();
+        let mut cursor = String::new();
+        for _ in 0..count {
+            let event = next(sub).await;
+            cursor = event.id_str().expect("a cursor").to_owned();
+            seen.push(format!(
+                "{}:{}",
+                event.name().unwrap_or_default(),
+                event.data_str().unwrap_or_default()
+            ));
+        }
+        seen.sort();
+        (seen, cursor)
+    }
+
+    pub(super) async fn merged_topics_resume_each_exactly(hub: Hub<String>) {
+        let topics = ["m-a".to_owned(), "m-b".to_owned(), "m-c".to_owned()];
+        let mut live = hub.subscribe_all(&topics, None).await;
+        publish(&hub, "m-a", "a1").await;
+        publish(&hub, "m-b", "b1").await;
+        let (seen, cursor) = by_topic(&mut live, 2).await;
+        assert_eq!(seen, ["news:a1", "news:b1"]);
+        assert!(
+            !cursor.contains(['\r', '\n', '\0']) && cursor.len() < 200,
+            "{cursor}"
+        );
+        drop(live);
+
+        // While away: more on two topics, and the first events of the third,
+        // which the stream had not seen anything of.
+        publish(&hub, "m-a", "a2").await;
+        publish(&hub, "m-c", "c1").await;
+        publish(&hub, "m-b", "b2").await;
+        publish(&hub, "m-c", "c2").await;
+        let mut back = hub.subscribe_all(&topics, Some(&cursor)).await;
+        let (seen, cursor) = by_topic(&mut back, 4).await;
+        assert_eq!(seen, ["news:a2", "news:b2", "news:c1", "news:c2"]);
+        publish(&hub, "m-b", "b3").await;
+        let (seen, _) = by_topic(&mut back, 1).await;
+        assert_eq!(seen, ["news:b3"], "live after the replay, no duplicate");
+
+        // The cursor of the fourth event resumes after it: one more, not five.
+        drop(back);
+        publish(&hub, "m-a", "a3").await;
+        let mut again = hub.subscribe_all(&topics, Some(&cursor)).await;
+        let (seen, _) = by_topic(&mut again, 2).await;
+        assert_eq!(seen, ["news:a3", "news:b3"]);
+    }
+
+    pub(super) async fn a_merged_topic_whose_history_is_gone_resyncs_alone(hub: Hub<String>) {
+        let topics = ["g-old".to_owned(), "g-kept".to_owned()];
+        let mut live = hub.subscribe_all(&topics, None).await;
+        publish(&hub, "g-old", "o1").await;
+        publish(&hub, "g-kept", "k1").await;
+        let (_, cursor) = by_topic(&mut live, 2).await;
+        drop(live);
+        for n in 0..400 {
+            publish(&hub, "g-old", &n.to_string()).await;
+        }
+        publish(&hub, "g-kept", "k2").await;
+        let mut back = hub.subscribe_all(&topics, Some(&cursor)).await;
+        let (seen, cursor) = by_topic(&mut back, 2).await;
+        assert_eq!(
+            seen,
+            [
+                r#"news:k2"#.to_owned(),
+                r#"resync:{"reason":"too_old","topic":"g-old"}"#.to_owned()
+            ]
+        );
+        // The resync's cursor holds the old topic's latest position: live
+        // from there, nothing replayed twice.
+        drop(back);
+        publish(&hub, "g-old", "fresh").await;
+        let mut after = hub.subscribe_all(&topics, Some(&cursor)).await;
+        let (seen, _) = by_topic(&mut after, 1).await;
+        assert_eq!(seen, ["news:fresh"]);
+
+        // A cursor made for another list of topics: each topic resyncs.
+        let mut other = hub.subscribe_all(&topics[..1], Some(&cursor)).await;
+        let (seen, _) = by_topic(&mut other, 1).await;
+        assert_eq!(seen, [r#"resync:{"reason":"unknown_id","topic":"g-old"}"#]);
+    }
+
     pub(super) async fn keeps_publish_order_per_topic(hub: Hub<String>) {
         let topic = "order".to_owned();
         let mut live = hub.subscribe(&topic, None);
@@ -114,6 +199,8 @@ async fn memory_backend_passes_the_conformance_suite() {
     conformance::resumes_exactly_after_an_id(memory_hub(64)).await;
     conformance::unknown_and_too_old_ids_resync(memory_hub(4)).await;
     conformance::keeps_publish_order_per_topic(memory_hub(64)).await;
+    conformance::merged_topics_resume_each_exactly(memory_hub(64)).await;
+    conformance::a_merged_topic_whose_history_is_gone_resyncs_alone(memory_hub(4)).await;
 }
 
 #[tokio::test]
@@ -124,6 +211,9 @@ async fn redis_backend_passes_the_conformance_suite() {
     conformance::resumes_exactly_after_an_id(redis_hub(&redis, 64).await).await;
     conformance::unknown_and_too_old_ids_resync(redis_hub(&redis, 4).await).await;
     conformance::keeps_publish_order_per_topic(redis_hub(&redis, 64).await).await;
+    conformance::merged_topics_resume_each_exactly(redis_hub(&redis, 64).await).await;
+    conformance::a_merged_topic_whose_history_is_gone_resyncs_alone(redis_hub(&redis, 4).await)
+        .await;
 }
 
 struct Live {

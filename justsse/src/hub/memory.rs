@@ -156,6 +156,12 @@ impl Backend for Memory {
         Box::pin(std::future::ready(published))
     }
 
+    fn position(&self, topic: String) -> BoxFuture<Option<String>> {
+        let shared = &self.0;
+        let next = shared.topic(&topic, false).next();
+        Box::pin(std::future::ready(Some(shared.id(next.saturating_sub(1)))))
+    }
+
     fn subscribe(&self, name: String, last_id: Option<&str>) -> Subscription {
         let shared = self.0.clone();
         let topic = shared.topic(&name, true);

@@ -2,6 +2,7 @@
 //! and let a reconnecting client resume after the last id it saw.
 
 mod memory;
+mod merged;
 #[cfg(feature = "redis")]
 mod redis;
 mod topic;
@@ -62,6 +63,15 @@ pub trait Backend: Send + Sync + 'static {
 
     /// The topic's events after `last_id` (replayed), then live ones.
     fn subscribe(&self, topic: String, last_id: Option<&str>) -> Subscription;
+
+    /// An id to resume after that misses nothing published from now on (the
+    /// topic's latest id, or one before its first event). `None` (the
+    /// default) when the backend cannot tell: a merged stream then follows the
+    /// topic live from the moment it subscribes.
+    fn position(&self, topic: String) -> BoxFuture<Option<String>> {
+        let _ = topic;
+        Box::pin(std::future::ready(None))
+    }
 }
 
 /// A hub of topics keyed by `K` (a ticket id, a user name...).
@@ -140,6 +150,38 @@ impl<K: Display> Hub<K> {
     /// live events. See [`RESYNC`] for ids the hub cannot resume from.
     pub fn subscribe(&self, topic: &K, last_id: Option<&str>) -> Subscription {
         self.backend.subscribe(topic.to_string(), last_id)
+    }
+
+    /// The events of several topics in one stream, for one `EventSource` (a
+    /// dashboard of several things, a client stuck on HTTP/1.1 and its six
+    /// connections). Each event's id is a cursor holding every topic's
+    /// position: pass the client's [`LastEventId`](crate::LastEventId) back and
+    /// each topic resumes exactly where it stopped. A topic whose events are
+    /// gone gets its own [`RESYNC`], whose data names it
+    /// (`{"reason": .., "topic": ".."}`), while the others resume. Events keep
+    /// their names and data; say in the data which topic an event is about
+    /// when the name does not. Every topic is followed by the time it
+    /// returns.
+    ///
+    /// ```
+    /// use justsse::{Event, hub::Hub};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), justsse::hub::HubError> {
+    /// let hub: Hub<&str> = Hub::new();
+    /// let mut both = hub.subscribe_all(&["builds", "deploys"], None).await;
+    /// hub.publish(&"builds", Event::named("build").data("#7 passed")).await?;
+    /// let seen = both.next().await.expect("the build");
+    ///
+    /// hub.publish(&"deploys", Event::named("deploy").data("v2 live")).await?;
+    /// let mut resumed = hub.subscribe_all(&["builds", "deploys"], seen.id_str()).await;
+    /// assert_eq!(resumed.next().await.expect("replayed").data_str(), Some("v2 live"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn subscribe_all(&self, topics: &[K], last_id: Option<&str>) -> Subscription {
+        let topics = topics.iter().map(ToString::to_string).collect();
+        merged::subscribe(self.backend.clone(), topics, last_id).await
     }
 }
 

@@ -323,6 +323,16 @@ impl Backend for RedisBackend {
         })
     }
 
+    fn position(&self, topic: String) -> BoxFuture<Option<String>> {
+        let shared = self.0.clone();
+        Box::pin(async move {
+            let mut conn = shared.commands.clone();
+            let info = shared.info(&mut conn, &shared.key(&topic)).await.ok()?;
+            // A stream not made yet: before its first entry.
+            Some(info.map_or(StreamId(0, 0), |info| info.latest).to_string())
+        })
+    }
+
     fn subscribe(&self, topic: String, last_id: Option<&str>) -> Subscription {
         let shared = self.0.clone();
         let last_id = last_id.map(str::to_owned);
