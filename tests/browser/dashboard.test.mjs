@@ -34,6 +34,13 @@ test('dashboard: the progress bar fills and the chart receives points', async ()
     const memory = Number(await page.textContent('#mem'));
     assert.ok(memory > 0, `memory reading ${memory}`);
 
+    // The activity feed: both topics arrive on its one stream.
+    await page.waitForFunction(
+      () => document.querySelector('#activity .deploy') && document.querySelector('#activity .alert'),
+      null,
+      { timeout: 20000 },
+    );
+
     // Let the bar's width transition finish before the picture.
     await page.waitForTimeout(400);
     mkdirSync(path.dirname(screenshot), { recursive: true });

@@ -1,6 +1,7 @@
 //! A dashboard page served by justsse (HTML and a little JS, no build step):
 //! a build's progress bar filling, and a live chart of this server's CPU and
-//! memory, sampled each second. Both arrive over `EventSource`.
+//! memory, sampled each second, and an activity feed that follows two hub
+//! topics (deploys and alerts) on one stream. All arrive over `EventSource`.
 //!
 //! ```text
 //! cargo run -p dashboard     # then open http://127.0.0.1:3000 (PORT to change)
@@ -57,7 +58,28 @@ fn process_sample() -> (u64, u64) {
 /// Linux's clock tick rate for `/proc` times (USER_HZ), 100 on every mainstream kernel.
 const TICKS_PER_SECOND: f64 = 100.0;
 
-struct Dashboard;
+/// The hub topics the activity feed follows, on one stream.
+const FEED: [&str; 2] = ["deploys", "alerts"];
+
+struct Dashboard {
+    hub: Hub<&'static str>,
+}
+
+/// Made-up activity: a deploy every 2 s and an alert every 3 s.
+async fn simulate(hub: Hub<&'static str>) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    for n in 1u64.. {
+        every.tick().await;
+        if n % 2 == 0 {
+            let event = Event::named("deploy").data(format!("deploy #{} is live", n / 2));
+            let _ = hub.publish(&"deploys", event).await;
+        }
+        if n % 3 == 0 {
+            let event = Event::named("alert").data(format!("disk 8{}% full", n % 10));
+            let _ = hub.publish(&"alerts", event).await;
+        }
+    }
+}
 
 #[controller("/")]
 impl Dashboard {
@@ -89,6 +111,13 @@ impl Dashboard {
         })
     }
 
+    /// Deploys and alerts on one stream: a reconnect resumes both topics where
+    /// it stopped.
+    #[sse("/feed")]
+    async fn feed(&self, last: LastEventId) -> justsse::hub::Subscription {
+        self.hub.subscribe_all(&FEED, last.as_deref()).await
+    }
+
     /// This server's CPU and memory, each second.
     #[sse("/metrics")]
     async fn metrics(&self) -> impl EventStream {
@@ -112,7 +141,9 @@ impl Dashboard {
 #[tokio::main]
 async fn main() -> Result<(), justsse::Error> {
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".to_owned());
-    let app = App::new().controller(Dashboard);
+    let hub = Hub::new();
+    tokio::spawn(simulate(hub.clone()));
+    let app = App::new().controller(Dashboard { hub });
     // TLS_CERT and TLS_KEY (PEM files) set: HTTPS and HTTP/2.
     let (app, scheme) = match justsse::TlsConfig::from_env()? {
         Some(tls) => (app.tls(tls), "https"),
