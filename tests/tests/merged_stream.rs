@@ -56,7 +56,7 @@ async fn a_reconnect_resumes_every_topic_of_a_merged_stream() {
     publish(&hub, "deploys", "d1").await;
     publish(&hub, "builds", "b2").await;
     let mut back = open(&server, Some(&seen.last_event_id)).await;
-    let mut resumed = vec![
+    let mut resumed = [
         back.next().await.expect("one"),
         back.next().await.expect("two"),
     ];
