@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use bench::now_micros;
+use bench::{now_micros, stamp_of};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -229,18 +229,6 @@ async fn subscribe(addr: SocketAddr, n: usize, expect: Arc<AtomicU64>) -> Subscr
         connected_in: started.elapsed(),
         received,
     }
-}
-
-fn stamp_of(event: &[u8]) -> Option<u64> {
-    let at = event.windows(4).position(|w| w == b"\"t\":")? + 4;
-    let digits = event[at..]
-        .iter()
-        .take_while(|b| b.is_ascii_digit())
-        .count();
-    std::str::from_utf8(&event[at..at + digits])
-        .ok()?
-        .parse()
-        .ok()
 }
 
 async fn publish(addr: SocketAddr, count: u64) {

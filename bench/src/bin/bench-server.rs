@@ -5,6 +5,10 @@
 //! ```text
 //! bench-server <justsse|axum|hyper> <port>
 //! ```
+//!
+//! With `TLS_CERT` and `TLS_KEY` set, justsse and axum serve HTTPS through one
+//! TLS stack (rustls with ring, ALPN `h2` and `http/1.1`): justsse its own,
+//! axum tokio-rustls in front of hyper-util's auto builder.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -66,7 +70,12 @@ mod with_justsse {
             ..MemoryConfig::default()
         });
         let config = ServerConfig::default().keep_alive(KeepAlive::off());
-        let app = App::new().controller(Bench { hub }).config(config);
+        let mut app = App::new().controller(Bench { hub }).config(config);
+        match justsse::TlsConfig::from_env() {
+            Ok(Some(tls)) => app = app.tls(tls),
+            Ok(None) => {}
+            Err(err) => return eprintln!("justsse: {err}"),
+        }
         if let Err(err) = app.serve(format!("127.0.0.1:{port}")).await {
             eprintln!("justsse: {err}");
         }
@@ -173,8 +182,42 @@ mod with_axum {
             Ok(listener) => listener,
             Err(err) => return eprintln!("axum: {err}"),
         };
-        if let Err(err) = axum::serve(listener, app).await {
-            eprintln!("axum: {err}");
+        match justsse::TlsConfig::from_env() {
+            Ok(Some(tls)) => serve_tls(listener, app, tls).await,
+            Ok(None) => {
+                if let Err(err) = axum::serve(listener, app).await {
+                    eprintln!("axum: {err}");
+                }
+            }
+            Err(err) => eprintln!("axum: {err}"),
+        }
+    }
+
+    /// axum over TLS as its users serve it: tokio-rustls, then hyper-util's
+    /// auto builder (HTTP/2 or HTTP/1.1 by ALPN) with the router as the service.
+    async fn serve_tls(
+        listener: tokio::net::TcpListener,
+        app: axum::Router,
+        tls: justsse::TlsConfig,
+    ) {
+        use hyper_util::rt::{TokioExecutor, TokioIo};
+        use hyper_util::service::TowerToHyperService;
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls.rustls().clone());
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), TowerToHyperService::new(app))
+                    .await;
+            });
         }
     }
 }
