@@ -244,10 +244,12 @@ async fn handshakes(tls: &Tls, addr: SocketAddr, clients: usize, seconds: u64) -
                     "connection",
                     hyper::header::HeaderValue::from_static("close"),
                 );
-                if let Ok(response) = sender.send_request(req).await {
-                    if response.into_body().collect().await.is_ok() {
-                        done.fetch_add(1, Ordering::Relaxed);
-                    }
+                let answered = match sender.send_request(req).await {
+                    Ok(response) => response.into_body().collect().await.is_ok(),
+                    Err(_) => false,
+                };
+                if answered {
+                    done.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }));
