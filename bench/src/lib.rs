@@ -1,6 +1,7 @@
 //! Shared by the bench servers and the load client: the scenario's payloads.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Microseconds since the Unix epoch: the send stamp carried by each event.
 pub fn now_micros() -> u64 {
@@ -55,4 +56,42 @@ pub fn cpu_micros(pid: u32) -> u64 {
     };
     // utime and stime: fields 14 and 15 of the line, 12 and 13 after the name.
     (ticks(11) + ticks(12)) * 10_000
+}
+
+/// Waits until `received` reaches `expected`, nothing more arrives for 3 s
+/// (losses), or 60 s pass. Returns what was delivered and over how long,
+/// counted from `started` to the last delivery.
+pub async fn await_deliveries(
+    received: &AtomicU64,
+    expected: u64,
+    started: Instant,
+) -> (u64, Duration) {
+    let deadline = started + Duration::from_secs(60);
+    let (mut last_seen, mut last_change) = (0, Instant::now());
+    loop {
+        let got = received.load(Ordering::Relaxed);
+        if got >= expected
+            || Instant::now() > deadline
+            || last_change.elapsed() > Duration::from_secs(3)
+        {
+            break;
+        }
+        if got != last_seen {
+            (last_seen, last_change) = (got, Instant::now());
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let delivered = received.load(Ordering::Relaxed);
+    let elapsed = if delivered >= expected {
+        started.elapsed()
+    } else {
+        last_change.duration_since(started)
+    };
+    (delivered, elapsed)
+}
+
+/// The `p` quantile (0..1) of sorted latencies in µs, in milliseconds.
+pub fn quantile_ms(sorted_us: &[u32], p: f64) -> f64 {
+    let at = ((sorted_us.len() as f64 * p) as usize).min(sorted_us.len().saturating_sub(1));
+    sorted_us.get(at).map_or(0.0, |&us| f64::from(us) / 1000.0)
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use bench::{now_micros, stamp_of};
+use bench::{await_deliveries, now_micros, quantile_ms, stamp_of};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -250,30 +250,7 @@ async fn fanout(addr: SocketAddr, subs: usize, events: u64) -> (Fanout, Duration
     let started = Instant::now();
     publish(addr, events).await;
     let expected = events * subs as u64;
-    let deadline = started + Duration::from_secs(60);
-    let mut last_change = Instant::now();
-    let mut last_seen = 0;
-    // Done when everything arrived, or nothing more arrives for 3 s (losses).
-    loop {
-        let got = subscribers.received.load(Ordering::Relaxed);
-        if got >= expected
-            || Instant::now() > deadline
-            || last_change.elapsed() > Duration::from_secs(3)
-        {
-            break;
-        }
-        if got != last_seen {
-            last_seen = got;
-            last_change = Instant::now();
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    let delivered = subscribers.received.load(Ordering::Relaxed);
-    let elapsed = if delivered >= expected {
-        started.elapsed()
-    } else {
-        last_change.duration_since(started)
-    };
+    let (delivered, elapsed) = await_deliveries(&subscribers.received, expected, started).await;
     let mut latencies = Vec::with_capacity(delivered as usize);
     for task in subscribers.tasks {
         task.abort();
@@ -282,16 +259,11 @@ async fn fanout(addr: SocketAddr, subs: usize, events: u64) -> (Fanout, Duration
         }
     }
     latencies.sort_unstable();
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
-            .map_or(0.0, |&us| us as f64 / 1000.0)
-    };
     (
         Fanout {
             events_per_s: delivered as f64 / elapsed.as_secs_f64().max(1e-6),
-            p50_ms: pct(0.50),
-            p99_ms: pct(0.99),
+            p50_ms: quantile_ms(&latencies, 0.50),
+            p99_ms: quantile_ms(&latencies, 0.99),
             max_ms: latencies.last().map_or(0.0, |&us| us as f64 / 1000.0),
             delivered,
             expected,

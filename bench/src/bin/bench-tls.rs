@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bench::{cpu_micros, now_micros, stamp_of};
+use bench::{await_deliveries, cpu_micros, now_micros, quantile_ms, stamp_of};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::{http1, http2};
@@ -116,38 +116,12 @@ async fn fanout(
     let mut tasks = Vec::with_capacity(subscribers);
     let per_connection = subscribers / connections;
     for _ in 0..connections {
-        if per_connection > 1 {
-            let Ok(io) = Tls::connect(&tls.h2, addr).await else {
-                continue;
-            };
-            let Ok((mut sender, conn)) = http2::Builder::new(TokioExecutor::new())
-                .initial_connection_window_size(16 << 20)
-                .initial_stream_window_size(1 << 20)
-                .handshake(TokioIo::new(io))
-                .await
-            else {
-                continue;
-            };
-            tokio::spawn(conn);
-            for _ in 0..per_connection {
-                let Ok(response) = sender.send_request(get("/events")).await else {
-                    continue;
-                };
-                tasks.push(tokio::spawn(read_events(
-                    response,
-                    received.clone(),
-                    events,
-                )));
-            }
-        } else {
-            let Ok(io) = Tls::connect(&tls.http1, addr).await else {
-                continue;
-            };
-            let Ok((mut sender, conn)) = http1::handshake(TokioIo::new(io)).await else {
-                continue;
-            };
-            tokio::spawn(conn);
-            let Ok(response) = sender.send_request(get("/events")).await else {
+        // HTTP/2 when streams share connections, HTTP/1.1 (one each) otherwise.
+        let Some(mut sender) = open(tls, addr, per_connection > 1).await else {
+            continue;
+        };
+        for _ in 0..per_connection {
+            let Ok(response) = sender.send(get("/events")).await else {
                 continue;
             };
             tasks.push(tokio::spawn(read_events(
@@ -161,27 +135,7 @@ async fn fanout(
     let cpu_before = cpu_micros(pid);
     let started = Instant::now();
     publish(tls, addr, events).await;
-    let deadline = started + Duration::from_secs(60);
-    let (mut last_seen, mut last_change) = (0, Instant::now());
-    loop {
-        let got = received.load(Ordering::Relaxed);
-        if got >= expected
-            || Instant::now() > deadline
-            || last_change.elapsed() > Duration::from_secs(3)
-        {
-            break;
-        }
-        if got != last_seen {
-            (last_seen, last_change) = (got, Instant::now());
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    let delivered = received.load(Ordering::Relaxed);
-    let elapsed = if delivered >= expected {
-        started.elapsed()
-    } else {
-        last_change.duration_since(started)
-    };
+    let (delivered, elapsed) = await_deliveries(&received, expected, started).await;
     let cpu = cpu_micros(pid).saturating_sub(cpu_before);
     let mut latencies = Vec::new();
     for task in tasks {
@@ -191,18 +145,50 @@ async fn fanout(
         }
     }
     latencies.sort_unstable();
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
-            .map_or(0.0, |&us| f64::from(us) / 1000.0)
-    };
     Fanout {
         events_per_s: delivered as f64 / elapsed.as_secs_f64().max(1e-6),
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
+        p50_ms: quantile_ms(&latencies, 0.50),
+        p99_ms: quantile_ms(&latencies, 0.99),
         cpu_us_per_event: cpu as f64 / delivered.max(1) as f64,
         delivered,
         expected,
+    }
+}
+
+/// A client connection: HTTP/2 or HTTP/1.1.
+enum Sender {
+    H2(http2::SendRequest<Empty<Bytes>>),
+    Http1(http1::SendRequest<Empty<Bytes>>),
+}
+
+impl Sender {
+    async fn send(
+        &mut self,
+        req: hyper::Request<Empty<Bytes>>,
+    ) -> hyper::Result<hyper::Response<hyper::body::Incoming>> {
+        match self {
+            Self::H2(sender) => sender.send_request(req).await,
+            Self::Http1(sender) => sender.send_request(req).await,
+        }
+    }
+}
+
+async fn open(tls: &Tls, addr: SocketAddr, h2: bool) -> Option<Sender> {
+    if h2 {
+        let io = Tls::connect(&tls.h2, addr).await.ok()?;
+        let (sender, conn) = http2::Builder::new(TokioExecutor::new())
+            .initial_connection_window_size(16 << 20)
+            .initial_stream_window_size(1 << 20)
+            .handshake(TokioIo::new(io))
+            .await
+            .ok()?;
+        tokio::spawn(conn);
+        Some(Sender::H2(sender))
+    } else {
+        let io = Tls::connect(&tls.http1, addr).await.ok()?;
+        let (sender, conn) = http1::handshake(TokioIo::new(io)).await.ok()?;
+        tokio::spawn(conn);
+        Some(Sender::Http1(sender))
     }
 }
 
