@@ -272,6 +272,24 @@ async fn fanout(addr: SocketAddr, subs: usize, events: u64) -> (Fanout, Duration
     )
 }
 
+/// Server memory per idle stream, `streams` of them, on a fresh server.
+async fn idle_memory(name: &str, port: u16, streams: usize) -> std::io::Result<f64> {
+    let mut server = spawn_server(name, port)?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    wait_for(addr).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = rss_bytes(server.id());
+    let idle = subscribe(addr, streams, Arc::new(AtomicU64::new(0))).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = rss_bytes(server.id());
+    for task in idle.tasks {
+        task.abort();
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    Ok(after.saturating_sub(before) as f64 / streams as f64)
+}
+
 /// The streaming scenarios on a fresh server process: idle memory first (so
 /// no earlier load has left freed memory for the new streams to reuse), then the
 /// two fan-outs.
@@ -463,6 +481,16 @@ async fn main() -> std::io::Result<()> {
     let chosen: Vec<String> = std::env::var("BENCH_IMPLS")
         .map(|list| list.split(',').map(str::to_owned).collect())
         .unwrap_or_else(|_| IMPLS.iter().map(|s| s.to_string()).collect());
+    if std::env::args().any(|a| a == "--idle-only") {
+        for (i, name) in chosen.iter().enumerate() {
+            let bytes = idle_memory(name, 3100 + i as u16, plan.large_fanout).await?;
+            println!(
+                "{name}: {bytes:.0} bytes per idle stream at {}",
+                plan.large_fanout
+            );
+        }
+        return Ok(());
+    }
     let mut figures = vec![Figures::default(); chosen.len()];
     eprintln!("JSON, interleaved rounds:");
     measure_json(&chosen, &plan, &mut figures).await?;

@@ -145,7 +145,7 @@ async fn serve_io<I>(
         Protocol::Http1 => {
             let handler = Handler::new(&app, layered);
             let service = service_fn(move |req| handler.handle(req));
-            let conn = builders.http1.serve_connection(io, service);
+            let conn = || builders.http1.serve_connection(io, service);
             let never_idle = std::future::pending();
             drive(conn, app.shutdown.cancelled(), never_idle, GOAWAY_GRACE).await
         }
@@ -156,7 +156,7 @@ async fn serve_io<I>(
                 handling: handler.handle(req),
                 stream: Some(counted.open()),
             });
-            let conn = builders.http2.serve_connection(io, service);
+            let conn = || builders.http2.serve_connection(io, service);
             let timeout = app.config.idle_timeout;
             let idle = streams.idle_for(timeout);
             // Boxed: an HTTP/2 connection is larger than an HTTP/1.1 one, and
@@ -222,10 +222,15 @@ impl Future for Answer {
     }
 }
 
-/// Runs `conn` to its end. On `shutdown` it is asked to finish what is in
-/// flight and close; on `idle` likewise, but with only `goaway_grace` to do it.
+/// Runs the connection `make` builds to its end. On `shutdown` it is asked to
+/// finish what is in flight and close; on `idle` likewise, but with only
+/// `goaway_grace` to do it.
+///
+/// The connection is built in place, pinned where it is made: passed in by
+/// value and then pinned, it would take its size twice in every connection's
+/// task (an argument's slot and the pinned local's).
 async fn drive<C>(
-    conn: C,
+    make: impl FnOnce() -> C,
     shutdown: impl Future<Output = ()>,
     idle: impl Future<Output = ()>,
     goaway_grace: Duration,
@@ -233,7 +238,7 @@ async fn drive<C>(
 where
     C: GracefulConnection<Error = hyper::Error>,
 {
-    tokio::pin!(conn);
+    let mut conn = std::pin::pin!(make());
     let idle_closed = tokio::select! {
         ended = conn.as_mut() => return ended,
         () = shutdown => false,

@@ -78,6 +78,14 @@ impl<I: AsyncRead + Unpin> Read for Rewind<I> {
             buf.put_slice(&pending[..n]);
             // n <= 24, so it fits.
             this.start += n as u8;
+            // The rest of what has arrived in the same read: hyper then
+            // parses a request head at once, where the replayed bytes alone
+            // would make it read again and grow its read buffer to twice its
+            // size for the connection's whole life. Pending or an error
+            // here waits for the next read; the replayed bytes are delivered.
+            if this.start == this.end && buf.remaining() > 0 {
+                let _ = Pin::new(&mut this.inner).poll_read(cx, buf);
+            }
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut this.inner).poll_read(cx, buf)
@@ -111,5 +119,30 @@ impl<I: AsyncWrite + Unpin> Write for Rewind<I> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Protocol, detect};
+    use hyper::rt::{Read, ReadBuf};
+    use tokio::io::AsyncWriteExt;
+
+    /// The first read after detection hands hyper the replayed bytes and what
+    /// followed them, so a request head that arrived whole parses from one
+    /// read (a second read would make hyper double its buffer for good).
+    #[tokio::test]
+    async fn the_first_read_after_detection_returns_the_whole_head() {
+        let head = b"GET /events HTTP/1.1\r\nhost: test\r\naccept: text/event-stream\r\n\r\n";
+        let (mut client, server) = tokio::io::duplex(1024);
+        client.write_all(head).await.expect("write");
+        let (protocol, mut io) = detect(server).await.expect("read").expect("bytes");
+        assert_eq!(protocol, Protocol::Http1);
+        let mut storage = [0u8; 256];
+        let mut buf = ReadBuf::new(&mut storage);
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut io).poll_read(cx, buf.unfilled()))
+            .await
+            .expect("read");
+        assert_eq!(buf.filled(), head);
     }
 }

@@ -3,7 +3,7 @@
 //! (publishes N stamped events to every subscriber, then answers).
 //!
 //! ```text
-//! bench-server <justsse|axum|hyper> <port>
+//! bench-server <justsse|justsse-runtime|axum|hyper|hyper-http1> <port>
 //! ```
 //!
 //! With `TLS_CERT` and `TLS_KEY` set, justsse and axum serve HTTPS through one
@@ -276,6 +276,30 @@ mod with_hyper {
         Ok(response.unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed())))
     }
 
+    /// The floor: hyper's own HTTP/1.1 connection, no version detection.
+    pub(crate) async fn run_http1(port: u16) {
+        let (tx, _) = broadcast::channel::<Bytes>(CAPACITY);
+        let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(listener) => listener,
+            Err(err) => return eprintln!("hyper-http1: {err}"),
+        };
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req| handle(req, tx.clone()));
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    }
+
+    /// hyper-util's auto builder (HTTP/1.1 or h2c by the first bytes).
     pub(crate) async fn run(port: u16) {
         let (tx, _) = broadcast::channel::<Bytes>(CAPACITY);
         let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
@@ -308,6 +332,9 @@ async fn main() {
         Some("justsse-runtime") => with_justsse_runtime::run(port).await,
         Some("axum") => with_axum::run(port).await,
         Some("hyper") => with_hyper::run(port).await,
-        _ => eprintln!("usage: bench-server <justsse|axum|hyper> <port>"),
+        Some("hyper-http1") => with_hyper::run_http1(port).await,
+        _ => {
+            eprintln!("usage: bench-server <justsse|justsse-runtime|axum|hyper|hyper-http1> <port>")
+        }
     }
 }
