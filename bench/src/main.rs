@@ -23,6 +23,8 @@ use bench::{await_deliveries, now_micros, quantile_ms, stamp_of};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
+mod guard;
+
 const IMPLS: [&str; 3] = ["hyper", "axum", "justsse"];
 
 struct Plan {
@@ -232,9 +234,14 @@ async fn subscribe(addr: SocketAddr, n: usize, expect: Arc<AtomicU64>) -> Subscr
 }
 
 async fn publish(addr: SocketAddr, count: u64) {
+    publish_query(addr, &format!("count={count}")).await;
+}
+
+/// `GET /publish?<query>`, until the server has published everything.
+async fn publish_query(addr: SocketAddr, query: &str) {
     if let Ok(mut stream) = TcpStream::connect(addr).await {
         let request = format!(
-            "GET /publish?count={count} HTTP/1.1\r\nhost: bench\r\nconnection: close\r\n\r\n"
+            "GET /publish?{query} HTTP/1.1\r\nhost: bench\r\nconnection: close\r\n\r\n"
         );
         let _ = stream.write_all(request.as_bytes()).await;
         let mut sink = Vec::new();
@@ -481,6 +488,9 @@ async fn main() -> std::io::Result<()> {
     let chosen: Vec<String> = std::env::var("BENCH_IMPLS")
         .map(|list| list.split(',').map(str::to_owned).collect())
         .unwrap_or_else(|_| IMPLS.iter().map(|s| s.to_string()).collect());
+    if std::env::args().any(|a| a == "--guard") {
+        return guard::run().await;
+    }
     if std::env::args().any(|a| a == "--idle-only") {
         for (i, name) in chosen.iter().enumerate() {
             let bytes = idle_memory(name, 3100 + i as u16, plan.large_fanout).await?;

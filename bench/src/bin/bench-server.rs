@@ -19,16 +19,50 @@ use bytes::Bytes;
 const CAPACITY: usize = 1024;
 
 fn count_of(query: Option<&str>) -> u64 {
-    query
-        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("count=")))
+    param_of(query, "count").unwrap_or(1)
+}
+
+fn param_of(query: Option<&str>, name: &str) -> Option<u64> {
+    query?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
         .and_then(|n| n.parse().ok())
-        .unwrap_or(1)
+}
+
+/// `every_ms=M` in `/publish`: events `M` ms apart (paced), else at once (a
+/// burst). Waits for the next one's turn.
+struct Pace(Option<tokio::time::Interval>);
+
+impl Pace {
+    fn of(query: Option<&str>) -> Self {
+        Self(param_of(query, "every_ms").filter(|ms| *ms > 0).map(|ms| {
+            let mut every = tokio::time::interval(Duration::from_millis(ms));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            every
+        }))
+    }
+
+    async fn next(&mut self) {
+        if let Some(every) = &mut self.0 {
+            every.tick().await;
+        }
+    }
 }
 
 mod with_justsse {
     use super::*;
     use justsse::hub::{Hub, MemoryConfig};
     use justsse::prelude::*;
+    use justsse::{Context, Extract};
+
+    /// The raw query string.
+    struct RawQuery(Option<String>);
+
+    impl Extract for RawQuery {
+        async fn extract(cx: &mut Context) -> Result<Self, HttpError> {
+            Ok(RawQuery(cx.head().query().map(str::to_owned)))
+        }
+    }
 
     struct Bench {
         hub: Hub<u8>,
@@ -50,12 +84,11 @@ mod with_justsse {
         }
 
         #[get("/publish")]
-        async fn publish(
-            &self,
-            Query(q): Query<std::collections::HashMap<String, u64>>,
-        ) -> Result<String, HttpError> {
-            let count = q.get("count").copied().unwrap_or(1);
+        async fn publish(&self, raw: RawQuery) -> Result<String, HttpError> {
+            let count = count_of(raw.0.as_deref());
+            let mut pace = Pace::of(raw.0.as_deref());
             for n in 0..count {
+                pace.next().await;
                 self.hub
                     .publish(&0, Event::named("tick").data(event_data(n)))
                     .await?;
@@ -125,7 +158,9 @@ mod with_justsse_runtime {
                     let tx = tx.clone();
                     async move {
                         let count = count_of(req.uri().query());
+                        let mut pace = Pace::of(req.uri().query());
                         for n in 0..count {
+                            pace.next().await;
                             if let Ok(event) = Event::named("tick").data(event_data(n)).freeze() {
                                 let _ = tx.send(event);
                             }
@@ -171,7 +206,9 @@ mod with_axum {
                 "/publish",
                 get(|State(tx): State<broadcast::Sender<String>>, RawQuery(q): RawQuery| async move {
                     let count = count_of(q.as_deref());
+                    let mut pace = Pace::of(q.as_deref());
                     for n in 0..count {
+                        pace.next().await;
                         let _ = tx.send(event_data(n));
                     }
                     count.to_string()
@@ -263,7 +300,9 @@ mod with_hyper {
             }
             "/publish" => {
                 let count = count_of(req.uri().query());
+                let mut pace = Pace::of(req.uri().query());
                 for n in 0..count {
+                    pace.next().await;
                     let wire = format!("event: tick\ndata: {}\n\n", event_data(n));
                     let _ = tx.send(Bytes::from(wire));
                 }

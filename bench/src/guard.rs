@@ -1,0 +1,113 @@
+//! `bench --guard`: the regression guard, under two minutes. Idle memory per
+//! stream, JSON server CPU per request, and paced fan-out (a fixed rate per
+//! subscriber, as a real service publishes) server CPU per delivered event,
+//! for raw hyper on `hyper::server::conn::http1` (the floor), axum and
+//! justsse, as ratios to the floor.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
+
+use bench::{await_deliveries, cpu_micros, quantile_ms};
+
+use crate::{idle_memory, json_load, publish_query, spawn_server, subscribe, wait_for};
+
+const FLOOR: &str = "hyper-http1";
+const SERVERS: [&str; 3] = [FLOOR, "axum", "justsse"];
+
+/// What one server measured.
+#[derive(Default, Clone, Copy)]
+struct Guarded {
+    idle_bytes: f64,
+    json_cpu_us: f64,
+    paced_small_cpu_us: f64,
+    paced_small_p99_ms: f64,
+    paced_large_cpu_us: f64,
+    paced_large_p99_ms: f64,
+}
+
+/// Server CPU µs per delivered event, and p99 latency, with `subs`
+/// subscribers receiving `per_second` events a second for `seconds`.
+async fn paced(addr: SocketAddr, pid: u32, subs: usize, per_second: u64, seconds: u64) -> (f64, f64) {
+    let events = per_second * seconds;
+    let subscribers = subscribe(addr, subs, Arc::new(AtomicU64::new(events))).await;
+    let cpu_before = cpu_micros(pid);
+    let started = Instant::now();
+    publish_query(addr, &format!("count={events}&every_ms={}", 1000 / per_second)).await;
+    let (delivered, _) = await_deliveries(&subscribers.received, events * subs as u64, started).await;
+    let cpu = cpu_micros(pid).saturating_sub(cpu_before);
+    let mut latencies = Vec::new();
+    for task in subscribers.tasks {
+        task.abort();
+        if let Ok(mut l) = task.await {
+            latencies.append(&mut l);
+        }
+    }
+    latencies.sort_unstable();
+    if delivered < events * subs as u64 {
+        eprintln!("    delivered {delivered} of {}", events * subs as u64);
+    }
+    (cpu as f64 / delivered.max(1) as f64, quantile_ms(&latencies, 0.99))
+}
+
+/// Server CPU µs per `GET /json`, 50 connections for `seconds`.
+async fn json_cpu(addr: SocketAddr, pid: u32, seconds: u64) -> f64 {
+    let cpu_before = cpu_micros(pid);
+    let started = Instant::now();
+    let rps = json_load(addr, 50, seconds).await;
+    let requests = rps * started.elapsed().as_secs_f64().min(seconds as f64);
+    cpu_micros(pid).saturating_sub(cpu_before) as f64 / requests.max(1.0)
+}
+
+async fn measure(name: &str, port: u16) -> std::io::Result<Guarded> {
+    let idle_bytes = idle_memory(name, port, 10_000).await?;
+    let mut server = spawn_server(name, port)?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    wait_for(addr).await;
+    let pid = server.id();
+    let json_cpu_us = json_cpu(addr, pid, 3).await;
+    let (paced_small_cpu_us, paced_small_p99_ms) = paced(addr, pid, 1_000, 100, 4).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (paced_large_cpu_us, paced_large_p99_ms) = paced(addr, pid, 10_000, 10, 4).await;
+    let _ = server.kill();
+    let _ = server.wait();
+    Ok(Guarded {
+        idle_bytes,
+        json_cpu_us,
+        paced_small_cpu_us,
+        paced_small_p99_ms,
+        paced_large_cpu_us,
+        paced_large_p99_ms,
+    })
+}
+
+pub(crate) async fn run() -> std::io::Result<()> {
+    let started = Instant::now();
+    let mut all = Vec::new();
+    for (i, name) in SERVERS.iter().enumerate() {
+        eprintln!("{name}:");
+        all.push(measure(name, 3400 + i as u16).await?);
+    }
+    let [floor, axum, ours] = [all[0], all[1], all[2]];
+    println!("| scenario | hyper http1 | axum | justsse | justsse / hyper http1 | justsse / axum |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    let rows: [(&str, fn(&Guarded) -> f64); 6] = [
+        ("memory per idle stream at 10,000, bytes", |g| g.idle_bytes),
+        ("JSON GET, server CPU µs per request (50 connections)", |g| g.json_cpu_us),
+        ("paced fan-out, 1,000 subscribers x 100 events/s, server CPU µs per event", |g| g.paced_small_cpu_us),
+        ("paced fan-out, 1,000 x 100/s, p99 latency ms", |g| g.paced_small_p99_ms),
+        ("paced fan-out, 10,000 subscribers x 10 events/s, server CPU µs per event", |g| g.paced_large_cpu_us),
+        ("paced fan-out, 10,000 x 10/s, p99 latency ms", |g| g.paced_large_p99_ms),
+    ];
+    for (label, pick) in rows {
+        let (h, a, j) = (pick(&floor), pick(&axum), pick(&ours));
+        println!(
+            "| {label} | {h:.2} | {a:.2} | {j:.2} | {:.2} | {:.2} |",
+            j / h.max(1e-9),
+            j / a.max(1e-9)
+        );
+    }
+    println!("\n({:.0} s; CPU from /proc/PID/stat in 10 ms ticks)", started.elapsed().as_secs_f64());
+    Ok(())
+}
