@@ -5,7 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use justsse_http::{HttpError, IntoResponse, MethodRouter, Request, Router};
+use justsse_http::{HttpError, MethodRouter, Request, Router};
 
 use crate::context::Context;
 use crate::extract::Extract;
@@ -145,10 +145,10 @@ impl Mount<'_> {
     {
         let controller = controller.clone();
         let app = self.app.clone();
-        let handler = move |req: Request| {
-            let future = route(controller.clone(), Context::new(req, app.clone()));
-            async move { future.await.into_response() }
-        };
+        // The route's future as it is: the runtime turns its result into the
+        // response, so no wrapper has to copy it once more per request.
+        let handler =
+            move |req: Request| route(controller.clone(), Context::new(req, app.clone()));
         let methods = match (info.kind, info.method) {
             (RouteKind::Sse, _) => MethodRouter::default().sse(handler),
             (RouteKind::Progressive, _) => {
