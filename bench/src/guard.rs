@@ -16,6 +16,9 @@ use crate::{idle_memory, json_load, publish_query, spawn_server, subscribe, wait
 const FLOOR: &str = "hyper-http1";
 const SERVERS: [&str; 3] = [FLOOR, "axum", "justsse"];
 
+/// One figure of a [`Guarded`].
+type Figure = fn(&Guarded) -> f64;
+
 /// What one server measured.
 #[derive(Default, Clone, Copy)]
 struct Guarded {
@@ -29,13 +32,24 @@ struct Guarded {
 
 /// Server CPU µs per delivered event, and p99 latency, with `subs`
 /// subscribers receiving `per_second` events a second for `seconds`.
-async fn paced(addr: SocketAddr, pid: u32, subs: usize, per_second: u64, seconds: u64) -> (f64, f64) {
+async fn paced(
+    addr: SocketAddr,
+    pid: u32,
+    subs: usize,
+    per_second: u64,
+    seconds: u64,
+) -> (f64, f64) {
     let events = per_second * seconds;
     let subscribers = subscribe(addr, subs, Arc::new(AtomicU64::new(events))).await;
     let cpu_before = cpu_micros(pid);
     let started = Instant::now();
-    publish_query(addr, &format!("count={events}&every_ms={}", 1000 / per_second)).await;
-    let (delivered, _) = await_deliveries(&subscribers.received, events * subs as u64, started).await;
+    publish_query(
+        addr,
+        &format!("count={events}&every_ms={}", 1000 / per_second),
+    )
+    .await;
+    let (delivered, _) =
+        await_deliveries(&subscribers.received, events * subs as u64, started).await;
     let cpu = cpu_micros(pid).saturating_sub(cpu_before);
     let mut latencies = Vec::new();
     for task in subscribers.tasks {
@@ -48,7 +62,10 @@ async fn paced(addr: SocketAddr, pid: u32, subs: usize, per_second: u64, seconds
     if delivered < events * subs as u64 {
         eprintln!("    delivered {delivered} of {}", events * subs as u64);
     }
-    (cpu as f64 / delivered.max(1) as f64, quantile_ms(&latencies, 0.99))
+    (
+        cpu as f64 / delivered.max(1) as f64,
+        quantile_ms(&latencies, 0.99),
+    )
 }
 
 /// Server CPU µs per `GET /json`, 50 connections for `seconds`.
@@ -90,15 +107,30 @@ pub(crate) async fn run() -> std::io::Result<()> {
         all.push(measure(name, 3400 + i as u16).await?);
     }
     let [floor, axum, ours] = [all[0], all[1], all[2]];
-    println!("| scenario | hyper http1 | axum | justsse | justsse / hyper http1 | justsse / axum |");
+    println!(
+        "| scenario | hyper http1 | axum | justsse | justsse / hyper http1 | justsse / axum |"
+    );
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
-    let rows: [(&str, fn(&Guarded) -> f64); 6] = [
+    let rows: [(&str, Figure); 6] = [
         ("memory per idle stream at 10,000, bytes", |g| g.idle_bytes),
-        ("JSON GET, server CPU µs per request (50 connections)", |g| g.json_cpu_us),
-        ("paced fan-out, 1,000 subscribers x 100 events/s, server CPU µs per event", |g| g.paced_small_cpu_us),
-        ("paced fan-out, 1,000 x 100/s, p99 latency ms", |g| g.paced_small_p99_ms),
-        ("paced fan-out, 10,000 subscribers x 10 events/s, server CPU µs per event", |g| g.paced_large_cpu_us),
-        ("paced fan-out, 10,000 x 10/s, p99 latency ms", |g| g.paced_large_p99_ms),
+        (
+            "JSON GET, server CPU µs per request (50 connections)",
+            |g| g.json_cpu_us,
+        ),
+        (
+            "paced fan-out, 1,000 subscribers x 100 events/s, server CPU µs per event",
+            |g| g.paced_small_cpu_us,
+        ),
+        ("paced fan-out, 1,000 x 100/s, p99 latency ms", |g| {
+            g.paced_small_p99_ms
+        }),
+        (
+            "paced fan-out, 10,000 subscribers x 10 events/s, server CPU µs per event",
+            |g| g.paced_large_cpu_us,
+        ),
+        ("paced fan-out, 10,000 x 10/s, p99 latency ms", |g| {
+            g.paced_large_p99_ms
+        }),
     ];
     for (label, pick) in rows {
         let (h, a, j) = (pick(&floor), pick(&axum), pick(&ours));
@@ -108,6 +140,9 @@ pub(crate) async fn run() -> std::io::Result<()> {
             j / a.max(1e-9)
         );
     }
-    println!("\n({:.0} s; CPU from /proc/PID/stat in 10 ms ticks)", started.elapsed().as_secs_f64());
+    println!(
+        "\n({:.0} s; CPU from /proc/PID/stat in 10 ms ticks)",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

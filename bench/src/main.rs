@@ -240,9 +240,8 @@ async fn publish(addr: SocketAddr, count: u64) {
 /// `GET /publish?<query>`, until the server has published everything.
 async fn publish_query(addr: SocketAddr, query: &str) {
     if let Ok(mut stream) = TcpStream::connect(addr).await {
-        let request = format!(
-            "GET /publish?{query} HTTP/1.1\r\nhost: bench\r\nconnection: close\r\n\r\n"
-        );
+        let request =
+            format!("GET /publish?{query} HTTP/1.1\r\nhost: bench\r\nconnection: close\r\n\r\n");
         let _ = stream.write_all(request.as_bytes()).await;
         let mut sink = Vec::new();
         let _ = stream.read_to_end(&mut sink).await;

@@ -147,8 +147,7 @@ impl Mount<'_> {
         let app = self.app.clone();
         // The route's future as it is: the runtime turns its result into the
         // response, so no wrapper has to copy it once more per request.
-        let handler =
-            move |req: Request| route(controller.clone(), Context::new(req, app.clone()));
+        let handler = move |req: Request| route(controller.clone(), Context::new(req, app.clone()));
         let methods = match (info.kind, info.method) {
             (RouteKind::Sse, _) => MethodRouter::default().sse(handler),
             (RouteKind::Progressive, _) => {
