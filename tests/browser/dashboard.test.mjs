@@ -42,7 +42,7 @@ test('dashboard: the progress bar fills and the chart receives points', async ()
     );
 
     // Let the bar's width transition finish before the picture.
-    await page.waitForTimeout(400);
+    await page.waitForFunction(() => document.getAnimations().every((a) => a.playState === 'finished'), null, { timeout: 5000 });
     mkdirSync(path.dirname(screenshot), { recursive: true });
     await page.screenshot({ path: screenshot, fullPage: true });
     console.log(`screenshot: ${screenshot}`);
