@@ -116,7 +116,7 @@ async fn serve_tls(
 
 /// Tells the protocol by the first bytes (within the header read timeout),
 /// then serves it.
-async fn serve_io<I>(
+pub(crate) async fn serve_io<I>(
     io: I,
     peer: SocketAddr,
     app: Arc<App>,

@@ -72,6 +72,11 @@ runtime! {
     pub use http;
 }
 
+#[cfg(feature = "test")]
+mod in_memory;
+#[cfg(feature = "test")]
+pub use in_memory::InMemory;
+
 #[cfg(feature = "tls")]
 mod tls;
 /// rustls, whose configuration [`TlsConfig::from_rustls`] takes.

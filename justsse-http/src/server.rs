@@ -162,31 +162,20 @@ impl Server {
         router: Router,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), Error> {
-        let mut router = router;
-        let layers = router.take_layers();
-        let routes = router.build()?;
         let Server {
             listener,
             local_addr,
             config,
         } = self;
+        let Serving {
+            app,
+            layered,
+            builders,
+        } = Serving::new(router, config)?;
         let fd_limit = descriptors::fd_limit();
-        let budget = ConnectionBudget::new(fd_limit, config.max_connections);
-        announce(local_addr, &config, fd_limit, budget);
-        let grace = config.shutdown_grace;
-        let app = Arc::new(App {
-            routes,
-            body_limits: Arc::new(BodyLimits::new(&config)),
-            config,
-            shutdown: CancellationToken::new(),
-            expired: CancellationToken::new(),
-        });
-        let builders = Arc::new(Builders::new(&app.config));
-        // Layers wrap the routes once; each connection shares the result.
-        let layered = (!layers.is_empty()).then(|| {
-            let routes = AppService::routes(app.clone());
-            Arc::new(layers.into_iter().fold(routes, |inner, wrap| wrap(inner)))
-        });
+        let budget = ConnectionBudget::new(fd_limit, app.config.max_connections);
+        announce(local_addr, &app.config, fd_limit, budget);
+        let grace = app.config.shutdown_grace;
         let permits = Arc::new(Semaphore::new(budget.connections));
         let refusals = Arc::new(Semaphore::new(budget.refusals));
         let mut refused_log = RateLimitedLog::new();
@@ -246,6 +235,40 @@ impl Server {
             }
         }
         Ok(())
+    }
+}
+
+/// What every connection of one server shares: the routes (with their layers,
+/// built once) and hyper's connection builders.
+pub(crate) struct Serving {
+    pub(crate) app: Arc<App>,
+    pub(crate) layered: Option<Arc<AppService>>,
+    pub(crate) builders: Arc<Builders>,
+}
+
+impl Serving {
+    pub(crate) fn new(router: Router, config: ServerConfig) -> Result<Self, Error> {
+        let mut router = router;
+        let layers = router.take_layers();
+        let routes = router.build()?;
+        let app = Arc::new(App {
+            routes,
+            body_limits: Arc::new(BodyLimits::new(&config)),
+            config,
+            shutdown: CancellationToken::new(),
+            expired: CancellationToken::new(),
+        });
+        let builders = Arc::new(Builders::new(&app.config));
+        // Layers wrap the routes once; each connection shares the result.
+        let layered = (!layers.is_empty()).then(|| {
+            let routes = AppService::routes(app.clone());
+            Arc::new(layers.into_iter().fold(routes, |inner, wrap| wrap(inner)))
+        });
+        Ok(Self {
+            app,
+            layered,
+            builders,
+        })
     }
 }
 

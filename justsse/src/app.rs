@@ -191,7 +191,7 @@ impl App {
         self.build().map(|(router, _)| router)
     }
 
-    fn build(self) -> Result<(Router, ServerConfig), Error> {
+    pub(crate) fn build(self) -> Result<(Router, ServerConfig), Error> {
         let app = Arc::new(self.state);
         let mut mount = Mount {
             router: Router::new(),

@@ -54,6 +54,8 @@ pub mod progressive;
 pub mod route;
 mod state;
 mod stream;
+#[cfg(feature = "test")]
+pub mod test;
 
 #[doc(hidden)]
 pub mod __private;
