@@ -42,6 +42,7 @@
 //! ```
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -55,10 +56,29 @@ use serde::de::DeserializeOwned;
 use crate::app::{App, Error};
 use crate::client::{MessageEvent, Parser};
 
-/// A client of one [`App`], with no socket; see the [module](self).
+/// A client of one [`App`]: over in-memory connections ([`new`](Self::new)),
+/// or over TCP to the app served on a port of its own
+/// ([`serve`](Self::serve)); see the [module](self).
 #[derive(Debug)]
 pub struct TestClient {
-    server: InMemory,
+    server: Transport,
+}
+
+#[derive(Debug)]
+enum Transport {
+    InMemory(InMemory),
+    Socket {
+        addr: SocketAddr,
+        serving: tokio::task::JoinHandle<()>,
+    },
+}
+
+impl Drop for TestClient {
+    fn drop(&mut self) {
+        if let Transport::Socket { serving, .. } = &self.server {
+            serving.abort();
+        }
+    }
 }
 
 impl TestClient {
@@ -66,8 +86,52 @@ impl TestClient {
     pub fn new(app: App) -> Result<Self, Error> {
         let (router, config) = app.build()?;
         Ok(Self {
-            server: InMemory::new(router, config)?,
+            server: Transport::InMemory(InMemory::new(router, config)?),
         })
+    }
+
+    /// Serves `app` on a free port of 127.0.0.1, for tests that need a real
+    /// connection (another client, a browser, socket deadlines); requests
+    /// from this client then go over TCP. The server stops when the client is
+    /// dropped.
+    ///
+    /// ```
+    /// use justsse::prelude::*;
+    /// use justsse::route;
+    /// use justsse::test::TestClient;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), justsse::Error> {
+    /// async fn hello() -> &'static str { "hello" }
+    ///
+    /// let client = TestClient::serve(App::new().route("/", route::get(hello))).await?;
+    /// let addr = client.addr().expect("a socket");
+    /// assert_ne!(addr.port(), 0);
+    /// assert_eq!(client.get("/").send().await.text().await, "hello");
+    /// # Ok(()) }
+    /// ```
+    pub async fn serve(app: App) -> Result<Self, Error> {
+        let (router, config) = app.build()?;
+        let server = justsse_http::Server::bind("127.0.0.1:0")
+            .await?
+            .config(config);
+        let addr = server.local_addr();
+        let serving = tokio::spawn(async move {
+            if let Err(err) = server.serve(router, std::future::pending()).await {
+                tracing::error!(%err, "the test server stopped");
+            }
+        });
+        Ok(Self {
+            server: Transport::Socket { addr, serving },
+        })
+    }
+
+    /// Where the app listens, when it was [`serve`](Self::serve)d.
+    pub fn addr(&self) -> Option<SocketAddr> {
+        match &self.server {
+            Transport::InMemory(_) => None,
+            Transport::Socket { addr, .. } => Some(*addr),
+        }
     }
 
     /// A request with `method` to `path` (with its query string).
@@ -158,11 +222,15 @@ impl TestRequest<'_> {
     /// Sends the request on a new connection and waits for the response head.
     /// Panics if the server closes the connection without one.
     pub async fn send(self) -> TestResponse {
-        let io = TokioIo::new(self.client.server.connect());
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
-            .await
-            .expect("the in-memory connection opens");
-        tokio::spawn(conn);
+        let mut sender = match &self.client.server {
+            Transport::InMemory(server) => handshake(server.connect()).await,
+            Transport::Socket { addr, .. } => {
+                let stream = tokio::net::TcpStream::connect(addr)
+                    .await
+                    .expect("the test server accepts");
+                handshake(stream).await
+            }
+        };
         let mut request = justsse_http::http::Request::builder()
             .method(self.method)
             .uri(&self.path)
@@ -179,6 +247,17 @@ impl TestRequest<'_> {
             .expect("the server answers");
         TestResponse { response }
     }
+}
+
+async fn handshake<I>(io: I) -> hyper::client::conn::http1::SendRequest<Full<Bytes>>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .expect("the connection opens");
+    tokio::spawn(conn);
+    sender
 }
 
 /// A response; its body is read by [`text`](Self::text),
