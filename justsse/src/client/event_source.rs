@@ -1,0 +1,466 @@
+//! A reconnecting event-stream client, following the WHATWG `EventSource`
+//! rules: `Last-Event-ID` on reconnect, the server's `retry:`, no reconnect
+//! after `204` or a response that is not an event stream.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use justsse_http::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, Uri, header};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use super::{MessageEvent, Parser};
+
+/// What an [`EventSource`] yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceItem {
+    /// A connection opened (the first, or a reconnection).
+    Open,
+    /// An event.
+    Message(MessageEvent),
+    /// The server's `resync` ([`RESYNC`](crate::hub::RESYNC)): events were
+    /// missed; refetch the state, then follow the stream.
+    Resync(MessageEvent),
+}
+
+/// Why a connection failed. After [`Fatal`](ClientError::is_fatal) errors the
+/// source has stopped; after the others it reconnects by itself.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The URL is not `http://` or `https://` with a host.
+    #[error("not an http(s) URL with a host: {0}")]
+    Url(String),
+    /// No connection within the connect timeout, or no byte within the read
+    /// timeout.
+    #[error("timed out {0}")]
+    Timeout(&'static str),
+    /// The connection failed or broke.
+    #[error("connection failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// HTTP failed on the connection.
+    #[error("HTTP: {0}")]
+    Http(#[from] hyper::Error),
+    /// The server answered a status it may answer differently later (429,
+    /// 500, 502, 503, 504): retried with backoff.
+    #[error("the server answered {0}; retrying")]
+    Unavailable(StatusCode),
+    /// The server answered `204`, another status, or something that is not an
+    /// event stream: the source stops, as a browser's does.
+    #[error("the server answered {status} ({content_type}); stopped")]
+    Refused {
+        /// The status.
+        status: StatusCode,
+        /// The content type, if any.
+        content_type: String,
+    },
+    /// `https://` without the `tls` feature.
+    #[error("https needs justsse's `tls` feature")]
+    NoTls,
+}
+
+impl ClientError {
+    /// Whether the source has stopped for good.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, Self::Url(_) | Self::Refused { .. } | Self::NoTls)
+    }
+}
+
+/// How to reach the stream.
+#[derive(Debug, Clone)]
+struct Target {
+    uri: Uri,
+    https: bool,
+    host: String,
+    port: u16,
+    headers: HeaderMap,
+    connect_timeout: Duration,
+    read_timeout: Duration,
+    max_backoff: Duration,
+    #[cfg(feature = "tls")]
+    tls: Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>,
+}
+
+/// A client of one event stream that reconnects the way browsers do: after
+/// the stream ends or the connection breaks it waits the server's `retry:`
+/// (3 s until the server says), with jitter, and reconnects sending the last
+/// event id it saw, so a server that resumes (as the hub does) loses and
+/// repeats nothing. Repeated failures back off exponentially up to a maximum
+/// (30 s by default). It stops for good on `204`, on a response that is not
+/// an event stream, and on statuses other than 429, 500, 502, 503 and 504.
+///
+/// ```no_run
+/// use justsse::client::{EventSource, SourceItem};
+///
+/// # async fn run() -> Result<(), justsse::client::ClientError> {
+/// let mut source = EventSource::builder("http://127.0.0.1:3000/tickets/1/events")
+///     .header("authorization", "Bearer admin-token")
+///     .build()?;
+/// while let Some(item) = source.next().await {
+///     match item {
+///         Ok(SourceItem::Message(event)) => println!("{}: {}", event.event_type, event.data),
+///         Ok(SourceItem::Resync(_)) => { /* refetch the state */ }
+///         Ok(SourceItem::Open) => {}
+///         Err(err) if err.is_fatal() => return Err(err),
+///         Err(err) => eprintln!("reconnecting: {err}"),
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct EventSource {
+    target: Target,
+    parser: Parser,
+    queued: VecDeque<MessageEvent>,
+    body: Option<Incoming>,
+    /// What to wait before the next connection attempt.
+    wait: Option<Duration>,
+    failures: u32,
+    stopped: bool,
+}
+
+/// Configures an [`EventSource`].
+#[derive(Debug)]
+pub struct EventSourceBuilder {
+    url: String,
+    headers: HeaderMap,
+    invalid: Option<String>,
+    connect_timeout: Duration,
+    read_timeout: Duration,
+    max_backoff: Duration,
+    #[cfg(feature = "tls")]
+    tls: Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>,
+}
+
+impl EventSource {
+    /// A source of the stream at `url`, configured by the builder.
+    pub fn builder(url: impl Into<String>) -> EventSourceBuilder {
+        EventSourceBuilder {
+            url: url.into(),
+            headers: HeaderMap::new(),
+            invalid: None,
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+            max_backoff: Duration::from_secs(30),
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+
+    /// The id of the last event received, sent as `Last-Event-ID` on reconnect.
+    pub fn last_event_id(&self) -> &str {
+        self.parser.last_event_id()
+    }
+
+    /// The next item; `None` once the source has stopped.
+    pub async fn next(&mut self) -> Option<Result<SourceItem, ClientError>> {
+        loop {
+            if let Some(event) = self.queued.pop_front() {
+                return Some(Ok(if event.event_type == crate::hub::RESYNC {
+                    SourceItem::Resync(event)
+                } else {
+                    SourceItem::Message(event)
+                }));
+            }
+            if self.stopped {
+                return None;
+            }
+            let Some(body) = &mut self.body else {
+                if let Some(wait) = self.wait.take() {
+                    tokio::time::sleep(wait).await;
+                }
+                match self.target.connect(self.parser.last_event_id()).await {
+                    Ok(body) => {
+                        self.body = Some(body);
+                        self.failures = 0;
+                        return Some(Ok(SourceItem::Open));
+                    }
+                    Err(err) => {
+                        if err.is_fatal() {
+                            self.stopped = true;
+                        } else {
+                            self.failures += 1;
+                            self.wait = Some(self.backoff());
+                        }
+                        return Some(Err(err));
+                    }
+                }
+            };
+            let read_timeout = self.target.read_timeout;
+            match tokio::time::timeout(read_timeout, body.frame()).await {
+                Ok(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        self.queued.extend(self.parser.feed(&data));
+                    }
+                }
+                Ok(None) => {
+                    // The stream ended: reconnect after the server's delay.
+                    self.body = None;
+                    self.wait = Some(self.backoff());
+                }
+                Ok(Some(Err(err))) => {
+                    self.body = None;
+                    self.failures += 1;
+                    self.wait = Some(self.backoff());
+                    return Some(Err(ClientError::Http(err)));
+                }
+                Err(_) => {
+                    self.body = None;
+                    self.failures += 1;
+                    self.wait = Some(self.backoff());
+                    return Some(Err(ClientError::Timeout("waiting for the stream")));
+                }
+            }
+        }
+    }
+
+    /// The reconnection delay: the server's `retry:` (or 3 s), doubled for
+    /// each failure in a row up to the maximum, with up to a quarter of
+    /// jitter so that many clients do not come back at once.
+    fn backoff(&self) -> Duration {
+        let base = self
+            .parser
+            .reconnection_time()
+            .unwrap_or(Duration::from_secs(3));
+        let doubled = base.saturating_mul(1 << self.failures.saturating_sub(1).min(16));
+        let delay = if self.failures > 0 {
+            doubled.min(self.target.max_backoff.max(base))
+        } else {
+            base
+        };
+        delay + delay.mul_f64(jitter() * 0.25)
+    }
+}
+
+/// A number in 0..1, different for each call (no randomness crate needed for
+/// spreading reconnects).
+fn jitter() -> f64 {
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64);
+    let mut x = STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed) ^ seed;
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+impl EventSourceBuilder {
+    /// Sends `name: value` with every connection (authentication, say).
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            (Ok(name), Ok(value)) => {
+                self.headers.append(name, value);
+            }
+            _ => self.invalid = Some(format!("invalid header {name:?}")),
+        }
+        self
+    }
+
+    /// How long a connection may take to open (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long the stream may stay silent before the connection is taken
+    /// for dead and replaced (default 60 s; keep-alive comments count).
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// The longest wait between reconnection attempts after failures
+    /// (default 30 s).
+    pub fn max_backoff(mut self, max: Duration) -> Self {
+        self.max_backoff = max;
+        self
+    }
+
+    /// The TLS configuration for `https://` (its ALPN is set to `h2` and
+    /// `http/1.1`: HTTP/2 when the server speaks it).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: std::sync::Arc<tokio_rustls::rustls::ClientConfig>) -> Self {
+        let mut config = std::sync::Arc::unwrap_or_clone(config);
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        self.tls = Some(std::sync::Arc::new(config));
+        self
+    }
+
+    /// The source; it connects on its first [`next`](EventSource::next).
+    pub fn build(self) -> Result<EventSource, ClientError> {
+        if let Some(invalid) = self.invalid {
+            return Err(ClientError::Url(invalid));
+        }
+        let uri: Uri = self
+            .url
+            .parse()
+            .map_err(|_| ClientError::Url(self.url.clone()))?;
+        let https = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => return Err(ClientError::Url(self.url)),
+        };
+        let host = uri
+            .host()
+            .ok_or_else(|| ClientError::Url(self.url.clone()))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        Ok(EventSource {
+            target: Target {
+                uri,
+                https,
+                host,
+                port,
+                headers: self.headers,
+                connect_timeout: self.connect_timeout,
+                read_timeout: self.read_timeout,
+                max_backoff: self.max_backoff,
+                #[cfg(feature = "tls")]
+                tls: self.tls,
+            },
+            parser: Parser::new(),
+            queued: VecDeque::new(),
+            body: None,
+            wait: None,
+            failures: 0,
+            stopped: false,
+        })
+    }
+}
+
+/// A sender on one new connection: HTTP/2 when TLS agreed on it.
+enum Sender {
+    Http1(hyper::client::conn::http1::SendRequest<Empty<Bytes>>),
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    Http2(hyper::client::conn::http2::SendRequest<Empty<Bytes>>),
+}
+
+impl Target {
+    /// Opens a connection and asks for the stream after `last_event_id`.
+    async fn connect(&self, last_event_id: &str) -> Result<Incoming, ClientError> {
+        let tcp = tokio::time::timeout(
+            self.connect_timeout,
+            TcpStream::connect((self.host.as_str(), self.port)),
+        )
+        .await
+        .map_err(|_| ClientError::Timeout("connecting"))??;
+        let _ = tcp.set_nodelay(true);
+        let mut sender = if self.https {
+            self.tls_sender(tcp).await?
+        } else {
+            Sender::Http1(http1(tcp).await?)
+        };
+        let mut request = Request::get(self.uri.clone())
+            .body(Empty::new())
+            .map_err(|err| ClientError::Url(err.to_string()))?;
+        let headers = request.headers_mut();
+        headers.clone_from(&self.headers);
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("text/event-stream"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        if let Some(value) = Some(last_event_id)
+            .filter(|id| !id.is_empty())
+            .and_then(|id| HeaderValue::try_from(id).ok())
+        {
+            headers.insert("last-event-id", value);
+        }
+        let response = tokio::time::timeout(self.read_timeout, async {
+            match &mut sender {
+                Sender::Http1(sender) => {
+                    if let Ok(host) = HeaderValue::try_from(self.authority()) {
+                        request.headers_mut().insert(header::HOST, host);
+                    }
+                    *request.uri_mut() = self.path();
+                    sender.send_request(request).await
+                }
+                Sender::Http2(sender) => sender.send_request(request).await,
+            }
+        })
+        .await
+        .map_err(|_| ClientError::Timeout("waiting for the response"))??;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        if status == StatusCode::OK && content_type.starts_with("text/event-stream") {
+            return Ok(response.into_body());
+        }
+        if matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504) {
+            return Err(ClientError::Unavailable(status));
+        }
+        Err(ClientError::Refused {
+            status,
+            content_type,
+        })
+    }
+
+    fn authority(&self) -> String {
+        self.uri
+            .authority()
+            .map_or_else(|| self.host.clone(), |a| a.as_str().to_owned())
+    }
+
+    fn path(&self) -> Uri {
+        self.uri.path_and_query().map_or_else(
+            || Uri::from_static("/"),
+            |p| p.as_str().parse().unwrap_or_else(|_| Uri::from_static("/")),
+        )
+    }
+
+    #[cfg(feature = "tls")]
+    async fn tls_sender(&self, tcp: TcpStream) -> Result<Sender, ClientError> {
+        use tokio_rustls::rustls::pki_types::ServerName;
+        let Some(config) = &self.tls else {
+            return Err(ClientError::NoTls);
+        };
+        let name = ServerName::try_from(self.host.clone())
+            .map_err(|_| ClientError::Url(self.host.clone()))?;
+        let tls = tokio::time::timeout(
+            self.connect_timeout,
+            tokio_rustls::TlsConnector::from(config.clone()).connect(name, tcp),
+        )
+        .await
+        .map_err(|_| ClientError::Timeout("in the TLS handshake"))??;
+        if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
+            let (sender, conn) = hyper::client::conn::http2::handshake(
+                hyper_util::rt::TokioExecutor::new(),
+                TokioIo::new(tls),
+            )
+            .await?;
+            tokio::spawn(conn);
+            Ok(Sender::Http2(sender))
+        } else {
+            Ok(Sender::Http1(http1(tls).await?))
+        }
+    }
+
+    #[cfg(not(feature = "tls"))]
+    async fn tls_sender(&self, _: TcpStream) -> Result<Sender, ClientError> {
+        Err(ClientError::NoTls)
+    }
+}
+
+async fn http1<I>(
+    io: I,
+) -> Result<hyper::client::conn::http1::SendRequest<Empty<Bytes>>, ClientError>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
+    tokio::spawn(conn);
+    Ok(sender)
+}
