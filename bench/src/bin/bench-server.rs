@@ -315,31 +315,10 @@ mod with_hyper {
         Ok(response.unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed())))
     }
 
-    /// The floor: hyper's own HTTP/1.1 connection, no version detection.
-    pub(crate) async fn run_http1(port: u16) {
-        let (tx, _) = broadcast::channel::<Bytes>(CAPACITY);
-        let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
-            Ok(listener) => listener,
-            Err(err) => return eprintln!("hyper-http1: {err}"),
-        };
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |req| handle(req, tx.clone()));
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    }
-
-    /// hyper-util's auto builder (HTTP/1.1 or h2c by the first bytes).
-    pub(crate) async fn run(port: u16) {
+    /// `http1_only`: the floor, hyper's own HTTP/1.1 connection with no
+    /// version detection; otherwise hyper-util's auto builder (HTTP/1.1 or
+    /// h2c by the first bytes).
+    pub(crate) async fn run(port: u16, http1_only: bool) {
         let (tx, _) = broadcast::channel::<Bytes>(CAPACITY);
         let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
             Ok(listener) => listener,
@@ -354,9 +333,16 @@ mod with_hyper {
             let tx = tx.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req| handle(req, tx.clone()));
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                let io = TokioIo::new(stream);
+                if http1_only {
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, service)
+                        .await;
+                } else {
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(io, service)
+                        .await;
+                }
             });
         }
     }
@@ -370,8 +356,8 @@ async fn main() {
         Some("justsse") => with_justsse::run(port).await,
         Some("justsse-runtime") => with_justsse_runtime::run(port).await,
         Some("axum") => with_axum::run(port).await,
-        Some("hyper") => with_hyper::run(port).await,
-        Some("hyper-http1") => with_hyper::run_http1(port).await,
+        Some("hyper") => with_hyper::run(port, false).await,
+        Some("hyper-http1") => with_hyper::run(port, true).await,
         _ => {
             eprintln!("usage: bench-server <justsse|justsse-runtime|axum|hyper|hyper-http1> <port>")
         }
