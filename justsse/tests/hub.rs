@@ -51,7 +51,7 @@ async fn resume_after_an_id_replays_exactly_what_came_after() {
                 .expect("publish"),
         );
     }
-    let mut sub = hub.subscribe(&"t", ids[1].id_str());
+    let mut sub = hub.subscribe(&"t", ids[1].id_str()).await;
     let got: Vec<String> = ready(&mut sub, 10)
         .iter()
         .map(|e| e.data_str().unwrap_or_default().to_owned())
@@ -65,7 +65,7 @@ async fn resume_after_an_id_replays_exactly_what_came_after() {
         Some("5"),
         "live after replay, no gap"
     );
-    let mut latest = hub.subscribe(&"t", ids[4].id_str());
+    let mut latest = hub.subscribe(&"t", ids[4].id_str()).await;
     assert!(
         ready(&mut latest, 10)
             .iter()
@@ -91,7 +91,7 @@ async fn too_old_and_unknown_ids_get_one_resync_then_live_events() {
         ("1-999".into(), "unknown_id"),
     ];
     for (round, (last, why)) in cases.into_iter().enumerate() {
-        let mut sub = hub.subscribe(&"t", Some(&last));
+        let mut sub = hub.subscribe(&"t", Some(&last)).await;
         let got = ready(&mut sub, 10);
         assert_eq!(got.len(), 1, "{last}: {got:?}");
         assert_eq!(got[0].name(), Some(RESYNC));
@@ -111,7 +111,7 @@ async fn too_old_and_unknown_ids_get_one_resync_then_live_events() {
 #[tokio::test]
 async fn a_subscriber_that_falls_behind_gets_resync_and_continues() {
     let hub = hub(4);
-    let mut slow = hub.subscribe(&"t", None);
+    let mut slow = hub.subscribe(&"t", None).await;
     for n in 0..10 {
         hub.publish(&"t", Event::new().data(n.to_string()))
             .await
@@ -143,7 +143,7 @@ async fn idle_topics_are_freed() {
         retain_idle: Duration::from_secs(60),
     });
     // A topic with subscribers only is freed when the last one leaves.
-    let sub = hub.subscribe(&1, None);
+    let sub = hub.subscribe(&1, None).await;
     drop(sub);
     // Topics with events are kept for returning clients, then freed.
     for topic in 0..1000 {
@@ -151,7 +151,7 @@ async fn idle_topics_are_freed() {
             .await
             .expect("publish");
     }
-    let early = hub.subscribe(&5, Some("0-0"));
+    let early = hub.subscribe(&5, Some("0-0")).await;
     drop(early);
     tokio::time::advance(Duration::from_secs(61)).await;
     // Any operation may sweep; the sweep frees the idle topics, so resuming
@@ -159,7 +159,7 @@ async fn idle_topics_are_freed() {
     hub.publish(&9999, Event::new().data("y"))
         .await
         .expect("publish");
-    let mut late = hub.subscribe(&5, None);
+    let mut late = hub.subscribe(&5, None).await;
     assert!(ready(&mut late, 4).is_empty());
     hub.publish(&5, Event::new().data("z"))
         .await
@@ -238,7 +238,7 @@ proptest! {
                             Some(event) => (event.id_str().map(str::to_owned), seq(event)),
                             None => (None, latest),
                         };
-                        let mut tracked = Tracked { sub: hub.subscribe(&"t", last_id.as_deref()), last, replay: replay as u64 };
+                        let mut tracked = Tracked { sub: hub.subscribe(&"t", last_id.as_deref()).await, last, replay: replay as u64 };
                         if garbage {
                             // The resync it must send first carries the latest id.
                             let first = ready(&mut tracked.sub, 1);

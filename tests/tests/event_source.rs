@@ -21,7 +21,7 @@ use justsse_tests::DEADLINE;
 use tokio::sync::oneshot;
 
 async fn events(hub: State<Hub>, last: LastEventId) -> Subscription {
-    hub.subscribe(&"t".to_owned(), last.as_deref())
+    hub.subscribe(&"t".to_owned(), last.as_deref()).await
 }
 
 /// Serves the hub's topic on `port` until `stop` fires.

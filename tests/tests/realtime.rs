@@ -26,7 +26,7 @@ impl Live {
     /// Events of a topic, resumable.
     #[sse("/topics/:topic", retry = 1500)]
     async fn topic(&self, topic: String, last: LastEventId) -> impl EventStream {
-        let mut updates = self.hub.subscribe(&topic, last.as_deref());
+        let mut updates = self.hub.subscribe(&topic, last.as_deref()).await;
         stream! {
             while let Some(event) = updates.next().await {
                 yield event;

@@ -40,9 +40,8 @@ mod conformance {
 
     pub(super) async fn resumes_exactly_after_an_id(hub: Hub<String>) {
         let topic = "resume".to_owned();
-        let mut live = hub.subscribe(&topic, None);
-        // Give a distributed backend's reader time to follow the new topic.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Live when it returns, on every backend: no waiting.
+        let mut live = hub.subscribe(&topic, None).await;
         for n in 0..3 {
             publish(&hub, &topic, &n.to_string()).await;
         }
@@ -55,7 +54,7 @@ mod conformance {
         drop(live);
         publish(&hub, &topic, "3").await;
         publish(&hub, &topic, "4").await;
-        let mut back = hub.subscribe(&topic, Some(&last));
+        let mut back = hub.subscribe(&topic, Some(&last)).await;
         assert_eq!(next(&mut back).await.data_str(), Some("3"));
         assert_eq!(next(&mut back).await.data_str(), Some("4"));
         publish(&hub, &topic, "5").await;
@@ -73,11 +72,11 @@ mod conformance {
         for n in 0..400 {
             publish(&hub, &topic, &n.to_string()).await;
         }
-        let mut old = hub.subscribe(&topic, first.id_str());
+        let mut old = hub.subscribe(&topic, first.id_str()).await;
         let resync = next(&mut old).await;
         assert_eq!(resync.name(), Some(RESYNC));
         assert_eq!(resync.data_str(), Some(r#"{"reason":"too_old"}"#));
-        let mut unknown = hub.subscribe(&topic, Some("not-an-id"));
+        let mut unknown = hub.subscribe(&topic, Some("not-an-id")).await;
         assert_eq!(next(&mut unknown).await.name(), Some(RESYNC));
     }
 
@@ -168,8 +167,7 @@ mod conformance {
 
     pub(super) async fn keeps_publish_order_per_topic(hub: Hub<String>) {
         let topic = "order".to_owned();
-        let mut live = hub.subscribe(&topic, None);
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut live = hub.subscribe(&topic, None).await;
         let sent: Vec<Event> = futures_util::future::join_all((0..50).map(|n| {
             let hub = hub.clone();
             let topic = topic.clone();
@@ -224,7 +222,7 @@ struct Live {
 impl Live {
     #[sse("/topics/:topic")]
     async fn topic(&self, topic: String, last: LastEventId) -> justsse::hub::Subscription {
-        self.hub.subscribe(&topic, last.as_deref())
+        self.hub.subscribe(&topic, last.as_deref()).await
     }
 
     #[post("/topics/:topic")]
@@ -257,8 +255,8 @@ async fn two_instances_share_one_stream_and_a_reconnect_may_land_on_either() {
     let (a, hub_a) = instance(&redis).await;
     let (b, _hub_b) = instance(&redis).await;
     let (_, mut on_a) = events(a.addr, "/topics/shared").await;
+    // Both streams follow the topic once their response heads have arrived.
     let (_, mut on_b) = events(b.addr, "/topics/shared").await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
 
     for n in 0..5 {
         publish(&hub_a, "shared", &n.to_string()).await;
@@ -300,7 +298,6 @@ async fn redis_dying_and_coming_back_under_live_streams() {
     };
     let (server, hub) = instance(&redis).await;
     let (_, mut reader) = events(server.addr, "/topics/outage").await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
     publish(&hub, "outage", "before").await;
     assert_eq!(reader.next().await.expect("before").data, "before");
 

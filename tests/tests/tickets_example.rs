@@ -186,7 +186,6 @@ async fn two_instances_on_one_redis_share_comment_streams() {
         on_b.next().await.expect("connected").event_type,
         "connected"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     assert_eq!(
         send(
             a.addr,

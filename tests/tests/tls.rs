@@ -34,7 +34,7 @@ async fn echo(body: Json<serde_json::Value>) -> Json<serde_json::Value> {
 }
 
 async fn events(hub: State<Hub>, last: LastEventId) -> impl EventStream {
-    let mut live = hub.subscribe(&TOPIC.to_owned(), last.as_deref());
+    let mut live = hub.subscribe(&TOPIC.to_owned(), last.as_deref()).await;
     stream! {
         while let Some(event) = live.next().await {
             yield event;

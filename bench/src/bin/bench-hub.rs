@@ -30,7 +30,7 @@ fn stamp(event: &Event) -> Option<u64> {
 async fn run(name: &str, hub: Hub<u8>) {
     let mut tasks = Vec::new();
     for _ in 0..SUBSCRIBERS {
-        let mut subscription = hub.subscribe(&0, None);
+        let mut subscription = hub.subscribe(&0, None).await;
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(EVENTS as usize);
             while latencies.len() < EVENTS as usize {

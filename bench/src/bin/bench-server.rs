@@ -80,7 +80,7 @@ mod with_justsse {
 
         #[sse("/events")]
         async fn events(&self) -> justsse::hub::Subscription {
-            self.hub.subscribe(&0, None)
+            self.hub.subscribe(&0, None).await
         }
 
         #[get("/publish")]

@@ -40,7 +40,7 @@ async fn main() -> Result<(), justsse::hub::HubError> {
     let before = rss();
     let mut subscriptions = Vec::with_capacity(SUBSCRIBERS);
     for _ in 0..SUBSCRIBERS {
-        let mut subscription = hub.subscribe(&0, None);
+        let mut subscription = hub.subscribe(&0, None).await;
         // Poll once so the subscription is waiting, as a live one is.
         assert!(subscription.next().now_or_never().is_none());
         subscriptions.push(subscription);

@@ -177,7 +177,7 @@ impl TicketController {
     #[uses(auth)]
     #[guard(|user: &User| user.is_admin)]
     async fn events(&self, ticket: Ticket, last: LastEventId) -> impl EventStream {
-        let mut comments = self.store.hub.subscribe(&ticket.id, last.as_deref());
+        let mut comments = self.store.hub.subscribe(&ticket.id, last.as_deref()).await;
         stream! {
             yield Event::named("connected").json(&ticket)?;
             while let Some(comment) = comments.next().await {

@@ -162,7 +162,8 @@ impl Backend for Memory {
         Box::pin(std::future::ready(Some(shared.id(next.saturating_sub(1)))))
     }
 
-    fn subscribe(&self, name: String, last_id: Option<&str>) -> Subscription {
+    fn subscribe(&self, name: String, last_id: Option<String>) -> BoxFuture<Subscription> {
+        let last_id = last_id.as_deref();
         let shared = self.0.clone();
         let topic = shared.topic(&name, true);
         let (cursor, first) = match topic.resume_after(last_id.map(|id| shared.seq_of(id))) {
@@ -174,6 +175,7 @@ impl Backend for Memory {
             name,
             topic: topic.clone(),
         };
-        Subscription::new(topic.reader(cursor, first, None, Box::new(guard)))
+        let subscription = Subscription::new(topic.reader(cursor, first, None, Box::new(guard)));
+        Box::pin(std::future::ready(subscription))
     }
 }

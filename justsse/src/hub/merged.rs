@@ -102,7 +102,8 @@ pub(crate) async fn subscribe(
         };
         each.push(
             backend
-                .subscribe(topic.clone(), start.as_deref())
+                .subscribe(topic.clone(), start.clone())
+                .await
                 .map(move |event| (i, event)),
         );
         positions.push(start.filter(|_| starts.is_some()));

@@ -61,8 +61,9 @@ pub trait Backend: Send + Sync + 'static {
     /// topic's subscribers. Returns the event with its id.
     fn publish(&self, topic: String, event: Event) -> BoxFuture<Result<Event, HubError>>;
 
-    /// The topic's events after `last_id` (replayed), then live ones.
-    fn subscribe(&self, topic: String, last_id: Option<&str>) -> Subscription;
+    /// The topic's events after `last_id` (replayed), then live ones: every
+    /// event published once the future is done reaches the subscription.
+    fn subscribe(&self, topic: String, last_id: Option<String>) -> BoxFuture<Subscription>;
 
     /// An id to resume after that misses nothing published from now on (the
     /// topic's latest id, or one before its first event). `None` (the
@@ -82,14 +83,14 @@ pub trait Backend: Send + Sync + 'static {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), justsse::hub::HubError> {
 /// let hub: Hub<u64> = Hub::new();
-/// let mut live = hub.subscribe(&7, None);
+/// let mut live = hub.subscribe(&7, None).await;
 /// let sent = hub.publish(&7, Event::named("comment").data("hello")).await?;
 /// let got = live.next().await.expect("the event");
 /// assert_eq!(got.id_str(), sent.id_str());
 ///
 /// // A client that saw `sent` and reconnects gets what came after it.
 /// hub.publish(&7, Event::named("comment").data("again")).await?;
-/// let mut resumed = hub.subscribe(&7, sent.id_str());
+/// let mut resumed = hub.subscribe(&7, sent.id_str()).await;
 /// assert_eq!(resumed.next().await.expect("replayed").data_str(), Some("again"));
 /// # Ok(())
 /// # }
@@ -147,9 +148,12 @@ impl<K: Display> Hub<K> {
 
     /// The events of `topic`: those after `last_id` first (pass the client's
     /// [`LastEventId`](crate::LastEventId)), then live ones. With no id, only
-    /// live events. See [`RESYNC`] for ids the hub cannot resume from.
-    pub fn subscribe(&self, topic: &K, last_id: Option<&str>) -> Subscription {
-        self.backend.subscribe(topic.to_string(), last_id)
+    /// live events: every event published after this returns is delivered,
+    /// on every backend. See [`RESYNC`] for ids the hub cannot resume from.
+    pub async fn subscribe(&self, topic: &K, last_id: Option<&str>) -> Subscription {
+        self.backend
+            .subscribe(topic.to_string(), last_id.map(str::to_owned))
+            .await
     }
 
     /// The events of several topics in one stream, for one `EventSource` (a

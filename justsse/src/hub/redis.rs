@@ -13,7 +13,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use justsse_http::{BoxError, BoxFuture, Event};
 use redis::Value;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -333,11 +332,11 @@ impl Backend for RedisBackend {
         })
     }
 
-    fn subscribe(&self, topic: String, last_id: Option<&str>) -> Subscription {
+    fn subscribe(&self, topic: String, last_id: Option<String>) -> BoxFuture<Subscription> {
         let shared = self.0.clone();
-        let last_id = last_id.map(str::to_owned);
         let key = shared.key(&topic);
-        // Followed at once; live delivery starts once the reader is placed.
+        // Followed at once; live delivery starts once the reader is placed,
+        // which happens before the subscription is handed over.
         let active = shared.activate(&key);
         let cursor = active.topic.next();
         let guard = Subscribed {
@@ -345,13 +344,12 @@ impl Backend for RedisBackend {
             key: key.clone(),
             active: active.clone(),
         };
-        Subscription::new(async_stream::stream! {
+        Box::pin(async move {
             let (first, skip) = match last_id.as_deref().map(StreamId::parse) {
                 None => {
-                    // Live from here: place a just-followed topic now rather
-                    // than when the reader next comes round. If Redis is down the
-                    // reader places it once Redis is back; nothing can be
-                    // published meanwhile.
+                    // Live from here: the topic is placed at its newest entry
+                    // now. If Redis is down the reader places it once Redis is
+                    // back; nothing can be published meanwhile.
                     let _ = shared.position(&active, &key).await;
                     (VecDeque::new(), None)
                 }
@@ -365,9 +363,16 @@ impl Backend for RedisBackend {
                     };
                     match replay {
                         Ok(replayed) => {
-                            let through = replayed.back().and_then(|e| e.id_str()).and_then(StreamId::parse).unwrap_or(last);
+                            let through = replayed
+                                .back()
+                                .and_then(|e| e.id_str())
+                                .and_then(StreamId::parse)
+                                .unwrap_or(last);
                             let skip: Skip = Box::new(move |event: &Event| {
-                                event.id_str().and_then(StreamId::parse).is_some_and(|id| id <= through)
+                                event
+                                    .id_str()
+                                    .and_then(StreamId::parse)
+                                    .is_some_and(|id| id <= through)
                             });
                             (replayed, Some(skip))
                         }
@@ -376,10 +381,7 @@ impl Backend for RedisBackend {
                 }
             };
             drop(shared);
-            let mut reader = active.topic.reader(cursor, first, skip, Box::new(guard));
-            while let Some(event) = reader.next().await {
-                yield event;
-            }
+            Subscription::new(active.topic.reader(cursor, first, skip, Box::new(guard)))
         })
     }
 }
