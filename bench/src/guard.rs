@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
-use bench::{await_deliveries, cpu_micros, quantile_ms};
+use bench::{await_deliveries, collect_latencies, cpu_micros, quantile_ms};
 
 use crate::{idle_memory, json_load, publish_query, spawn_server, subscribe, wait_for};
 
@@ -51,14 +51,7 @@ async fn paced(
     let (delivered, _) =
         await_deliveries(&subscribers.received, events * subs as u64, started).await;
     let cpu = cpu_micros(pid).saturating_sub(cpu_before);
-    let mut latencies = Vec::new();
-    for task in subscribers.tasks {
-        task.abort();
-        if let Ok(mut l) = task.await {
-            latencies.append(&mut l);
-        }
-    }
-    latencies.sort_unstable();
+    let latencies = collect_latencies(subscribers.tasks).await;
     if delivered < events * subs as u64 {
         eprintln!("    delivered {delivered} of {}", events * subs as u64);
     }

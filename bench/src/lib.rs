@@ -95,3 +95,16 @@ pub fn quantile_ms(sorted_us: &[u32], p: f64) -> f64 {
     let at = ((sorted_us.len() as f64 * p) as usize).min(sorted_us.len().saturating_sub(1));
     sorted_us.get(at).map_or(0.0, |&us| f64::from(us) / 1000.0)
 }
+
+/// Stops the subscriber tasks and gathers their latencies (µs), sorted.
+pub async fn collect_latencies(tasks: Vec<tokio::task::JoinHandle<Vec<u32>>>) -> Vec<u32> {
+    let mut latencies = Vec::new();
+    for task in tasks {
+        task.abort();
+        if let Ok(mut l) = task.await {
+            latencies.append(&mut l);
+        }
+    }
+    latencies.sort_unstable();
+    latencies
+}

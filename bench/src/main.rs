@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use bench::{await_deliveries, now_micros, quantile_ms, stamp_of};
+use bench::{await_deliveries, collect_latencies, now_micros, quantile_ms, stamp_of};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -257,14 +257,7 @@ async fn fanout(addr: SocketAddr, subs: usize, events: u64) -> (Fanout, Duration
     publish(addr, events).await;
     let expected = events * subs as u64;
     let (delivered, elapsed) = await_deliveries(&subscribers.received, expected, started).await;
-    let mut latencies = Vec::with_capacity(delivered as usize);
-    for task in subscribers.tasks {
-        task.abort();
-        if let Ok(mut l) = task.await {
-            latencies.append(&mut l);
-        }
-    }
-    latencies.sort_unstable();
+    let latencies = collect_latencies(subscribers.tasks).await;
     (
         Fanout {
             events_per_s: delivered as f64 / elapsed.as_secs_f64().max(1e-6),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bench::{await_deliveries, cpu_micros, now_micros, quantile_ms, stamp_of};
+use bench::{await_deliveries, collect_latencies, cpu_micros, now_micros, quantile_ms, stamp_of};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::{http1, http2};
@@ -137,14 +137,7 @@ async fn fanout(
     publish(tls, addr, events).await;
     let (delivered, elapsed) = await_deliveries(&received, expected, started).await;
     let cpu = cpu_micros(pid).saturating_sub(cpu_before);
-    let mut latencies = Vec::new();
-    for task in tasks {
-        task.abort();
-        if let Ok(mut l) = task.await {
-            latencies.append(&mut l);
-        }
-    }
-    latencies.sort_unstable();
+    let latencies = collect_latencies(tasks).await;
     Fanout {
         events_per_s: delivered as f64 / elapsed.as_secs_f64().max(1e-6),
         p50_ms: quantile_ms(&latencies, 0.50),
