@@ -41,6 +41,12 @@ impl TestCert {
 
     /// A client trusting only this certificate, offering `alpn`.
     pub fn client(&self, alpn: &[&[u8]]) -> TlsConnector {
+        TlsConnector::from(self.client_config(alpn))
+    }
+
+    /// The configuration of a client trusting only this certificate,
+    /// offering `alpn`.
+    pub fn client_config(&self, alpn: &[&[u8]]) -> Arc<ClientConfig> {
         let mut roots = RootCertStore::empty();
         roots.add(self.der.clone()).expect("root");
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -50,7 +56,7 @@ impl TestCert {
             .with_root_certificates(roots)
             .with_no_client_auth();
         config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-        TlsConnector::from(Arc::new(config))
+        Arc::new(config)
     }
 
     /// A TLS connection to `addr` offering `alpn`.

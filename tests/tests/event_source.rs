@@ -182,3 +182,58 @@ async fn against_another_server_it_retries_what_browsers_retry_and_stops_on_204(
     // Each reconnect sent the last id seen.
     assert_eq!(*seen.lock().expect("log"), ["", "a", "a", "b"]);
 }
+
+/// The HTTP version a request came in on.
+#[derive(Clone)]
+struct Version(String);
+
+async fn version(head: &RequestHead) -> Result<Version, HttpError> {
+    Ok(Version(format!("{:?}", head.parts().version)))
+}
+
+async fn announce(version: Version) -> impl EventStream {
+    stream! { yield Event::named("version").data(version.0); }
+}
+
+async fn serve_tls(cert: &justsse_tests::tls::TestCert) -> justsse_tests::TestServer {
+    let app = App::new().route("/events", route::sse(announce).uses(version));
+    let config = ServerConfig::default().tls(cert.server());
+    justsse_tests::TestServer::with_config(app.into_router().expect("builds"), config).await
+}
+
+#[tokio::test]
+async fn over_https_it_speaks_http2_when_the_server_offers_it() {
+    let cert = justsse_tests::tls::TestCert::new();
+    let server = serve_tls(&cert).await;
+    let url = format!("https://localhost:{}/events", server.addr.port());
+    // The builder sets ALPN to h2 then http/1.1, whatever the config offered.
+    let mut source = EventSource::builder(&url)
+        .tls(cert.client_config(&[]))
+        .build()
+        .expect("a valid URL");
+    assert_eq!(next_data(&mut source).await, "HTTP/2.0");
+}
+
+#[tokio::test]
+async fn without_a_tls_config_https_trusts_the_public_roots_only() {
+    let cert = justsse_tests::tls::TestCert::new();
+    let server = serve_tls(&cert).await;
+    let url = format!("https://localhost:{}/events", server.addr.port());
+    let mut source = EventSource::builder(&url)
+        .max_backoff(Duration::from_millis(50))
+        .build()
+        .expect("a valid URL");
+    let item = tokio::time::timeout(DEADLINE, source.next())
+        .await
+        .expect("an answer in time")
+        .expect("the source goes on");
+    let err = item.expect_err("a self-signed certificate is not trusted");
+    assert!(
+        !err.is_fatal(),
+        "a refused certificate is retried as browsers do: {err}"
+    );
+    assert!(
+        err.to_string().contains("UnknownIssuer"),
+        "the error says why: {err}"
+    );
+}

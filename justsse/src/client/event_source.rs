@@ -284,7 +284,8 @@ impl EventSourceBuilder {
     }
 
     /// The TLS configuration for `https://` (its ALPN is set to `h2` and
-    /// `http/1.1`: HTTP/2 when the server speaks it).
+    /// `http/1.1`: HTTP/2 when the server speaks it). Without one, `https://`
+    /// trusts the Mozilla root certificates of the `webpki-roots` crate.
     #[cfg(feature = "tls")]
     pub fn tls(mut self, config: std::sync::Arc<tokio_rustls::rustls::ClientConfig>) -> Self {
         let mut config = std::sync::Arc::unwrap_or_clone(config);
@@ -424,14 +425,12 @@ impl Target {
     #[cfg(feature = "tls")]
     async fn tls_sender(&self, tcp: TcpStream) -> Result<Sender, ClientError> {
         use tokio_rustls::rustls::pki_types::ServerName;
-        let Some(config) = &self.tls else {
-            return Err(ClientError::NoTls);
-        };
+        let config = self.tls.clone().unwrap_or_else(default_tls);
         let name = ServerName::try_from(self.host.clone())
             .map_err(|_| ClientError::Url(self.host.clone()))?;
         let tls = tokio::time::timeout(
             self.connect_timeout,
-            tokio_rustls::TlsConnector::from(config.clone()).connect(name, tcp),
+            tokio_rustls::TlsConnector::from(config).connect(name, tcp),
         )
         .await
         .map_err(|_| ClientError::Timeout("in the TLS handshake"))??;
@@ -452,6 +451,29 @@ impl Target {
     async fn tls_sender(&self, _: TcpStream) -> Result<Sender, ClientError> {
         Err(ClientError::NoTls)
     }
+}
+
+/// The configuration `https://` uses when the builder was given none: the
+/// Mozilla roots, ALPN `h2` then `http/1.1`; built once per process.
+#[cfg(feature = "tls")]
+fn default_tls() -> std::sync::Arc<tokio_rustls::rustls::ClientConfig> {
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore, crypto::ring};
+    static CONFIG: std::sync::OnceLock<std::sync::Arc<ClientConfig>> = std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let roots = RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            let mut config =
+                ClientConfig::builder_with_provider(std::sync::Arc::new(ring::default_provider()))
+                    .with_safe_default_protocol_versions()
+                    .expect("ring supports the default protocol versions")
+                    .with_root_certificates(roots)
+                    .with_no_client_auth();
+            config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+            std::sync::Arc::new(config)
+        })
+        .clone()
 }
 
 async fn http1<I>(
