@@ -92,14 +92,29 @@ async fn measure(name: &str, port: u16) -> std::io::Result<Guarded> {
     })
 }
 
-pub(crate) async fn run() -> std::io::Result<()> {
-    let started = Instant::now();
-    let mut all = Vec::new();
-    for (i, name) in SERVERS.iter().enumerate() {
-        eprintln!("{name}:");
-        all.push(measure(name, 3400 + i as u16).await?);
+/// The median of `values` and, of more than one, their spread (min-max).
+fn summary(mut values: Vec<f64>) -> String {
+    values.sort_by(f64::total_cmp);
+    let median = values[values.len() / 2];
+    match values.as_slice() {
+        [low, .., high] => format!("{median:.2} ({low:.2}-{high:.2})"),
+        _ => format!("{median:.2}"),
     }
-    let [floor, axum, ours] = [all[0], all[1], all[2]];
+}
+
+/// `runs` rounds, the three servers measured one after another in each; with
+/// more than one round each cell is the median and the spread (min-max).
+pub(crate) async fn run(runs: usize) -> std::io::Result<()> {
+    let started = Instant::now();
+    let mut rounds: Vec<[Guarded; 3]> = Vec::new();
+    for round in 0..runs.max(1) {
+        let mut all = [Guarded::default(); 3];
+        for (i, name) in SERVERS.iter().enumerate() {
+            eprintln!("round {}: {name}:", round + 1);
+            all[i] = measure(name, 3400 + i as u16).await?;
+        }
+        rounds.push(all);
+    }
     println!(
         "| scenario | hyper http1 | axum | justsse | justsse / hyper http1 | justsse / axum |"
     );
@@ -126,15 +141,28 @@ pub(crate) async fn run() -> std::io::Result<()> {
         }),
     ];
     for (label, pick) in rows {
-        let (h, a, j) = (pick(&floor), pick(&axum), pick(&ours));
+        let cell = |server: usize| summary(rounds.iter().map(|r| pick(&r[server])).collect());
+        // Ratios per round, so a noisy round moves both servers alike.
+        let ratio = |other: usize| {
+            summary(
+                rounds
+                    .iter()
+                    .map(|r| pick(&r[2]) / pick(&r[other]).max(1e-9))
+                    .collect(),
+            )
+        };
         println!(
-            "| {label} | {h:.2} | {a:.2} | {j:.2} | {:.2} | {:.2} |",
-            j / h.max(1e-9),
-            j / a.max(1e-9)
+            "| {label} | {} | {} | {} | {} | {} |",
+            cell(0),
+            cell(1),
+            cell(2),
+            ratio(0),
+            ratio(1)
         );
     }
     println!(
-        "\n({:.0} s; CPU from /proc/PID/stat in 10 ms ticks)",
+        "\n({} round(s), {:.0} s; CPU from /proc/PID/stat in 10 ms ticks)",
+        rounds.len(),
         started.elapsed().as_secs_f64()
     );
     Ok(())

@@ -24,6 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 mod guard;
+mod idle_curve;
 
 const IMPLS: [&str; 3] = ["hyper", "axum", "justsse"];
 
@@ -451,6 +452,13 @@ fn print_table(plan: &Plan, all: &[(String, Figures)]) {
     );
 }
 
+/// The number after `flag` on the command line.
+fn flag_value(flag: &str) -> Option<usize> {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().position(|a| a == flag)?;
+    args.get(at + 1)?.parse().ok()
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
@@ -481,7 +489,14 @@ async fn main() -> std::io::Result<()> {
         .map(|list| list.split(',').map(str::to_owned).collect())
         .unwrap_or_else(|_| IMPLS.iter().map(|s| s.to_string()).collect());
     if std::env::args().any(|a| a == "--guard") {
-        return guard::run().await;
+        // --runs N: N interleaved rounds, medians and spreads (default 1).
+        let runs = flag_value("--runs").unwrap_or(1);
+        return guard::run(runs).await;
+    }
+    if std::env::args().any(|a| a == "--idle-curve") {
+        // --runs N: the median of N at each point (default 3).
+        let runs = flag_value("--runs").unwrap_or(3);
+        return idle_curve::run(runs, std::path::Path::new("docs/idle-memory.svg")).await;
     }
     if std::env::args().any(|a| a == "--idle-only") {
         for (i, name) in chosen.iter().enumerate() {

@@ -117,6 +117,7 @@ impl ServerConfig {
     /// Serves HTTPS with `tls` (ALPN `h2` and `http/1.1`). The TLS handshake
     /// must finish within the [header read timeout](Self::header_read_timeout).
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn tls(mut self, tls: crate::tls::TlsConfig) -> Self {
         self.tls = Some(tls);
         self

@@ -21,6 +21,7 @@
 //!     justsse_http::serve("127.0.0.1:3000", router, justsse_http::ctrl_c()).await
 //! }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// Items of the `runtime` feature (on by default). Without it the crate is
 /// the route-path grammar alone, so that `justsse-macros` can check paths at
@@ -75,12 +76,15 @@ runtime! {
 #[cfg(feature = "test")]
 mod in_memory;
 #[cfg(feature = "test")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test")))]
 pub use in_memory::InMemory;
 
 #[cfg(feature = "tls")]
 mod tls;
 /// rustls, whose configuration [`TlsConfig::from_rustls`] takes.
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use rustls;
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use tls::TlsConfig;

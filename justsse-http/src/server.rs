@@ -147,6 +147,7 @@ impl Server {
     /// Serves HTTPS with `tls`: the same as [`ServerConfig::tls`], after the
     /// [`config`](Self::config).
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn tls(mut self, tls: crate::tls::TlsConfig) -> Self {
         self.config = self.config.tls(tls);
         self

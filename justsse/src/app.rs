@@ -175,6 +175,7 @@ impl App {
     /// # }
     /// ```
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn tls(mut self, tls: justsse_http::TlsConfig) -> Self {
         self.tls = Some(tls);
         self

@@ -38,6 +38,7 @@
 //!
 //! Routes can be built without macros, with the same typed chain: see
 //! [`route`]. The runtime underneath works by hand too: see [`runtime`].
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod app;
 mod chain;
@@ -55,6 +56,7 @@ pub mod route;
 mod state;
 mod stream;
 #[cfg(feature = "test")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test")))]
 pub mod test;
 
 #[doc(hidden)]
@@ -71,6 +73,7 @@ pub use justsse_http::{
     KeepAlive, Next, Request, RequestHead, Response, ServerConfig, Sse, Wrap,
 };
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use justsse_http::{TlsConfig, rustls};
 pub use justsse_macros::{controller, delete, get, guard, patch, post, put, sse, uses, wrap};
 pub use param::{Needs, PathParam, Resolve};

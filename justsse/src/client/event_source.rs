@@ -287,6 +287,7 @@ impl EventSourceBuilder {
     /// `http/1.1`: HTTP/2 when the server speaks it). Without one, `https://`
     /// trusts the Mozilla root certificates of the `webpki-roots` crate.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn tls(mut self, config: std::sync::Arc<tokio_rustls::rustls::ClientConfig>) -> Self {
         let mut config = std::sync::Arc::unwrap_or_clone(config);
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];

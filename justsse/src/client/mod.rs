@@ -7,5 +7,6 @@ mod event_source;
 mod parser;
 
 #[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use event_source::{ClientError, EventSource, EventSourceBuilder, SourceItem};
 pub use parser::{MessageEvent, Parser};

@@ -19,6 +19,7 @@ use justsse_http::{BoxError, BoxFuture, Event, EventError, HttpError};
 
 pub use memory::MemoryConfig;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{RedisBackend, RedisConfig};
 
 /// The name of the event a subscriber receives when events it should have had
