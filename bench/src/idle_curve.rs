@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use plotters::prelude::{
-    BLACK, BLUE, ChartBuilder, Circle, Color, GREEN, IntoDrawingArea, LineSeries, PathElement, RED,
-    SVGBackend, WHITE,
+    BLACK, BLUE, ChartBuilder, Circle, Color, IntoDrawingArea, LineSeries, PathElement, RED,
+    RGBColor, SVGBackend, SeriesLabelPosition, WHITE,
 };
 
 use crate::idle_memory;
@@ -34,8 +34,9 @@ fn counts() -> Vec<usize> {
         .filter(|&n| n <= room)
         .collect();
     if counts.last() != Some(&20_000) && room > 10_000 {
-        eprintln!("20,000 streams exceed the descriptor limit ({limit}); measuring {room}");
-        counts.push(room / 500 * 500);
+        let most = room / 500 * 500;
+        eprintln!("20,000 streams exceed the descriptor limit ({limit}); measuring {most}");
+        counts.push(most);
     }
     counts
 }
@@ -97,8 +98,10 @@ fn plot(
         .configure_mesh()
         .x_desc("open idle streams")
         .y_desc("RSS per stream, KiB")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.0}"))
         .draw()?;
-    let colors = [BLACK, RED, BLUE, GREEN];
+    let colors = [BLACK, RED, BLUE, RGBColor(0, 140, 60)];
     for ((curve, (_, label)), color) in curves.iter().zip(SERVERS).zip(colors) {
         let points: Vec<(f64, f64)> = counts
             .iter()
@@ -117,6 +120,7 @@ fn plot(
     }
     chart
         .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .draw()?;

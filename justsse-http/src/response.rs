@@ -32,8 +32,51 @@ const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
     note = "return `Json<T>`, `Result<T, HttpError>`, `(StatusCode, T)`, a `String`, or build a `Response`"
 )]
 pub trait IntoResponse {
+    /// What the body is, as far as the type tells (a [`Response`] built by
+    /// hand does not): the route table's kind column reads it. Types of your
+    /// own may say it too.
+    const BODY: BodyKind = BodyKind::Unknown;
+
     /// Builds the response.
     fn into_response(self) -> Response;
+}
+
+/// What a response type's body is, as far as its type tells.
+///
+/// ```
+/// use justsse_http::{BodyKind, Html, HttpError, IntoResponse, Json};
+///
+/// assert_eq!(<Json<Vec<u32>> as IntoResponse>::BODY, BodyKind::Json);
+/// assert_eq!(<Result<Html<String>, HttpError> as IntoResponse>::BODY, BodyKind::Html);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BodyKind {
+    /// `application/json`.
+    Json,
+    /// `text/html`.
+    Html,
+    /// `text/plain`.
+    Text,
+    /// No body.
+    Empty,
+    /// `text/event-stream`.
+    EventStream,
+    /// Not known from the type.
+    Unknown,
+}
+
+impl BodyKind {
+    /// Its media type, when known (`application/json`...).
+    pub const fn media_type(self) -> Option<&'static str> {
+        match self {
+            BodyKind::Json => Some("application/json"),
+            BodyKind::Html => Some("text/html"),
+            BodyKind::Text => Some("text/plain"),
+            BodyKind::EventStream => Some("text/event-stream"),
+            BodyKind::Empty | BodyKind::Unknown => None,
+        }
+    }
 }
 
 impl IntoResponse for Response {
@@ -43,12 +86,16 @@ impl IntoResponse for Response {
 }
 
 impl IntoResponse for () {
+    const BODY: BodyKind = BodyKind::Empty;
+
     fn into_response(self) -> Response {
         Response::new(Body::empty())
     }
 }
 
 impl IntoResponse for StatusCode {
+    const BODY: BodyKind = BodyKind::Empty;
+
     fn into_response(self) -> Response {
         let mut response = Response::new(Body::empty());
         *response.status_mut() = self;
@@ -57,12 +104,16 @@ impl IntoResponse for StatusCode {
 }
 
 impl IntoResponse for String {
+    const BODY: BodyKind = BodyKind::Text;
+
     fn into_response(self) -> Response {
         text(Body::from(self))
     }
 }
 
 impl IntoResponse for &'static str {
+    const BODY: BodyKind = BodyKind::Text;
+
     fn into_response(self) -> Response {
         text(Body::from(self))
     }
@@ -75,6 +126,8 @@ fn text(body: Body) -> Response {
 }
 
 impl<T: IntoResponse> IntoResponse for (StatusCode, T) {
+    const BODY: BodyKind = T::BODY;
+
     fn into_response(self) -> Response {
         let mut response = self.1.into_response();
         *response.status_mut() = self.0;
@@ -96,6 +149,8 @@ impl<T: IntoResponse> IntoResponse for (StatusCode, T) {
 /// assert_eq!(response.headers()[header::SET_COOKIE], "session=abc; HttpOnly");
 /// ```
 impl<T: IntoResponse> IntoResponse for (http::HeaderMap, T) {
+    const BODY: BodyKind = T::BODY;
+
     fn into_response(self) -> Response {
         let mut response = self.1.into_response();
         response.headers_mut().extend(self.0);
@@ -104,6 +159,8 @@ impl<T: IntoResponse> IntoResponse for (http::HeaderMap, T) {
 }
 
 impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
+    const BODY: BodyKind = T::BODY;
+
     fn into_response(self) -> Response {
         match self {
             Ok(value) => value.into_response(),
@@ -113,6 +170,8 @@ impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
 }
 
 impl IntoResponse for HttpError {
+    const BODY: BodyKind = BodyKind::Json;
+
     fn into_response(mut self) -> Response {
         self.log();
         let body = ErrorBody {
@@ -150,6 +209,8 @@ struct ErrorBody<'a> {
 pub struct Html<T>(pub T);
 
 impl<T: Into<Body>> IntoResponse for Html<T> {
+    const BODY: BodyKind = BodyKind::Html;
+
     fn into_response(self) -> Response {
         let mut response = Response::new(self.0.into());
         response.headers_mut().insert(
@@ -176,6 +237,8 @@ impl<T: Into<Body>> IntoResponse for Html<T> {
 pub struct Json<T>(pub T);
 
 impl<T: Serialize> IntoResponse for Json<T> {
+    const BODY: BodyKind = BodyKind::Json;
+
     fn into_response(self) -> Response {
         json_response(&self.0).unwrap_or_else(|err| HttpError::internal(err).into_response())
     }

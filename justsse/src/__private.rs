@@ -15,7 +15,8 @@ pub use crate::stream::SseResponse;
 pub use justsse_http::MethodRouter;
 
 use futures_util::Stream;
-use justsse_http::{BoxError, IntoResponse, Sse};
+pub use justsse_http::IntoResponse;
+use justsse_http::{BoxError, Sse};
 
 /// Parses the text of path parameter `name`: 400 naming it when malformed.
 pub fn parse_param<P: PathParam>(cx: &Context, name: &str) -> Result<P::Raw, HttpError> {

@@ -5,7 +5,8 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use justsse_http::{HttpError, MethodRouter, Request, Router};
+use justsse_http::{BodyKind, HttpError, MethodRouter, Request, Router};
+use serde::Serialize;
 
 use crate::context::Context;
 use crate::extract::Extract;
@@ -22,11 +23,22 @@ pub trait Controller: Send + Sync + 'static {
     fn mount(self: Arc<Self>, mount: &mut Mount<'_>);
 }
 
-/// Whether a route answers JSON (or any plain response) or streams events.
+/// What a route answers: a plain response (by its type: JSON, HTML, text,
+/// nothing, or a [`Response`](crate::Response) built by hand), an event
+/// stream, or either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RouteKind {
-    /// A plain response.
+    /// JSON ([`Json`](crate::Json), or an error body).
     Json,
+    /// HTML ([`Html`](crate::Html)).
+    Html,
+    /// Plain text (`String`, `&str`).
+    Text,
+    /// No body (`()`, `StatusCode`).
+    Empty,
+    /// A response whose type does not tell its body.
+    Response,
     /// An event stream.
     Sse,
     /// Progressive enhancement: JSON for plain clients, an event stream for
@@ -34,18 +46,21 @@ pub enum RouteKind {
     Progressive,
 }
 
-/// One row of a controller's route table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One row of a controller's route table. It serializes as a JSON object with
+/// the same fields, `params` as `[{"name": .., "type": ..}]` and `kind` as its
+/// [label](RouteKind::label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RouteInfo {
     /// `GET`, `POST`, ...
     pub method: &'static str,
     /// The full path, prefix included, as written (`/tickets/:ticket/events`).
     pub path: &'static str,
-    /// JSON or SSE.
+    /// What it answers.
     pub kind: RouteKind,
     /// `Controller::method`.
     pub handler: &'static str,
     /// The path parameters with their types, in path order.
+    #[serde(serialize_with = "params_as_objects")]
     pub params: &'static [(&'static str, &'static str)],
     /// The middleware, controller-level first.
     pub uses: &'static [&'static str],
@@ -55,6 +70,25 @@ pub struct RouteInfo {
     pub summary: &'static str,
 }
 
+fn params_as_objects<S: serde::Serializer>(
+    params: &&'static [(&'static str, &'static str)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Param {
+        name: &'static str,
+        #[serde(rename = "type")]
+        ty: &'static str,
+    }
+    serializer.collect_seq(params.iter().map(|&(name, ty)| Param { name, ty }))
+}
+
+impl Serialize for RouteKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.label())
+    }
+}
+
 impl fmt::Display for RouteInfo {
     /// `GET  /tickets/:ticket/events  sse  TicketController::events  uses auth, guard`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -62,17 +96,54 @@ impl fmt::Display for RouteInfo {
     }
 }
 
-/// Routes listed one per line with aligned columns, as [`App::routes`](crate::App::routes) returns them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Routes listed one per line with aligned columns, as [`App::routes`](crate::App::routes)
+/// returns them; it serializes as a JSON array of [`RouteInfo`] objects.
+///
+/// ```
+/// use justsse::{App, Json, route};
+///
+/// async fn hello() -> Json<&'static str> {
+///     Json("hello")
+/// }
+///
+/// let table = App::new().route("/hello", route::get(hello)).routes();
+/// assert!(table.to_string().starts_with("GET  /hello  json"));
+/// let json = serde_json::to_value(&table).unwrap();
+/// assert_eq!(json[0]["kind"], "json");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RouteTable(pub Vec<RouteInfo>);
 
 impl RouteKind {
-    /// `json`, `sse` or `json+sse`.
+    /// `json`, `html`, `text`, `empty`, `response`, `sse` or `json+sse`.
     pub fn label(self) -> &'static str {
         match self {
             RouteKind::Json => "json",
+            RouteKind::Html => "html",
+            RouteKind::Text => "text",
+            RouteKind::Empty => "empty",
+            RouteKind::Response => "response",
             RouteKind::Sse => "sse",
             RouteKind::Progressive => "json+sse",
+        }
+    }
+
+    /// The kind of a plain route whose handler returns a body of `kind`.
+    ///
+    /// ```
+    /// use justsse::{BodyKind, RouteKind};
+    ///
+    /// assert_eq!(RouteKind::plain(BodyKind::Html), RouteKind::Html);
+    /// assert_eq!(RouteKind::plain(BodyKind::Unknown).label(), "response");
+    /// ```
+    pub const fn plain(kind: BodyKind) -> RouteKind {
+        match kind {
+            BodyKind::Json => RouteKind::Json,
+            BodyKind::Html => RouteKind::Html,
+            BodyKind::Text => RouteKind::Text,
+            BodyKind::Empty => RouteKind::Empty,
+            BodyKind::EventStream => RouteKind::Sse,
+            _ => RouteKind::Response,
         }
     }
 }
@@ -153,7 +224,7 @@ impl Mount<'_> {
             (RouteKind::Progressive, _) => {
                 MethodRouter::default().get(handler.clone()).sse(handler)
             }
-            (RouteKind::Json, method) => match method.parse() {
+            (_, method) => match method.parse() {
                 Ok(method) => MethodRouter::default().on(method, handler),
                 Err(_) => {
                     self.missing
@@ -197,10 +268,7 @@ impl Mount<'_> {
         what: &str,
         require: impl FnOnce(&mut Needs<'_>),
     ) {
-        let mut needs = Needs {
-            app: self.app,
-            missing: Vec::new(),
-        };
+        let mut needs = Needs::new(self.app);
         require(&mut needs);
         for state in needs.missing {
             self.missing.push(format!(

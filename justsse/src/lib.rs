@@ -69,7 +69,7 @@ pub use extract::{Disconnected, Extract, LastEventId, Query};
 pub use hub::Hub;
 pub use justsse_http::http;
 pub use justsse_http::{
-    AppLayer, AppService, Body, BodyError, Event, EventError, Html, HttpError, IntoResponse, Json,
+    AppLayer, AppService, Body, BodyError, BodyKind, Event, EventError, Html, HttpError, IntoResponse, Json,
     KeepAlive, Next, Request, RequestHead, Response, ServerConfig, Sse, Wrap,
 };
 #[cfg(feature = "tls")]

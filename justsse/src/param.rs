@@ -41,6 +41,29 @@ pub trait PathParam: Sized + Send {
 pub struct Needs<'a> {
     pub(crate) app: &'a AppState,
     pub(crate) missing: Vec<&'static str>,
+    /// The types of the path parameters a `Path` extractor reads, in order.
+    pub(crate) path_types: Vec<&'static str>,
+}
+
+impl<'a> Needs<'a> {
+    pub(crate) fn new(app: &'a AppState) -> Self {
+        Self {
+            app,
+            missing: Vec::new(),
+            path_types: Vec::new(),
+        }
+    }
+
+    /// Records that the next path parameter is read as `P`, for the route table.
+    pub(crate) fn path_param<P>(&mut self) {
+        let name = std::any::type_name::<P>();
+        // `alloc::string::String` is listed `String`, as a controller's is.
+        let short = match name.contains('<') {
+            true => name,
+            false => name.rsplit("::").next().unwrap_or(name),
+        };
+        self.path_types.push(short);
+    }
 }
 
 impl Needs<'_> {

@@ -65,6 +65,7 @@ impl<A: PathParam> FromPath for A {
     }
 
     fn require(needs: &mut Needs<'_>) {
+        needs.path_param::<A>();
         A::require(needs);
     }
 }
@@ -77,6 +78,8 @@ impl<A: PathParam, B: PathParam> FromPath for (A, B) {
     }
 
     fn require(needs: &mut Needs<'_>) {
+        needs.path_param::<A>();
+        needs.path_param::<B>();
         A::require(needs);
         B::require(needs);
     }
@@ -98,6 +101,9 @@ impl<A: PathParam, B: PathParam, C: PathParam> FromPath for (A, B, C) {
     }
 
     fn require(needs: &mut Needs<'_>) {
+        needs.path_param::<A>();
+        needs.path_param::<B>();
+        needs.path_param::<C>();
         A::require(needs);
         B::require(needs);
         C::require(needs);

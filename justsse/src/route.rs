@@ -145,7 +145,7 @@ pub trait Respond<O, M>: Send + Sync + 'static {
 
 impl<O: IntoResponse> Respond<O, ()> for Plain {
     fn kind(&self) -> RouteKind {
-        RouteKind::Json
+        RouteKind::plain(O::BODY)
     }
 
     fn method(&self) -> &'static str {
@@ -211,6 +211,12 @@ where
     RM: 'static,
 {
     fn info(&self, path: &'static str) -> RouteInfo {
+        // The types a `Path` extractor reads the parameters as, if it does.
+        let no_state = crate::state::AppState::default();
+        let mut needs = crate::param::Needs::new(&no_state);
+        S::require(&mut needs);
+        H::require(&mut needs);
+        let mut types = needs.path_types.into_iter();
         let params: Vec<(&'static str, &'static str)> = path
             .split('/')
             .filter_map(|segment| {
@@ -218,7 +224,7 @@ where
                     .strip_prefix(':')
                     .or_else(|| segment.strip_prefix('*'))
             })
-            .map(|name| (name, ""))
+            .map(|name| (name, types.next().unwrap_or("")))
             .collect();
         // A route is described once, when the app is configured: its table
         // row lives as long as the program, like a controller's.

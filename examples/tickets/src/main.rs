@@ -1,5 +1,6 @@
 //! Runs the tickets example: `cargo run -p tickets` (`PORT` defaults to 3000;
-//! `TLS_CERT` and `TLS_KEY` serve HTTPS).
+//! `TLS_CERT` and `TLS_KEY` serve HTTPS). `cargo run -p tickets -- routes`
+//! prints the route table and exits; `-- routes --json` prints it as JSON.
 
 use justsse::Hub;
 use justsse::hub::{RedisBackend, RedisConfig};
@@ -11,6 +12,16 @@ async fn main() -> Result<(), justsse::Error> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
+    if std::env::args().nth(1).as_deref() == Some("routes") {
+        let routes = tickets::app().routes();
+        if std::env::args().any(|arg| arg == "--json") {
+            let json = serde_json::to_string_pretty(&routes).expect("a route table serializes");
+            println!("{json}");
+        } else {
+            print!("{routes}");
+        }
+        return Ok(());
+    }
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".to_owned());
     // REDIS_URL set: comments go through Redis Streams, so several instances
     // (on several ports) share them and a browser may reconnect to any.

@@ -113,6 +113,8 @@ impl Sse {
 }
 
 impl IntoResponse for Sse {
+    const BODY: crate::response::BodyKind = crate::response::BodyKind::EventStream;
+
     fn into_response(self) -> Response {
         let first = self.retry.map(|after| Event::new().retry(after));
         let body = SseBody::new(self.stream, self.keep_alive, first);

@@ -85,6 +85,8 @@ pub(crate) struct RouteModel {
     pub(crate) wraps: Vec<Path>,
     /// The body of a generator handler (an `#[sse]` method ending in `stream! {}`).
     pub(crate) generator: Option<Block>,
+    /// The return type as written; `None` for `()`.
+    pub(crate) output: Option<Type>,
     pub(crate) summary: String,
 }
 

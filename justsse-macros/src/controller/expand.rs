@@ -204,13 +204,33 @@ fn guard_call(route: &RouteModel, guard: &Guard) -> TokenStream {
     }
 }
 
+/// Whether `ty` has an `impl Trait` in it.
+fn names_impl(ty: &Type) -> bool {
+    struct Finds(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finds {
+        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut finds = Finds(false);
+    syn::visit::Visit::visit_type(&mut finds, ty);
+    finds.0
+}
+
 fn route_info(model: &ControllerModel, route: &RouteModel) -> TokenStream {
     let method = route.method.http();
     let path = &route.path;
-    let kind = match route.method {
-        Method::Sse => quote!(::justsse::__private::RouteKind::Sse),
+    let kind = match (route.method, &route.output) {
+        (Method::Sse, _) => quote!(::justsse::__private::RouteKind::Sse),
         _ if route.progressive => quote!(::justsse::__private::RouteKind::Progressive),
-        _ => quote!(::justsse::__private::RouteKind::Json),
+        (_, None) => quote!(::justsse::__private::RouteKind::Empty),
+        // `impl IntoResponse` cannot be named here: its body is not known.
+        (_, Some(ty)) if names_impl(ty) => quote!(::justsse::__private::RouteKind::Response),
+        (_, Some(ty)) => quote_spanned! {ty.span()=>
+            ::justsse::__private::RouteKind::plain(
+                <#ty as ::justsse::__private::IntoResponse>::BODY,
+            )
+        },
     };
     let handler = format!("{}::{}", tidy(&model.self_ty), route.handler);
     let params = route.params.iter().map(|name| {

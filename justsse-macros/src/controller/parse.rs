@@ -239,6 +239,10 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
         steps,
         wraps,
         generator,
+        output: match &sig.output {
+            syn::ReturnType::Default => None,
+            syn::ReturnType::Type(_, ty) => Some((**ty).clone()),
+        },
         summary: summary(&method.attrs),
     })
 }
