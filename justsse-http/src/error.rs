@@ -52,9 +52,36 @@ impl HttpError {
         Self::new(StatusCode::BAD_REQUEST, message)
     }
 
-    /// 401 Unauthorized.
+    /// 401 Unauthorized, with the `WWW-Authenticate: Bearer` challenge HTTP
+    /// requires of a 401 ([`challenge`](Self::challenge) sets another).
+    ///
+    /// ```
+    /// use justsse_http::{HttpError, IntoResponse};
+    ///
+    /// let response = HttpError::unauthorized("log in first").into_response();
+    /// assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    /// ```
     pub fn unauthorized(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, message)
+            .challenge(HeaderValue::from_static("Bearer"))
+    }
+
+    /// Sets the `WWW-Authenticate` challenge of a 401, replacing the default.
+    ///
+    /// ```
+    /// use justsse_http::http::HeaderValue;
+    /// use justsse_http::{HttpError, IntoResponse};
+    ///
+    /// let response = HttpError::unauthorized("who are you?")
+    ///     .challenge(HeaderValue::from_static(r#"Basic realm="admin""#))
+    ///     .into_response();
+    /// assert_eq!(response.headers()["www-authenticate"], r#"Basic realm="admin""#);
+    /// ```
+    pub fn challenge(mut self, challenge: HeaderValue) -> Self {
+        self.headers
+            .get_or_insert_with(Default::default)
+            .insert(http::header::WWW_AUTHENTICATE, challenge);
+        self
     }
 
     /// 403 Forbidden.

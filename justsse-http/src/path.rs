@@ -24,6 +24,19 @@ pub enum PathError {
     /// A catch-all that is not the last segment.
     #[error("route path `{0}`: a `*name` catch-all must be the last segment")]
     CatchAllNotLast(String),
+    /// A parameter in another framework's syntax: `{id}` (axum, matchit),
+    /// `<id>` (Rocket).
+    #[error(
+        "route path `{path}`: write `{segment}` as `{suggestion}` (justsse paths name parameters `:name` and `*name`)"
+    )]
+    ForeignParameter {
+        /// The whole path.
+        path: String,
+        /// The offending segment.
+        segment: String,
+        /// The same parameter in our syntax.
+        suggestion: String,
+    },
     /// The same parameter name twice.
     #[error("route path `{path}` names the parameter `{name}` twice")]
     DuplicateParameter {
@@ -83,6 +96,13 @@ impl RoutePath {
                 }
                 return Err(PathError::EmptySegment(path.to_owned()));
             }
+            if let Some(suggestion) = foreign_parameter(segment) {
+                return Err(PathError::ForeignParameter {
+                    path: path.to_owned(),
+                    segment: (*segment).to_owned(),
+                    suggestion,
+                });
+            }
             let (kind, name) = match segment.as_bytes()[0] {
                 b':' => (Param::Named, &segment[1..]),
                 b'*' => (Param::CatchAll, &segment[1..]),
@@ -128,6 +148,25 @@ enum Param {
     CatchAll,
 }
 
+/// `{id}` / `{*rest}` (matchit, axum) and `<id>` / `<rest..>` (Rocket) in our
+/// syntax, `:id` / `*rest`; `None` for any other segment.
+fn foreign_parameter(segment: &str) -> Option<String> {
+    let (open, close) = (segment.as_bytes()[0], segment.as_bytes()[segment.len() - 1]);
+    let inner = match (open, close) {
+        (b'{', b'}') | (b'<', b'>') if segment.len() > 2 => &segment[1..segment.len() - 1],
+        _ => return None,
+    };
+    let (catch_all, name) = match (inner.strip_prefix('*'), inner.strip_suffix("..")) {
+        (Some(name), _) if open == b'{' => (true, name),
+        (_, Some(name)) if open == b'<' => (true, name),
+        _ => (false, inner),
+    };
+    if !is_identifier(name) {
+        return None;
+    }
+    Some(format!("{}{name}", if catch_all { '*' } else { ':' }))
+}
+
 fn is_identifier(name: &str) -> bool {
     let mut bytes = name.bytes();
     matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_'))
@@ -157,7 +196,9 @@ mod tests {
             ("/tickets/:ticket", "/tickets/{ticket}", &["ticket"][..]),
             ("/t/:a/x/:b_2", "/t/{a}/x/{b_2}", &["a", "b_2"][..]),
             ("/files/*rest", "/files/{*rest}", &["rest"][..]),
-            ("/braces/{x}", "/braces/{{x}}", &[][..]),
+            ("/braces/a{x}", "/braces/a{{x}}", &[][..]),
+            ("/braces/{}", "/braces/{{}}", &[][..]),
+            ("/braces/{1}", "/braces/{{1}}", &[][..]),
             ("/a:b", "/a:b", &[][..]),
         ];
         for (written, expected, params) in cases {
@@ -206,6 +247,31 @@ mod tests {
         ];
         for (written, expected) in cases {
             assert_eq!(RoutePath::parse(written), Err(expected), "{written:?}");
+        }
+    }
+
+    #[test]
+    fn other_frameworks_parameters_get_our_syntax_suggested() {
+        let cases = [
+            ("/t/{id}", "{id}", ":id"),
+            ("/t/{*rest}", "{*rest}", "*rest"),
+            ("/t/<id>/x", "<id>", ":id"),
+            ("/t/<rest..>", "<rest..>", "*rest"),
+        ];
+        for (written, segment, suggestion) in cases {
+            let err = RoutePath::parse(written).expect_err(written);
+            assert_eq!(
+                err,
+                PathError::ForeignParameter {
+                    path: written.into(),
+                    segment: segment.into(),
+                    suggestion: suggestion.into(),
+                }
+            );
+            assert!(
+                err.to_string().contains(&format!("as `{suggestion}`")),
+                "{err}"
+            );
         }
     }
 }

@@ -5,7 +5,7 @@ pub use std::sync::Arc;
 pub use async_stream::try_stream;
 pub use justsse_http::{Event, HttpError, Response};
 
-pub use crate::chain::{Arg, Guard, GuardOutcome, Pick};
+pub use crate::chain::{Arg, Guard, GuardOutcome, Lent, Pick};
 pub use crate::context::Context;
 pub use crate::controller::{Controller, Mount, RouteInfo, RouteKind, RouteResult};
 pub use crate::middleware::Middleware;
@@ -154,13 +154,17 @@ pub async fn arg<T: Arg<C, M>, C, M>(
 }
 
 /// Runs a guard given as a function path.
-pub fn guard<C, M, G: Guard<C, M>>(chain: &C, guard: G) -> Result<(), HttpError> {
-    guard.run(chain)
+pub fn guard<C, M, G: Guard<C, M>>(
+    chain: &C,
+    guard: G,
+    denied: &'static str,
+) -> Result<(), HttpError> {
+    guard.run(chain, denied)
 }
 
 /// Checks what a guard closure returned.
-pub fn check<R: GuardOutcome>(outcome: R) -> Result<(), HttpError> {
-    outcome.check()
+pub fn check<R: GuardOutcome>(outcome: R, denied: &'static str) -> Result<(), HttpError> {
+    outcome.check(denied)
 }
 
 /// A JSON (plain) route's response.

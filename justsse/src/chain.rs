@@ -45,6 +45,25 @@ impl<T, H, Tail: Pick<T, I>, I> Pick<T, There<I>> for (H, Tail) {
     }
 }
 
+/// A path parameter lent to a guard function beside the chain, so that the
+/// function finds it by type as it finds chain values.
+pub struct Lent<'a, T>(pub &'a T);
+
+#[diagnostic::do_not_recommend]
+impl<T, Tail> Pick<T, Lent<'static, ()>> for (Lent<'_, T>, Tail) {
+    fn pick(&self) -> &T {
+        self.0.0
+    }
+}
+
+/// The chain behind the lent path parameters.
+#[diagnostic::do_not_recommend]
+impl<C: Pick<T, I>, T, I> Pick<T, I> for &C {
+    fn pick(&self) -> &T {
+        (**self).pick()
+    }
+}
+
 /// A value of the chain, as a guard borrows it.
 #[diagnostic::on_unimplemented(
     message = "no middleware in this route's chain provides `{Self}`",
@@ -153,22 +172,23 @@ where
     message = "a guard returns `bool` or `Result<(), E>` where `E: Into<HttpError>`, not `{Self}`"
 )]
 pub trait GuardOutcome {
-    /// `Ok` lets the request through.
-    fn check(self) -> Result<(), HttpError>;
+    /// `Ok` lets the request through; a refusal without its own error is a
+    /// 403 with the message `denied`.
+    fn check(self, denied: &'static str) -> Result<(), HttpError>;
 }
 
 impl GuardOutcome for bool {
-    fn check(self) -> Result<(), HttpError> {
+    fn check(self, denied: &'static str) -> Result<(), HttpError> {
         if self {
             Ok(())
         } else {
-            Err(HttpError::forbidden("forbidden"))
+            Err(HttpError::forbidden(denied))
         }
     }
 }
 
 impl<E: Into<HttpError>> GuardOutcome for Result<(), E> {
-    fn check(self) -> Result<(), HttpError> {
+    fn check(self, _: &'static str) -> Result<(), HttpError> {
         self.map_err(Into::into)
     }
 }
@@ -180,8 +200,8 @@ impl<E: Into<HttpError>> GuardOutcome for Result<(), E> {
     note = "a guard is `fn(&A) -> bool` (or up to three `&` arguments) where each type is returned by a `#[uses(...)]` middleware"
 )]
 pub trait Guard<C, M> {
-    /// Runs the guard.
-    fn run(&self, chain: &C) -> Result<(), HttpError>;
+    /// Runs the guard; `false` is a 403 with the message `denied`.
+    fn run(&self, chain: &C, denied: &'static str) -> Result<(), HttpError>;
 }
 
 impl<F, C, Args, I, R> Guard<C, (Args, I, R)> for F
@@ -190,8 +210,8 @@ where
     Args: GuardArgs<F, C, I, R>,
     R: GuardOutcome,
 {
-    fn run(&self, chain: &C) -> Result<(), HttpError> {
-        Args::call(self, chain).check()
+    fn run(&self, chain: &C, denied: &'static str) -> Result<(), HttpError> {
+        Args::call(self, chain).check(denied)
     }
 }
 

@@ -69,8 +69,8 @@ pub use extract::{Disconnected, Extract, LastEventId, Query};
 pub use hub::Hub;
 pub use justsse_http::http;
 pub use justsse_http::{
-    AppLayer, AppService, Body, BodyError, BodyKind, Event, EventError, Html, HttpError, IntoResponse, Json,
-    KeepAlive, Next, Request, RequestHead, Response, ServerConfig, Sse, Wrap,
+    AppLayer, AppService, Body, BodyError, BodyKind, Event, EventError, Html, HttpError,
+    IntoResponse, Json, KeepAlive, Next, Request, RequestHead, Response, ServerConfig, Sse, Wrap,
 };
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]

@@ -325,12 +325,42 @@ impl<K, H, S: Steps> Route<K, H, S> {
         G: Guard<S::Chain, M> + Send + Sync + 'static,
         M: 'static,
     {
+        self.guard_with(guard, "forbidden")
+    }
+
+    /// [`guard`](Self::guard) whose `false` is a 403 saying `message`.
+    ///
+    /// ```
+    /// use justsse::prelude::*;
+    /// use justsse::route;
+    ///
+    /// #[derive(Clone)]
+    /// struct User { is_admin: bool }
+    ///
+    /// async fn auth(head: &RequestHead) -> Result<User, HttpError> {
+    ///     Ok(User { is_admin: head.headers().contains_key("x-admin") })
+    /// }
+    ///
+    /// async fn secret(user: User) -> Json<bool> {
+    ///     Json(user.is_admin)
+    /// }
+    ///
+    /// let app = App::new().route(
+    ///     "/secret",
+    ///     route::get(secret).uses(auth).guard_with(|u: &User| u.is_admin, "admins only"),
+    /// );
+    /// ```
+    pub fn guard_with<G, M>(self, guard: G, message: &'static str) -> Route<K, H, (S, Check<G, M>)>
+    where
+        G: Guard<S::Chain, M> + Send + Sync + 'static,
+        M: 'static,
+    {
         let mut guards = self.guards;
         guards.push("guard");
         Route {
             kind: self.kind,
             handler: self.handler,
-            steps: (self.steps, Check(guard, PhantomData)),
+            steps: (self.steps, Check(guard, message, PhantomData)),
             uses: self.uses,
             guards,
             wraps: self.wraps,
@@ -392,7 +422,7 @@ where
 }
 
 /// A guard step.
-pub struct Check<G, M>(G, PhantomData<fn() -> M>);
+pub struct Check<G, M>(G, &'static str, PhantomData<fn() -> M>);
 
 impl<S, G, M> Steps for (S, Check<G, M>)
 where
@@ -404,7 +434,7 @@ where
 
     async fn run(&self, cx: &mut Context) -> Result<Self::Chain, HttpError> {
         let chain = self.0.run(cx).await?;
-        self.1.0.run(&chain)?;
+        self.1.0.run(&chain, self.1.1)?;
         Ok(chain)
     }
 

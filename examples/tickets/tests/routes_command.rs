@@ -17,7 +17,10 @@ fn run(args: &[&str]) -> String {
 #[test]
 fn routes_prints_the_table_and_exits() {
     let text = run(&["routes"]);
-    assert!(!text.contains("tickets example on"), "it does not serve: {text}");
+    assert!(
+        !text.contains("tickets example on"),
+        "it does not serve: {text}"
+    );
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), tickets::app().routes().0.len(), "{text}");
     assert!(

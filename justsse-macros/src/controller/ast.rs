@@ -52,8 +52,8 @@ impl Method {
 pub(crate) enum Step {
     /// `#[uses(path)]`: a middleware whose value joins the chain.
     Use(Path),
-    /// `#[guard(...)]`.
-    Guard(Guard),
+    /// `#[guard(...)]`, with the message of its 403 (`message = ".."`).
+    Guard(Guard, Option<LitStr>),
 }
 
 pub(crate) enum Guard {
@@ -63,7 +63,7 @@ pub(crate) enum Guard {
         closure: ExprClosure,
         args: Vec<(Option<Ident>, Type)>,
     },
-    /// `is_admin`: a function of borrowed chain values.
+    /// `is_admin`: a function of borrowed chain values and path parameters.
     Function(Expr),
 }
 

@@ -70,15 +70,17 @@ pub(super) fn take_steps(cx: &mut Ctxt, attrs: &mut Vec<Attribute>) -> Vec<Step>
             false
         }
         Some("guard") => {
-            match attr.parse_args::<Expr>() {
-                Ok(expr) => {
+            match attr.parse_args_with(guard_args) {
+                Ok((expr, message)) => {
                     if let Some(guard) = parse_guard(cx, expr) {
-                        steps.push(Step::Guard(guard));
+                        steps.push(Step::Guard(guard, message));
                     }
                 }
                 Err(err) => cx.error_span(
                     err.span(),
-                    format!("{err}; expected `#[guard(|user: &User| user.is_admin)]`"),
+                    format!(
+                        "{err}; expected `#[guard(|user: &User| user.is_admin)]` or `#[guard(is_admin, message = \"admins only\")]`"
+                    ),
                 ),
             }
             false
@@ -86,6 +88,26 @@ pub(super) fn take_steps(cx: &mut Ctxt, attrs: &mut Vec<Attribute>) -> Vec<Step>
         _ => true,
     });
     steps
+}
+
+/// `expr` or `expr, message = "..."`.
+fn guard_args(input: ParseStream<'_>) -> syn::Result<(Expr, Option<LitStr>)> {
+    let expr: Expr = input.parse()?;
+    if input.is_empty() {
+        return Ok((expr, None));
+    }
+    input.parse::<Token![,]>()?;
+    let key: Ident = input.parse()?;
+    if key != "message" {
+        return Err(syn::Error::new(
+            key.span(),
+            format!("unknown guard option `{key}`"),
+        ));
+    }
+    input.parse::<Token![=]>()?;
+    let message: LitStr = input.parse()?;
+    let _ = input.parse::<Option<Token![,]>>()?;
+    Ok((expr, Some(message)))
 }
 
 pub(super) fn parse_guard(cx: &mut Ctxt, expr: Expr) -> Option<Guard> {

@@ -103,12 +103,12 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
                 });
                 outputs.push((ty, path));
             }
-            Step::Guard(guard) => {
+            Step::Guard(guard, message) => {
                 if !resolved {
                     steps.extend(resolve.iter().cloned());
                     resolved = true;
                 }
-                steps.push(guard_call(route, guard));
+                steps.push(guard_call(route, guard, message.as_ref()));
             }
         }
     }
@@ -140,10 +140,22 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let finish = match (&route.generator, route.method) {
-        (Some(body), _) => quote! {
-            #(#bindings)*
-            ::justsse::__private::generator(__cx, #body, #retry)
-        },
+        (Some(body), _) => {
+            // A body that is only `stream! {..}` is passed as that expression:
+            // braces around it would trip `unused_braces` at the user's code.
+            let body = match body.stmts.as_slice() {
+                [syn::Stmt::Expr(expr, None)] => quote!(#expr),
+                [syn::Stmt::Macro(stmt)] if stmt.semi_token.is_none() => {
+                    let mac = &stmt.mac;
+                    quote!(#mac)
+                }
+                _ => quote!(#body),
+            };
+            quote! {
+                #(#bindings)*
+                ::justsse::__private::generator(__cx, #body, #retry)
+            }
+        }
         (None, method) => {
             let call = if route.receiver {
                 quote!(Self::#handler(&*self, #(#call_args),*))
@@ -162,7 +174,12 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
 
     quote! {
         #[doc(hidden)]
-        #[allow(unused_mut, clippy::let_unit_value, clippy::used_underscore_binding)]
+        #[allow(
+            unused_mut,
+            clippy::let_unit_value,
+            clippy::used_underscore_binding,
+            clippy::no_effect_underscore_binding
+        )]
         async fn #name(
             self: ::justsse::__private::Arc<Self>,
             mut __cx: ::justsse::__private::Context,
@@ -187,7 +204,12 @@ fn param_names(arg: &Arg) -> (&Type, Ident, String) {
     (&arg.ty, format_ident!("__raw_{}", name), name)
 }
 
-fn guard_call(route: &RouteModel, guard: &Guard) -> TokenStream {
+fn guard_call(route: &RouteModel, guard: &Guard, message: Option<&syn::LitStr>) -> TokenStream {
+    // The 403 of a guard answering `false`.
+    let denied = match message {
+        Some(message) => quote!(#message),
+        None => quote!("forbidden"),
+    };
     match guard {
         Guard::Closure { closure, args } => {
             let values = args.iter().map(|(name, ty)| match name {
@@ -195,12 +217,24 @@ fn guard_call(route: &RouteModel, guard: &Guard) -> TokenStream {
                 _ => quote_spanned! {ty.span()=> ::justsse::__private::pick::<#ty, _, _>(&__chain)},
             });
             quote! {
-                ::justsse::__private::check((#closure)(#(#values),*))?;
+                ::justsse::__private::check((#closure)(#(#values),*), #denied)?;
             }
         }
-        Guard::Function(path) => quote_spanned! {path.span()=>
-            ::justsse::__private::guard(&__chain, #path)?;
-        },
+        Guard::Function(path) => {
+            // The route's path parameters are lent to the guard beside the
+            // chain: a function finds them by type, as it finds chain values.
+            let lent = route
+                .params
+                .iter()
+                .rev()
+                .fold(quote!(&__chain), |tail, name| {
+                    let name = format_ident!("{}", name);
+                    quote!((::justsse::__private::Lent(&#name), #tail))
+                });
+            quote_spanned! {path.span()=>
+                ::justsse::__private::guard(&#lent, #path, #denied)?;
+            }
+        }
     }
 }
 
@@ -247,13 +281,13 @@ fn route_info(model: &ControllerModel, route: &RouteModel) -> TokenStream {
         .clone()
         .filter_map(|step| match step {
             Step::Use(path) => Some(tidy(path)),
-            Step::Guard(_) => None,
+            Step::Guard(..) => None,
         })
         .collect();
     let guards: Vec<String> = steps
         .filter_map(|step| match step {
-            Step::Guard(Guard::Closure { closure, .. }) => Some(tidy(closure)),
-            Step::Guard(Guard::Function(path)) => Some(tidy(path)),
+            Step::Guard(Guard::Closure { closure, .. }, _) => Some(tidy(closure)),
+            Step::Guard(Guard::Function(path), _) => Some(tidy(path)),
             Step::Use(_) => None,
         })
         .collect();
@@ -298,7 +332,7 @@ fn mount(model: &ControllerModel, index: usize, route: &RouteModel) -> TokenStre
             Step::Use(path) => Some(quote_spanned! {path.span()=>
                 let __chain = __chain.uses(&#path, __m, &Self::ROUTES[#index]);
             }),
-            Step::Guard(_) => None,
+            Step::Guard(..) => None,
         });
     // Innermost first: the route's wraps (last written first), then the
     // controller's, so the first written is the outermost.

@@ -216,7 +216,19 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
 
     let generator = match (kind, find_yield(method.block.to_token_stream())) {
         (Method::Sse, _) if ends_in_stream_macro(&method.block) => Some(method.block.clone()),
-        (Method::Sse, _) | (_, None) => None,
+        (Method::Sse, Some(_)) => {
+            if let Some(span) = find_bare_yield(method.block.to_token_stream()) {
+                cx.error_span(
+                    span,
+                    format!(
+                        "`yield` outside `stream!`: `{}` yields its events inside `stream! {{ ... }}`, as the last expression of its body",
+                        sig.ident
+                    ),
+                );
+            }
+            None
+        }
+        (Method::Sse, None) | (_, None) => None,
         (_, Some(span)) => {
             cx.error_span(
                 span,
@@ -226,6 +238,11 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
         }
     };
 
+    // Handlers are async because the route calls them so; one that does not
+    // await is not the user's to fix.
+    method
+        .attrs
+        .push(syn::parse_quote!(#[allow(clippy::unused_async)]));
     Some(RouteModel {
         method: kind,
         progressive,
@@ -277,6 +294,30 @@ fn find_yield(tokens: TokenStream) -> Option<Span> {
         TokenTree::Group(group) => find_yield(group.stream()),
         _ => None,
     })
+}
+
+/// The first `yield` not inside a `stream!` or `try_stream!` invocation.
+fn find_bare_yield(tokens: TokenStream) -> Option<Span> {
+    let mut in_stream_macro = [false, false];
+    for tree in tokens {
+        // `stream` `!` `{..}`: the group after a stream macro's name and `!`.
+        let skip = in_stream_macro == [true, true];
+        in_stream_macro = match &tree {
+            TokenTree::Ident(ident) => [ident == "stream" || ident == "try_stream", false],
+            TokenTree::Punct(punct) if punct.as_char() == '!' => [in_stream_macro[0], true],
+            _ => [false, false],
+        };
+        match tree {
+            TokenTree::Ident(ident) if ident == "yield" => return Some(ident.span()),
+            TokenTree::Group(group) if !skip => {
+                if let Some(span) = find_bare_yield(group.stream()) {
+                    return Some(span);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The first non-empty line of the doc comment.
