@@ -68,11 +68,33 @@ fn spawn_server(name: &str, port: u16) -> std::io::Result<Child> {
             std::env::current_exe()?.with_file_name("bench-server"),
         ),
     };
+    if !server.exists() {
+        build_server(&server)?;
+    }
     Command::new(server)
         .args([name, &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
+}
+
+/// `cargo run -p bench` builds only the `bench` binary: build the servers
+/// beside it, with the same profile.
+fn build_server(server: &std::path::Path) -> std::io::Result<()> {
+    eprintln!("{} is missing; building it", server.display());
+    let release = server.parent().and_then(|dir| dir.file_name()) == Some("release".as_ref());
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut build = Command::new(cargo);
+    build.args(["build", "-p", "bench", "--bin", "bench-server"]);
+    if release {
+        build.arg("--release");
+    }
+    match build.status()? {
+        status if status.success() => Ok(()),
+        status => Err(std::io::Error::other(format!(
+            "building bench-server failed ({status}); run `cargo build --release -p bench`"
+        ))),
+    }
 }
 
 fn rss_bytes(pid: u32) -> u64 {

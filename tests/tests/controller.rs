@@ -432,7 +432,7 @@ GET     /tickets/:ticket         json  TicketController::show    uses trace  # O
 DELETE  /tickets/:ticket         json  TicketController::remove  uses trace, auth, guard  # Admins only.
 GET     /tickets/:ticket/events  sse   TicketController::events  uses trace, auth, guard  # Live events of one ticket.
 GET     /tickets/:ticket/plain   sse   TicketController::plain   uses trace  # A stream returned as a value, with a rejection before it starts.
-GET     /tickets/files/*rest     json  TicketController::file    uses trace
+GET     /tickets/files/*rest     text  TicketController::file    uses trace
 ";
     assert_eq!(table, expected, "\n{table}");
     let events = app

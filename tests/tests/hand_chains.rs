@@ -199,7 +199,7 @@ async fn hand_built_and_controller_routes_share_the_route_table() {
             (
                 "GET",
                 "/hand/tickets/:ticket/comments/:n",
-                "json",
+                "text",
                 vec!["auth"],
                 0
             ),

@@ -1,0 +1,253 @@
+//! Compile time of a generated application, justsse beside its axum twin:
+//! N controllers x M routes (a `uses` auth middleware on every route, a guard
+//! on every other SSE route, JSON and SSE routes with a path parameter), the
+//! same routes in axum 0.8 (`from_fn` auth, `Path`, `Extension`, `Sse`).
+//!
+//! ```text
+//! cargo run --release -p bench --bin compile-time            # 30 x 8 = 240 routes, 3 runs
+//! cargo run --release -p bench --bin compile-time -- 10 8 1  # controllers, routes, runs
+//! ```
+//!
+//! Both apps live in one generated workspace under `target/compile-time`
+//! (its own `Cargo.lock`, copied from this workspace's, so the versions
+//! match). Dependencies are built first; each measured run then cleans only
+//! the app crate and times `cargo check` and `cargo build` (debug), with
+//! peak memory from `/usr/bin/time`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+fn justsse_app(controllers: usize, routes: usize) -> String {
+    let mut src = String::from(
+        r#"use justsse::prelude::*;
+
+#[derive(Clone)]
+struct User {
+    admin: bool,
+}
+
+async fn auth(head: &RequestHead) -> Result<User, HttpError> {
+    match head.header("authorization") {
+        Some(token) => Ok(User { admin: token == "Bearer admin" }),
+        None => Err(HttpError::unauthorized("no token")),
+    }
+}
+"#,
+    );
+    for c in 0..controllers {
+        let _ = writeln!(
+            src,
+            "\nstruct C{c};\n\n#[controller(\"/c{c}\")]\n#[uses(auth)]\nimpl C{c} {{"
+        );
+        for r in 0..routes {
+            if r % 2 == 0 {
+                let _ = writeln!(
+                    src,
+                    "    #[get(\"/r{r}/:id\")]\n    async fn r{r}(&self, id: u32, user: User) -> Json<(u32, bool)> {{\n        Json((id + {r}, user.admin))\n    }}\n"
+                );
+            } else {
+                let guard = match r % 4 {
+                    1 => "    #[guard(|user: &User| user.admin)]\n",
+                    _ => "",
+                };
+                let _ = writeln!(
+                    src,
+                    "    #[sse(\"/r{r}/:id\")]\n{guard}    async fn r{r}(&self, id: u32, last: LastEventId) -> impl EventStream {{\n        stream! {{\n            yield Event::named(\"n\").id(id + {r}).data(last.as_deref().unwrap_or_default());\n        }}\n    }}\n"
+                );
+            }
+        }
+        src.push_str("}\n");
+    }
+    src.push_str("\nfn main() {\n    let app = App::new()");
+    for c in 0..controllers {
+        let _ = write!(src, "\n        .controller(C{c})");
+    }
+    src.push_str(";\n    print!(\"{}\", app.routes());\n}\n");
+    src
+}
+
+fn axum_app(controllers: usize, routes: usize) -> String {
+    let mut src = String::from(
+        r#"use std::convert::Infallible;
+
+use axum::extract::{Path, Request};
+use axum::http::StatusCode;
+use axum::middleware::{Next, from_fn};
+use axum::response::sse::{Event, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use futures_util::Stream;
+
+#[derive(Clone)]
+struct User {
+    admin: bool,
+}
+
+async fn auth(mut req: Request, next: Next) -> Response {
+    let user = match req.headers().get("authorization").and_then(|v| v.to_str().ok()) {
+        Some(token) => User { admin: token == "Bearer admin" },
+        None => return StatusCode::UNAUTHORIZED.into_response(),
+    };
+    req.extensions_mut().insert(user);
+    next.run(req).await
+}
+
+fn last_id(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+"#,
+    );
+    let mut router = String::from("    let app: Router = Router::new()");
+    for c in 0..controllers {
+        for r in 0..routes {
+            if r % 2 == 0 {
+                let _ = writeln!(
+                    src,
+                    "\nasync fn c{c}_r{r}(Path(id): Path<u32>, Extension(user): Extension<User>) -> Json<(u32, bool)> {{\n    Json((id + {r}, user.admin))\n}}"
+                );
+            } else {
+                let guard = match r % 4 {
+                    1 => {
+                        "    if !user.admin {\n        return Err(StatusCode::FORBIDDEN);\n    }\n"
+                    }
+                    _ => "    let _ = user;\n",
+                };
+                let _ = writeln!(
+                    src,
+                    "\nasync fn c{c}_r{r}(\n    Path(id): Path<u32>,\n    Extension(user): Extension<User>,\n    headers: axum::http::HeaderMap,\n) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, StatusCode> {{\n{guard}    let last = last_id(&headers);\n    Ok(Sse::new(futures_util::stream::once(async move {{\n        Ok(Event::default().event(\"n\").id((id + {r}).to_string()).data(last))\n    }})))\n}}"
+                );
+            }
+            let _ = write!(
+                router,
+                "\n        .route(\"/c{c}/r{r}/{{id}}\", get(c{c}_r{r}))"
+            );
+        }
+    }
+    router.push_str("\n        .route_layer(from_fn(auth));\n");
+    let _ = write!(src, "\nfn main() {{\n{router}    drop(app);\n}}\n");
+    src
+}
+
+/// Writes the generated workspace; returns its directory.
+fn generate(root: &Path, controllers: usize, routes: usize) -> std::io::Result<PathBuf> {
+    let dir = root.join("target/compile-time");
+    let justsse = root.join("justsse");
+    std::fs::create_dir_all(dir.join("justsse-app/src"))?;
+    std::fs::create_dir_all(dir.join("axum-app/src"))?;
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[workspace]\nresolver = \"3\"\nmembers = [\"justsse-app\", \"axum-app\"]\n",
+    )?;
+    std::fs::write(
+        dir.join("justsse-app/Cargo.toml"),
+        format!(
+            "[package]\nname = \"justsse-app\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\njustsse = {{ path = {:?} }}\n",
+            justsse.display().to_string()
+        ),
+    )?;
+    std::fs::write(
+        dir.join("axum-app/Cargo.toml"),
+        "[package]\nname = \"axum-app\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\naxum = \"0.8\"\nfutures-util = \"0.3\"\n",
+    )?;
+    std::fs::write(
+        dir.join("justsse-app/src/main.rs"),
+        justsse_app(controllers, routes),
+    )?;
+    std::fs::write(
+        dir.join("axum-app/src/main.rs"),
+        axum_app(controllers, routes),
+    )?;
+    std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"))?;
+    Ok(dir)
+}
+
+/// Runs `cargo <args>` in `dir` under `/usr/bin/time`: seconds and peak KiB.
+fn timed(dir: &Path, args: &[&str]) -> std::io::Result<(f64, u64)> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let report = dir.join("time.txt");
+    let started = Instant::now();
+    let status = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&report)
+        .arg(cargo)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CARGO_TARGET_DIR")
+        .status()?;
+    let seconds = started.elapsed().as_secs_f64();
+    if !status.success() {
+        return Err(std::io::Error::other(format!("cargo {args:?} failed")));
+    }
+    let peak = std::fs::read_to_string(&report)?
+        .trim()
+        .lines()
+        .last()
+        .and_then(|line| line.trim().parse().ok())
+        .unwrap_or(0);
+    Ok((seconds, peak))
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() -> std::io::Result<()> {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let controllers = args.first().copied().unwrap_or(30);
+    let routes = args.get(1).copied().unwrap_or(8);
+    let runs = args.get(2).copied().unwrap_or(3).max(1);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace")
+        .to_owned();
+    let dir = generate(&root, controllers, routes)?;
+    eprintln!("building dependencies in {}", dir.display());
+    timed(&dir, &["build", "--quiet"])?;
+    timed(&dir, &["check", "--quiet"])?;
+    println!(
+        "{controllers} controllers x {routes} routes = {} routes, median of {runs}\n",
+        controllers * routes
+    );
+    println!("| app | cargo check, s | debug build, s | peak memory (check / build), MB |");
+    println!("| --- | ---: | ---: | ---: |");
+    let mut figures = Vec::new();
+    for app in ["justsse-app", "axum-app"] {
+        let (mut check, mut build, mut check_mem, mut build_mem) = (vec![], vec![], 0, 0);
+        for _ in 0..runs {
+            timed(&dir, &["clean", "--quiet", "-p", app])?;
+            let (seconds, peak) = timed(&dir, &["check", "--quiet", "-p", app])?;
+            check.push(seconds);
+            check_mem = check_mem.max(peak);
+            timed(&dir, &["clean", "--quiet", "-p", app])?;
+            let (seconds, peak) = timed(&dir, &["build", "--quiet", "-p", app])?;
+            build.push(seconds);
+            build_mem = build_mem.max(peak);
+        }
+        let (check, build) = (median(check), median(build));
+        println!(
+            "| {app} | {check:.2} | {build:.2} | {} / {} |",
+            check_mem / 1024,
+            build_mem / 1024
+        );
+        figures.push((check, build));
+    }
+    println!(
+        "\njustsse / axum: check {:.2}x, build {:.2}x",
+        figures[0].0 / figures[1].0,
+        figures[0].1 / figures[1].1
+    );
+    Ok(())
+}
