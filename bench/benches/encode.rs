@@ -1,9 +1,11 @@
 //! The SSE encoder: bytes per second, and allocations per event (counted with
-//! allocation-counter and printed before the timings).
+//! allocation-counter and printed before the timings); and a typed event
+//! (`#[derive(SseEvent)]`) built and encoded beside the same event built by hand.
 
 use bytes::BytesMut;
 use criterion::{Criterion, Throughput, criterion_main};
-use justsse::Event;
+use justsse::{Event, SseEvent};
+use serde::Serialize;
 use justsse_http::sse::encode;
 
 fn events() -> Vec<(&'static str, Event)> {
@@ -55,9 +57,67 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+#[derive(Serialize)]
+struct Comment {
+    author: &'static str,
+    body: &'static str,
+}
+
+#[derive(SseEvent)]
+enum TicketEvent {
+    Comment(Comment),
+    Moved { from: u32, to: u32 },
+}
+
+/// Building the event and encoding it: typed against by hand, same data.
+fn typed(c: &mut Criterion) {
+    let mut group = c.benchmark_group("typed");
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let comment = || Comment {
+        author: "ada",
+        body: "the printer is on fire again",
+    };
+    group.bench_function("by_hand/newtype", |b| {
+        b.iter(|| {
+            let event = Event::named("comment").json(&comment()).expect("valid");
+            encode(&event, &mut buf).expect("valid");
+            buf.clear();
+        })
+    });
+    group.bench_function("typed/newtype", |b| {
+        b.iter(|| {
+            let event = TicketEvent::Comment(comment()).to_event().expect("valid");
+            encode(&event, &mut buf).expect("valid");
+            buf.clear();
+        })
+    });
+    #[derive(Serialize)]
+    struct Moved {
+        from: u32,
+        to: u32,
+    }
+    group.bench_function("by_hand/fields", |b| {
+        b.iter(|| {
+            let event = Event::named("moved")
+                .json(&Moved { from: 1, to: 2 })
+                .expect("valid");
+            encode(&event, &mut buf).expect("valid");
+            buf.clear();
+        })
+    });
+    group.bench_function("typed/fields", |b| {
+        b.iter(|| {
+            let event = TicketEvent::Moved { from: 1, to: 2 }.to_event().expect("valid");
+            encode(&event, &mut buf).expect("valid");
+            buf.clear();
+        })
+    });
+    group.finish();
+}
+
 mod group {
     #![allow(missing_docs)]
-    criterion::criterion_group!(benches, super::bench);
+    criterion::criterion_group!(benches, super::bench, super::typed);
 }
 
 criterion_main!(group::benches);

@@ -8,6 +8,7 @@ use proc_macro::TokenStream;
 mod controller;
 mod ctxt;
 mod inert;
+mod sse_event;
 
 /// Turns an `impl` block into a controller: its annotated methods become routes
 /// under the given path prefix.
@@ -69,4 +70,13 @@ pub fn guard(_: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn wrap(_: TokenStream, item: TokenStream) -> TokenStream {
     inert::outside_controller("wrap", item.into()).into()
+}
+
+/// Derives `justsse::SseEvent` for an enum: each variant is one named event
+/// (its name the variant's in snake_case, or `#[event(rename = "...")]`), its
+/// data the variant's fields as JSON (an object for named fields, the value for
+/// one unnamed field, an array for several, `null` for none).
+#[proc_macro_derive(SseEvent, attributes(event, serde))]
+pub fn derive_sse_event(input: TokenStream) -> TokenStream {
+    sse_event::expand(input.into()).into()
 }

@@ -16,6 +16,7 @@ pub use justsse_http::MethodRouter;
 
 use futures_util::Stream;
 pub use justsse_http::IntoResponse;
+pub use serde;
 use justsse_http::{BoxError, Sse};
 
 /// Parses the text of path parameter `name`: 400 naming it when malformed.

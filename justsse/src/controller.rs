@@ -68,6 +68,10 @@ pub struct RouteInfo {
     pub guards: &'static [&'static str],
     /// The first line of the method's doc comment.
     pub summary: &'static str,
+    /// The names of the events an event stream sends, when its
+    /// [`SseEvent`](crate::SseEvent) type is known (`events = Type` on the
+    /// route attribute, or a hand-built route returning a stream of that type).
+    pub events: &'static [&'static str],
 }
 
 fn params_as_objects<S: serde::Serializer>(
@@ -170,6 +174,10 @@ impl fmt::Display for RouteTable {
             if !chain.is_empty() {
                 line.push_str("  uses ");
                 line.push_str(&chain.join(", "));
+            }
+            if !route.events.is_empty() {
+                line.push_str("  events ");
+                line.push_str(&route.events.join(", "));
             }
             if !route.summary.is_empty() {
                 line.push_str("  # ");

@@ -53,6 +53,7 @@ mod param;
 mod path;
 pub mod progressive;
 pub mod route;
+mod sse_event;
 mod state;
 mod stream;
 #[cfg(feature = "test")]
@@ -75,7 +76,10 @@ pub use justsse_http::{
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use justsse_http::{TlsConfig, rustls};
-pub use justsse_macros::{controller, delete, get, guard, patch, post, put, sse, uses, wrap};
+pub use justsse_macros::{
+    SseEvent, controller, delete, get, guard, patch, post, put, sse, uses, wrap,
+};
+pub use sse_event::SseEvent;
 pub use param::{Needs, PathParam, Resolve};
 pub use path::{FromPath, Path};
 pub use progressive::Channel;
@@ -109,7 +113,7 @@ pub mod prelude {
     pub use crate::{
         App, Channel, Disconnected, Event, EventStream, Html, HttpError, Hub, IntoResponse, Json,
         KeepAlive, LastEventId, Query, Request, RequestHead, Resolve, Response, ServerConfig, Sse,
-        State, controller, delete, get, guard, patch, post, put, sse, stream, uses, wrap,
+        SseEvent, State, controller, delete, get, guard, patch, post, put, sse, stream, uses, wrap,
     };
     pub use justsse_http::http::StatusCode;
 }

@@ -137,6 +137,10 @@ pub trait Respond<O, M>: Send + Sync + 'static {
     fn kind(&self) -> RouteKind;
     /// The method, as the route table shows it.
     fn method(&self) -> &'static str;
+    /// The event names, when the response type tells them.
+    fn events(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// The methods the route answers, all served by `handler`.
     fn methods(&self, handler: impl justsse_http::Handler) -> MethodRouter;
     /// The response.
@@ -164,6 +168,10 @@ impl<O: IntoResponse> Respond<O, ()> for Plain {
 impl<O: SseResponse<M>, M: 'static> Respond<O, M> for Stream {
     fn kind(&self) -> RouteKind {
         RouteKind::Sse
+    }
+
+    fn events(&self) -> &'static [&'static str] {
+        O::EVENTS
     }
 
     fn method(&self) -> &'static str {
@@ -237,6 +245,7 @@ where
             uses: Box::leak(self.uses.clone().into_boxed_slice()),
             guards: Box::leak(self.guards.clone().into_boxed_slice()),
             summary: "",
+            events: <K as Respond<H::Output, RM>>::events(&self.kind),
         }
     }
 

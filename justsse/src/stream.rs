@@ -4,6 +4,8 @@ use futures_util::Stream;
 use justsse_http::http::HeaderMap;
 use justsse_http::{BoxError, Event, HttpError, IntoResponse, Response, Sse};
 
+use crate::sse_event::SseEvent;
+
 /// A stream of events, as an `#[sse]` handler produces it: items are
 /// `Result<Event, E>`; an `Err` ends the stream with one `error` event.
 ///
@@ -36,8 +38,54 @@ pub struct AsResult<M>(M);
     note = "return `Sse`, an `impl Stream<Item = Result<Event, E>>`, a `Result` of either with `HttpError`, or write a generator body with `yield`"
 )]
 pub trait SseResponse<M> {
+    /// The names of the events it sends, when its type tells them (a stream
+    /// of an [`SseEvent`] type).
+    const EVENTS: &'static [&'static str] = &[];
+
     /// The response.
     fn into_sse(self) -> Response;
+}
+
+/// Marks a stream of typed events.
+#[derive(Debug)]
+pub struct AsTyped;
+
+/// A stream of [`SseEvent`] values, such as `TicketEvent`s: each is sent as its
+/// named event; one whose data fails to serialize ends the stream with an
+/// `error` event.
+impl<S, T> SseResponse<AsTyped> for S
+where
+    S: Stream<Item = T> + Send + 'static,
+    T: SseEvent + 'static,
+{
+    const EVENTS: &'static [&'static str] = T::NAMES;
+
+    fn into_sse(self) -> Response {
+        Sse::new(futures_util::StreamExt::map(self, |event| event.to_event())).into_response()
+    }
+}
+
+/// Marks a fallible stream of typed events.
+#[derive(Debug)]
+pub struct AsTypedResults<E>(E);
+
+/// A stream of `Result<T, E>` with `T` an [`SseEvent`]: an `Err` ends the stream
+/// with one `error` event.
+impl<S, T, E> SseResponse<AsTypedResults<E>> for S
+where
+    S: Stream<Item = Result<T, E>> + Send + 'static,
+    T: SseEvent + 'static,
+    E: Into<BoxError> + 'static,
+{
+    const EVENTS: &'static [&'static str] = T::NAMES;
+
+    fn into_sse(self) -> Response {
+        let events = futures_util::StreamExt::map(self, |item| {
+            item.map_err(Into::into)
+                .and_then(|event| event.to_event().map_err(BoxError::from))
+        });
+        Sse::new(events).into_response()
+    }
 }
 
 impl SseResponse<AsSse> for Sse {
@@ -82,6 +130,8 @@ pub struct AsOption<M>(M);
 /// `None` answers `204 No Content`, which tells a browser's `EventSource` to stop
 /// reconnecting: the way to end a stream for good.
 impl<T: SseResponse<M>, M> SseResponse<AsOption<M>> for Option<T> {
+    const EVENTS: &'static [&'static str] = T::EVENTS;
+
     fn into_sse(self) -> Response {
         match self {
             Some(value) => value.into_sse(),
@@ -98,6 +148,8 @@ pub struct AsWithHeaders<M>(M);
 /// `(HeaderMap, stream)` from an `#[sse]` handler. They replace headers of the
 /// same name the stream sets itself.
 impl<T: SseResponse<M>, M> SseResponse<AsWithHeaders<M>> for (HeaderMap, T) {
+    const EVENTS: &'static [&'static str] = T::EVENTS;
+
     fn into_sse(self) -> Response {
         let mut response = self.1.into_sse();
         response.headers_mut().extend(self.0);
@@ -106,6 +158,8 @@ impl<T: SseResponse<M>, M> SseResponse<AsWithHeaders<M>> for (HeaderMap, T) {
 }
 
 impl<T: SseResponse<M>, M> SseResponse<AsResult<M>> for Result<T, HttpError> {
+    const EVENTS: &'static [&'static str] = T::EVENTS;
+
     fn into_sse(self) -> Response {
         match self {
             Ok(value) => value.into_sse(),

@@ -58,6 +58,22 @@ fn process_sample() -> (u64, u64) {
 /// Linux's clock tick rate for `/proc` times (USER_HZ), 100 on every mainstream kernel.
 const TICKS_PER_SECOND: f64 = 100.0;
 
+/// What the activity feed sends.
+#[derive(SseEvent)]
+enum Activity {
+    /// A deploy went live (`event: deploy`, its description as a JSON string).
+    Deploy(String),
+    /// Something needs a look (`event: alert`).
+    Alert(String),
+}
+
+/// What the metrics stream sends.
+#[derive(SseEvent)]
+enum Sampled {
+    /// One sample (`event: metrics`).
+    Metrics(Metrics),
+}
+
 /// The hub topics the activity feed follows, on one stream.
 const FEED: [&str; 2] = ["deploys", "alerts"];
 
@@ -71,12 +87,16 @@ async fn simulate(hub: Hub<&'static str>) {
     for n in 1u64.. {
         every.tick().await;
         if n % 2 == 0 {
-            let event = Event::named("deploy").data(format!("deploy #{} is live", n / 2));
-            let _ = hub.publish(&"deploys", event).await;
+            let deploy = Activity::Deploy(format!("deploy #{} is live", n / 2));
+            if let Ok(event) = deploy.to_event() {
+                let _ = hub.publish(&"deploys", event).await;
+            }
         }
         if n % 3 == 0 {
-            let event = Event::named("alert").data(format!("disk 8{}% full", n % 10));
-            let _ = hub.publish(&"alerts", event).await;
+            let alert = Activity::Alert(format!("disk 8{}% full", n % 10));
+            if let Ok(event) = alert.to_event() {
+                let _ = hub.publish(&"alerts", event).await;
+            }
         }
     }
 }
@@ -113,13 +133,13 @@ impl Dashboard {
 
     /// Deploys and alerts on one stream: a reconnect resumes both topics where
     /// it stopped.
-    #[sse("/feed")]
+    #[sse("/feed", events = Activity)]
     async fn feed(&self, last: LastEventId) -> justsse::hub::Subscription {
         self.hub.subscribe_all(&FEED, last.as_deref()).await
     }
 
     /// This server's CPU and memory, each second.
-    #[sse("/metrics")]
+    #[sse("/metrics", events = Sampled)]
     async fn metrics(&self) -> impl EventStream {
         stream! {
             let mut every = tokio::time::interval(Duration::from_secs(1));
@@ -132,7 +152,7 @@ impl Dashboard {
                 let cpu = (ticks.saturating_sub(last_ticks)) as f64 / TICKS_PER_SECOND / elapsed * 100.0;
                 (last_ticks, last) = (ticks, Instant::now());
                 let sample = Metrics { cpu, rss_mib: pages as f64 * 4096.0 / 1048576.0 };
-                yield Event::named("metrics").json(&sample)?;
+                yield Sampled::Metrics(sample).to_event()?;
             }
         }
     }

@@ -123,9 +123,20 @@ struct NewTicket {
     subject: String,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Comment {
+/// A comment on a ticket.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Comment {
     body: String,
+}
+
+/// What a ticket's event stream sends: the names are checked at compile time
+/// and listed in the route table (`events connected, comment`).
+#[derive(SseEvent)]
+pub enum TicketEvent {
+    /// First, the ticket as it is.
+    Connected(Ticket),
+    /// Then every new comment.
+    Comment(Comment),
 }
 
 struct TicketController {
@@ -166,20 +177,20 @@ impl TicketController {
         ticket: Ticket,
         Json(comment): Json<Comment>,
     ) -> Result<(StatusCode, Json<Comment>), HttpError> {
-        let event = Event::named("comment").json(&comment)?;
+        let event = TicketEvent::Comment(comment.clone()).to_event()?;
         self.store.hub.publish(&ticket.id, event).await?;
         Ok((StatusCode::CREATED, Json(comment)))
     }
 
     /// Live events of one ticket, for admins: `connected`, then every comment.
     /// A browser that reconnects resumes after the last comment it saw.
-    #[sse("/:ticket/events")]
+    #[sse("/:ticket/events", events = TicketEvent)]
     #[uses(auth)]
     #[guard(|user: &User| user.is_admin)]
     async fn events(&self, ticket: Ticket, last: LastEventId) -> impl EventStream {
         let mut comments = self.store.hub.subscribe(&ticket.id, last.as_deref()).await;
         stream! {
-            yield Event::named("connected").json(&ticket)?;
+            yield TicketEvent::Connected(ticket).to_event()?;
             while let Some(comment) = comments.next().await {
                 yield comment;
             }

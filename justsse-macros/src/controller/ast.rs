@@ -73,6 +73,8 @@ pub(crate) struct RouteModel {
     pub(crate) progressive: bool,
     /// `retry = <ms>`: the reconnection hint sent first.
     pub(crate) retry: Option<u64>,
+    /// `events = Type`: the `SseEvent` type the stream sends, for the route table.
+    pub(crate) events: Option<Path>,
     /// The path as written in the attribute, for error spans.
     pub(crate) lit: LitStr,
     pub(crate) path: String,

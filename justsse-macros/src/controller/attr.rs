@@ -157,12 +157,19 @@ pub(super) struct RouteAttr {
     pub(super) lit: LitStr,
     pub(super) progressive: bool,
     pub(super) retry: Option<u64>,
+    /// `events = TicketEvent`: the `SseEvent` type the stream sends.
+    pub(super) events: Option<Path>,
 }
 
-/// An option after the path: `sse`, or `retry = 3000`.
+/// An option after the path: `sse`, `retry = 3000`, or `events = Type`.
 pub(super) struct RouteOption {
     name: Ident,
-    value: Option<syn::LitInt>,
+    value: Option<OptionValue>,
+}
+
+enum OptionValue {
+    Int(syn::LitInt),
+    Path(Path),
 }
 
 pub(super) fn parse_route_attr(
@@ -182,7 +189,11 @@ pub(super) fn parse_route_attr(
             let name = input.call(syn::ext::IdentExt::parse_any)?;
             let value = if input.peek(Token![=]) {
                 input.parse::<Token![=]>()?;
-                Some(input.parse()?)
+                if input.peek(syn::LitInt) {
+                    Some(OptionValue::Int(input.parse()?))
+                } else {
+                    Some(OptionValue::Path(input.parse()?))
+                }
             } else {
                 None
             };
@@ -205,6 +216,7 @@ pub(super) fn parse_route_attr(
         lit,
         progressive: false,
         retry: None,
+        events: None,
     };
     let mut seen: Vec<String> = Vec::new();
     for RouteOption {
@@ -220,10 +232,18 @@ pub(super) fn parse_route_attr(
         seen.push(text.clone());
         match (text.as_str(), method, value) {
             ("sse", Method::Get, None) => route.progressive = true,
-            ("retry", Method::Sse, Some(ms)) | ("retry", Method::Get, Some(ms)) => match ms.base10_parse() {
+            ("retry", Method::Sse, Some(OptionValue::Int(ms)))
+            | ("retry", Method::Get, Some(OptionValue::Int(ms))) => match ms.base10_parse() {
                 Ok(ms) => route.retry = Some(ms),
                 Err(err) => cx.push(err),
             },
+            ("events", Method::Sse | Method::Get, Some(OptionValue::Path(ty))) => {
+                route.events = Some(ty);
+            }
+            ("events", _, _) => cx.error_at(
+                &option,
+                "`events` names the `SseEvent` type of a stream: `#[sse(\"/path\", events = TicketEvent)]`",
+            ),
             ("get" | "post" | "put" | "patch" | "delete", Method::Sse, _) => {
                 cx.error_at(&option, format!("an `#[sse]` route answers GET requests only; remove `{text}`"));
             }
@@ -233,13 +253,19 @@ pub(super) fn parse_route_attr(
             ),
             _ => {
                 let takes = match method {
-                    Method::Sse => "`retry = <ms>`",
-                    Method::Get => "`sse` and `retry = <ms>`",
+                    Method::Sse => "`retry = <ms>` and `events = Type`",
+                    Method::Get => "`sse`, `retry = <ms>` and `events = Type`",
                     _ => "no options",
                 };
                 cx.error_at(&option, format!("unknown option `{text}`: `#[{name}]` takes {takes}"));
             }
         }
+    }
+    if route.events.is_some() && method == Method::Get && !route.progressive {
+        cx.error_at(
+            &route.lit,
+            "`events` applies to event streams: add `sse` or use `#[sse]`",
+        );
     }
     if route.retry.is_some() && method == Method::Get && !route.progressive {
         cx.error_at(

@@ -292,6 +292,10 @@ fn route_info(model: &ControllerModel, route: &RouteModel) -> TokenStream {
         })
         .collect();
     let summary = &route.summary;
+    let events = match &route.events {
+        Some(ty) => quote_spanned! {ty.span()=> <#ty as ::justsse::SseEvent>::NAMES},
+        None => quote!(&[]),
+    };
     quote! {
         ::justsse::__private::RouteInfo {
             method: #method,
@@ -302,6 +306,7 @@ fn route_info(model: &ControllerModel, route: &RouteModel) -> TokenStream {
             uses: &[#(#uses),*],
             guards: &[#(#guards),*],
             summary: #summary,
+            events: #events,
         }
     }
 }

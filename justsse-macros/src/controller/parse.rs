@@ -133,6 +133,7 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
         lit,
         progressive,
         retry,
+        events,
     }) = route_attr
     else {
         if !steps.is_empty() || !wraps.is_empty() {
@@ -247,6 +248,7 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
         method: kind,
         progressive,
         retry,
+        events,
         lit,
         path: route_path,
         params,
