@@ -5,8 +5,8 @@
 use bytes::BytesMut;
 use criterion::{Criterion, Throughput, criterion_main};
 use justsse::{Event, SseEvent};
-use serde::Serialize;
 use justsse_http::sse::encode;
+use serde::Serialize;
 
 fn events() -> Vec<(&'static str, Event)> {
     let json =
@@ -107,7 +107,9 @@ fn typed(c: &mut Criterion) {
     });
     group.bench_function("typed/fields", |b| {
         b.iter(|| {
-            let event = TicketEvent::Moved { from: 1, to: 2 }.to_event().expect("valid");
+            let event = TicketEvent::Moved { from: 1, to: 2 }
+                .to_event()
+                .expect("valid");
             encode(&event, &mut buf).expect("valid");
             buf.clear();
         })

@@ -27,7 +27,10 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         );
     }
     if data.variants.is_empty() {
-        cx.error_at(&input.ident, "an `SseEvent` enum needs at least one variant");
+        cx.error_at(
+            &input.ident,
+            "an `SseEvent` enum needs at least one variant",
+        );
     }
     let mut names: Vec<(String, &Variant)> = Vec::new();
     for variant in &data.variants {
@@ -38,7 +41,10 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         if let Some((_, earlier)) = names.iter().find(|(n, _)| *n == name) {
             cx.error_at(
                 variant,
-                format!("two variants send the event `{name}`: `{}` and `{}`", earlier.ident, variant.ident),
+                format!(
+                    "two variants send the event `{name}`: `{}` and `{}`",
+                    earlier.ident, variant.ident
+                ),
             );
         }
         names.push((name, variant));
@@ -122,7 +128,11 @@ fn event_arm(name: &str, variant: &Variant) -> TokenStream {
             }
         }
         Fields::Named(fields) => {
-            let idents: Vec<_> = fields.named.iter().filter_map(|f| f.ident.as_ref()).collect();
+            let idents: Vec<_> = fields
+                .named
+                .iter()
+                .filter_map(|f| f.ident.as_ref())
+                .collect();
             let types = fields.named.iter().map(|f| &f.ty);
             // The fields borrowed into a struct serde writes as one JSON object.
             let serde_attrs = fields.named.iter().map(|f| {

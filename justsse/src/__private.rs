@@ -16,8 +16,8 @@ pub use justsse_http::MethodRouter;
 
 use futures_util::Stream;
 pub use justsse_http::IntoResponse;
-pub use serde;
 use justsse_http::{BoxError, Sse};
+pub use serde;
 
 /// Parses the text of path parameter `name`: 400 naming it when malformed.
 pub fn parse_param<P: PathParam>(cx: &Context, name: &str) -> Result<P::Raw, HttpError> {

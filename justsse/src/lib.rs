@@ -79,10 +79,10 @@ pub use justsse_http::{TlsConfig, rustls};
 pub use justsse_macros::{
     SseEvent, controller, delete, get, guard, patch, post, put, sse, uses, wrap,
 };
-pub use sse_event::SseEvent;
 pub use param::{Needs, PathParam, Resolve};
 pub use path::{FromPath, Path};
 pub use progressive::Channel;
+pub use sse_event::SseEvent;
 pub use state::{AppState, State};
 pub use stream::EventStream;
 

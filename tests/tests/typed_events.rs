@@ -20,7 +20,10 @@ struct Comment {
 enum TicketEvent {
     Connected,
     CommentAdded(Comment),
-    Moved { from: u32, to: u32 },
+    Moved {
+        from: u32,
+        to: u32,
+    },
     #[event(rename = "bot-note")]
     Note(String, u8),
     /// Tuple keys do not serialize as JSON object keys: this one cannot be sent.
@@ -91,13 +94,21 @@ fn names_and_data_follow_the_variants() {
         ]
     );
     assert_eq!(TicketEvent::Moved { from: 0, to: 0 }.name(), "moved");
-    assert!(TicketEvent::Broken(HashMap::from([((1, 2), 3)])).to_event().is_err());
+    assert!(
+        TicketEvent::Broken(HashMap::from([((1, 2), 3)]))
+            .to_event()
+            .is_err()
+    );
 }
 
 #[test]
 fn the_route_table_lists_each_stream_s_events() {
     let table = app(Hub::new()).routes();
-    let events: Vec<(&str, Vec<&str>)> = table.0.iter().map(|r| (r.path, r.events.to_vec())).collect();
+    let events: Vec<(&str, Vec<&str>)> = table
+        .0
+        .iter()
+        .map(|r| (r.path, r.events.to_vec()))
+        .collect();
     let names = TicketEvent::NAMES.to_vec();
     assert_eq!(
         events,
@@ -109,7 +120,11 @@ fn the_route_table_lists_each_stream_s_events() {
     );
     let json = serde_json::to_value(&table).expect("serializes");
     assert_eq!(json[0]["events"][1], "comment_added");
-    assert!(table.to_string().contains("events connected, comment_added, moved"));
+    assert!(
+        table
+            .to_string()
+            .contains("events connected, comment_added, moved")
+    );
 }
 
 #[tokio::test]

@@ -40,5 +40,8 @@ fn routes_prints_the_table_and_exits() {
     assert_eq!(events["kind"], "sse");
     assert_eq!(events["uses"], serde_json::json!(["auth"]));
     assert_eq!(events["params"][0]["type"], "Ticket");
-    assert_eq!(events["events"], serde_json::json!(["connected", "comment"]));
+    assert_eq!(
+        events["events"],
+        serde_json::json!(["connected", "comment"])
+    );
 }
