@@ -6,6 +6,7 @@ use bytes::BytesMut;
 
 use crate::error::Error;
 use crate::sse::{Event, KeepAlive, StreamDefaults, encode};
+use crate::stream_limits::StreamLimits;
 
 /// Limits and defaults of a [`Server`](crate::Server).
 ///
@@ -32,6 +33,7 @@ pub struct ServerConfig {
     pub(crate) max_connections: Option<usize>,
     pub(crate) shutdown_grace: Duration,
     pub(crate) streams: StreamDefaults,
+    pub(crate) stream_limits: StreamLimits,
     pub(crate) http2_keep_alive: Option<(Duration, Duration)>,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<crate::tls::TlsConfig>,
@@ -49,6 +51,7 @@ impl Default for ServerConfig {
             max_connections: None,
             shutdown_grace: Duration::from_secs(10),
             streams: StreamDefaults::default(),
+            stream_limits: StreamLimits::default(),
             http2_keep_alive: Some((Duration::from_secs(30), Duration::from_secs(20))),
             #[cfg(feature = "tls")]
             tls: None,
@@ -140,6 +143,42 @@ impl ServerConfig {
     /// sockets: a server out of descriptors can tell nobody anything.
     pub fn max_connections(mut self, connections: usize) -> Self {
         self.max_connections = Some(connections.max(1));
+        self
+    }
+
+    /// The most event streams open at once (default: no limit but the
+    /// connection limit). One more is answered `503` with `Retry-After` before
+    /// it starts; other routes are not counted.
+    pub fn max_streams(mut self, streams: usize) -> Self {
+        self.stream_limits.total = Some(streams.max(1));
+        self
+    }
+
+    /// The most event streams one client IP may hold open at once (default: no
+    /// limit). One more is answered `429` with `Retry-After`. Behind a proxy
+    /// every client has the proxy's address: set this on the proxy instead.
+    pub fn max_streams_per_ip(mut self, streams: usize) -> Self {
+        self.stream_limits.per_ip = Some(streams.max(1));
+        self
+    }
+
+    /// The longest an event stream stays open (default: as long as the client
+    /// stays). At the end (each stream's a little earlier, up to a tenth, so
+    /// clients do not all come back at once) it sends a `retry: 1000` hint and
+    /// closes; the browser reconnects, with its `Last-Event-ID`, possibly to
+    /// another instance behind the load balancer, which is what rebalances them.
+    ///
+    /// ```
+    /// use justsse_http::ServerConfig;
+    /// use std::time::Duration;
+    ///
+    /// let config = ServerConfig::default()
+    ///     .max_streams(10_000)
+    ///     .max_streams_per_ip(20)
+    ///     .max_stream_lifetime(Duration::from_secs(30 * 60));
+    /// ```
+    pub fn max_stream_lifetime(mut self, lifetime: Duration) -> Self {
+        self.stream_limits.lifetime = Some(lifetime);
         self
     }
 

@@ -143,7 +143,7 @@ pub(crate) async fn serve_io<I>(
     };
     let ended = match protocol {
         Protocol::Http1 => {
-            let handler = Handler::new(&app, layered);
+            let handler = Handler::new(&app, layered, peer);
             let service = service_fn(move |req| handler.handle(req));
             let conn = || builders.http1.serve_connection(io, service);
             let never_idle = std::future::pending();
@@ -151,7 +151,7 @@ pub(crate) async fn serve_io<I>(
         }
         Protocol::Http2 => {
             let streams = Arc::new(Streams::default());
-            let (handler, counted) = (Handler::new(&app, layered), streams.clone());
+            let (handler, counted) = (Handler::new(&app, layered, peer), streams.clone());
             let service = service_fn(move |req| Counted {
                 handling: handler.handle(req),
                 stream: Some(counted.open()),
@@ -179,22 +179,27 @@ pub(crate) async fn serve_io<I>(
 /// What answers a connection's requests: the router straight, or the layers
 /// around it.
 enum Handler {
-    Routes(Arc<App>),
-    Layered(Arc<AppService>),
+    Routes(Arc<App>, SocketAddr),
+    Layered(Arc<AppService>, SocketAddr),
 }
 
+/// The client's address, carried through the layers to the routes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer(pub(crate) SocketAddr);
+
 impl Handler {
-    fn new(app: &Arc<App>, layered: Option<Arc<AppService>>) -> Self {
+    fn new(app: &Arc<App>, layered: Option<Arc<AppService>>, peer: SocketAddr) -> Self {
         match layered {
-            Some(layered) => Self::Layered(layered),
-            None => Self::Routes(app.clone()),
+            Some(layered) => Self::Layered(layered, peer),
+            None => Self::Routes(app.clone(), peer),
         }
     }
 
-    fn handle(&self, req: http::Request<hyper::body::Incoming>) -> Answer {
+    fn handle(&self, mut req: http::Request<hyper::body::Incoming>) -> Answer {
         match self {
-            Self::Routes(app) => Answer::Routed(app.handle(req)),
-            Self::Layered(layered) => {
+            Self::Routes(app, peer) => Answer::Routed(app.handle(req, Some(*peer))),
+            Self::Layered(layered, peer) => {
+                req.extensions_mut().insert(Peer(*peer));
                 Answer::Layered(Box::pin(AppService::clone(layered).oneshot(req)))
             }
         }

@@ -2,6 +2,7 @@
 //! request ids and the rest work unchanged. An app without layers serves
 //! requests straight from its router and pays nothing for this.
 
+use crate::connection::Peer;
 use std::any::Any;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -73,7 +74,8 @@ impl Service<http::Request<Incoming>> for Routed {
     }
 
     fn call(&mut self, req: http::Request<Incoming>) -> Self::Future {
-        futures_util::TryFutureExt::err_into(self.0.handle(req))
+        let peer = req.extensions().get::<Peer>().map(|peer| peer.0);
+        futures_util::TryFutureExt::err_into(self.0.handle(req, peer))
     }
 }
 

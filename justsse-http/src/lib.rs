@@ -53,6 +53,7 @@ runtime! {
     mod router;
     mod server;
     mod service;
+    mod stream_limits;
     pub mod sse;
     mod wrap;
 

@@ -29,6 +29,7 @@ pub struct Request {
 pub struct RequestHead {
     parts: Parts,
     params: Params,
+    peer: Option<std::net::SocketAddr>,
 }
 
 /// The path parameters of a matched route, percent-decoded, in path order.
@@ -108,6 +109,12 @@ impl RequestHead {
             .map(|(_, value)| value.trim_matches('"'))
     }
 
+    /// The client's address: the peer of the connection (a proxy's, behind
+    /// one). `None` for requests that came over no socket.
+    pub fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        self.peer
+    }
+
     /// The HTTP parts: method, URI, version, headers and extensions.
     pub fn parts(&self) -> &Parts {
         &self.parts
@@ -138,9 +145,14 @@ impl Request {
         params: Params,
         body: Incoming,
         limits: Arc<BodyLimits>,
+        peer: Option<std::net::SocketAddr>,
     ) -> Self {
         Self {
-            head: RequestHead { parts, params },
+            head: RequestHead {
+                parts,
+                params,
+                peer,
+            },
             body: Some(body),
             limits,
         }

@@ -20,6 +20,7 @@ use crate::layer::AppService;
 use crate::request_body::BodyLimits;
 use crate::router::Router;
 use crate::service::App;
+use crate::stream_limits::OpenStreams;
 
 /// Where a server listens: an address to bind (`"127.0.0.1:3000"`, a
 /// [`SocketAddr`]) or a listener already bound (tokio's or std's).
@@ -255,6 +256,7 @@ impl Serving {
         let app = Arc::new(App {
             routes,
             body_limits: Arc::new(BodyLimits::new(&config)),
+            open_streams: Arc::new(OpenStreams::new(config.stream_limits)),
             config,
             shutdown: CancellationToken::new(),
             expired: CancellationToken::new(),

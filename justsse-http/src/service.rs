@@ -3,6 +3,7 @@
 
 use std::any::Any;
 use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -22,6 +23,7 @@ use crate::request::{Params, Request};
 use crate::request_body::BodyLimits;
 use crate::response::{IntoResponse, Response};
 use crate::router::{Routed, Routes};
+use crate::stream_limits::OpenStreams;
 
 /// What every connection of one server shares.
 pub(crate) struct App {
@@ -32,6 +34,8 @@ pub(crate) struct App {
     pub(crate) shutdown: CancellationToken,
     /// The grace period is over: requests still running answer 503.
     pub(crate) expired: CancellationToken,
+    /// The event streams open now, for their limits.
+    pub(crate) open_streams: Arc<OpenStreams>,
 }
 
 impl App {
@@ -39,7 +43,11 @@ impl App {
     /// connection is the returned [`Handling`]: a pointer to the handler's boxed
     /// future and two flags, so an idle event stream does not hold a finished
     /// handler's state, and a request costs one allocation for it.
-    pub(crate) fn handle(self: &Arc<Self>, req: http::Request<Incoming>) -> Handling {
+    pub(crate) fn handle(
+        self: &Arc<Self>,
+        req: http::Request<Incoming>,
+        peer: Option<SocketAddr>,
+    ) -> Handling {
         let (parts, body) = req.into_parts();
         let routed = self.routes.route(
             &parts.method,
@@ -52,11 +60,12 @@ impl App {
             Routed::Answer(response) => return Handling::ready(response),
         };
         let is_head = parts.method == Method::HEAD;
-        let req = Request::new(parts, params, body, self.body_limits.clone());
+        let req = Request::new(parts, params, body, self.body_limits.clone(), peer);
         match std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(req))) {
             Ok(future) => Handling {
                 future: Some(future),
                 is_head,
+                client: peer.map(|peer| peer.ip()),
                 app: Some(self.clone()),
                 expired: None,
             },
@@ -65,14 +74,21 @@ impl App {
     }
 
     /// Prepares the handler's response: HEAD loses its body, event streams get
-    /// the server's defaults and its shutdown signal.
-    fn finish(&self, mut response: Response, is_head: bool) -> Response {
+    /// the server's defaults, its shutdown signal and their limits (a stream
+    /// over them is answered 503 or 429 instead).
+    fn finish(&self, mut response: Response, is_head: bool, client: Option<IpAddr>) -> Response {
         if is_head {
             strip_body(&mut response);
         } else if let Some(stream) = response.body_mut().as_sse_mut() {
+            let permit = match self.open_streams.admit(client) {
+                Ok(permit) => permit,
+                Err(refused) => return refused.into_response(),
+            };
             stream.attach(
                 &self.config.streams,
                 self.shutdown.clone().cancelled_owned(),
+                permit,
+                self.open_streams.lifetime(),
             );
         }
         response
@@ -84,6 +100,8 @@ impl App {
 pub(crate) struct Handling {
     future: Option<BoxFuture<Response>>,
     is_head: bool,
+    /// The client's IP, for the per-client stream limit.
+    client: Option<IpAddr>,
     app: Option<Arc<App>>,
     /// Registered only once the handler has to wait: a handler that answers at
     /// once costs no allocation for it.
@@ -98,6 +116,7 @@ impl Handling {
         Self {
             future: Some(Box::pin(std::future::ready(response))),
             is_head: false,
+            client: None,
             app: None,
             expired: None,
         }
@@ -132,7 +151,7 @@ impl Future for Handling {
         };
         this.future = None;
         let response = match this.app.take() {
-            Some(app) => app.finish(response, this.is_head),
+            Some(app) => app.finish(response, this.is_head, this.client),
             None => response,
         };
         Poll::Ready(Ok(response))

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
@@ -15,6 +16,7 @@ use super::encode::{KEEP_ALIVE, encode};
 use super::event::Event;
 use super::keep_alive::{KeepAlive, KeepAliveTimer};
 use crate::error::{BoxError, HttpError};
+use crate::stream_limits::StreamPermit;
 
 /// The handler's events, boxed once per stream.
 pub(crate) type EventStream = Pin<Box<dyn Stream<Item = Result<Event, BoxError>> + Send>>;
@@ -22,6 +24,20 @@ pub(crate) type EventStream = Pin<Box<dyn Stream<Item = Result<Event, BoxError>>
 /// Events already ready are written together, up to this many bytes, so a burst
 /// costs one write instead of one per event. Nothing waits for more to arrive.
 const COALESCE_LIMIT: usize = 16 * 1024;
+
+/// What a stream whose lifetime is over sends last.
+const LIFETIME_OVER: &[u8] = b"retry: 1000\n\n";
+
+/// `lifetime` less up to a tenth, so streams opened together do not all end,
+/// and reconnect, at once.
+fn spread(lifetime: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(0);
+    let tenth = lifetime / 10;
+    let nanos = u64::try_from(tenth.as_nanos()).unwrap_or(u64::MAX).max(1);
+    lifetime - Duration::from_nanos(hasher.finish() % nanos)
+}
 
 /// What the server hands a stream when it starts serving it.
 #[derive(Debug, Clone, Default)]
@@ -43,6 +59,10 @@ pub(crate) struct SseBody {
     started: bool,
     done: bool,
     has_retry: bool,
+    /// Its place among the open streams, given back when the body drops.
+    permit: Option<StreamPermit>,
+    /// When the stream's lifetime ends.
+    expires: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl std::fmt::Debug for SseBody {
@@ -76,6 +96,8 @@ impl SseBody {
             started: false,
             done: false,
             has_retry,
+            permit: None,
+            expires: None,
         }
     }
 
@@ -96,6 +118,8 @@ impl SseBody {
         &mut self,
         defaults: &StreamDefaults,
         shutdown: WaitForCancellationFutureOwned,
+        permit: Option<StreamPermit>,
+        lifetime: Option<Duration>,
     ) {
         self.keep_alive.get_or_insert(defaults.keep_alive);
         if let Some(retry) = &defaults.retry {
@@ -103,6 +127,8 @@ impl SseBody {
         }
         self.shutdown_event = defaults.shutdown_event.clone();
         self.shutdown = Some(Box::pin(shutdown));
+        self.permit = permit;
+        self.expires = lifetime.map(|lifetime| Box::pin(tokio::time::sleep(spread(lifetime))));
     }
 
     fn end(&mut self) {
@@ -157,6 +183,15 @@ impl SseBody {
             this.started = true;
             if let Some(interval) = this.keep_alive.unwrap_or_default().interval() {
                 this.timer = Some(KeepAliveTimer::new(interval));
+            }
+        }
+        if let Some(expires) = this.expires.as_mut() {
+            if expires.as_mut().poll(cx).is_ready() {
+                this.expires = None;
+                this.end();
+                // Come back in a second: to this instance or, behind a load
+                // balancer, another one.
+                this.buf.extend_from_slice(LIFETIME_OVER);
             }
         }
         if let Some(shutdown) = this.shutdown.as_mut() {
