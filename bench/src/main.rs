@@ -25,6 +25,7 @@ use tokio::net::{TcpSocket, TcpStream};
 
 mod guard;
 mod idle_curve;
+mod shutdown;
 
 const IMPLS: [&str; 3] = ["hyper", "axum", "justsse"];
 
@@ -514,6 +515,9 @@ async fn main() -> std::io::Result<()> {
         // --runs N: N interleaved rounds, medians and spreads (default 1).
         let runs = flag_value("--runs").unwrap_or(1);
         return guard::run(runs).await;
+    }
+    if std::env::args().any(|a| a == "--shutdown") {
+        return shutdown::run(plan.large_fanout).await;
     }
     if std::env::args().any(|a| a == "--idle-curve") {
         // --runs N: the median of N at each point (default 3).
