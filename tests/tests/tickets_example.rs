@@ -83,7 +83,10 @@ async fn comments_reach_admins_live_and_survive_a_reconnect() {
     assert_eq!(sent.status(), 201);
     let comment = live.next().await.expect("comment");
     assert_eq!(comment.event_type, "comment");
-    assert_eq!(comment.data, r#"{"body":"on it\nevent: fake\n\ndata: x"}"#);
+    assert_eq!(
+        comment.data,
+        r#"{"id":1,"body":"on it\nevent: fake\n\ndata: x"}"#
+    );
     let last = live.parser().last_event_id().to_owned();
     drop(live);
 
@@ -108,11 +111,11 @@ async fn comments_reach_admins_live_and_survive_a_reconnect() {
     );
     assert_eq!(
         back.next().await.expect("missed").data,
-        r#"{"body":"missed 1"}"#
+        r#"{"id":2,"body":"missed 1"}"#
     );
     assert_eq!(
         back.next().await.expect("missed").data,
-        r#"{"body":"missed 2"}"#
+        r#"{"id":3,"body":"missed 2"}"#
     );
 }
 
@@ -196,7 +199,7 @@ async fn two_instances_on_one_redis_share_comment_streams() {
         201
     );
     let comment = on_b.next().await.expect("the comment, through Redis");
-    assert_eq!(comment.data, r#"{"body":"posted on A"}"#);
+    assert_eq!(comment.data, r#"{"id":1,"body":"posted on A"}"#);
     assert!(
         comment.last_event_id.contains('-'),
         "a stream entry id: {}",

@@ -29,16 +29,21 @@ pub struct Ticket {
     pub subject: String,
 }
 
-/// The tickets and their live updates, shared by the app.
+/// The tickets, their comments and their live updates, shared by the app.
 #[derive(Clone, Default)]
 pub struct TicketStore {
     tickets: Arc<Mutex<BTreeMap<u64, Ticket>>>,
+    comments: Arc<Mutex<HashMap<u64, Vec<PostedComment>>>>,
     hub: Hub<u64>,
 }
 
 impl TicketStore {
     fn tickets(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Ticket>> {
         self.tickets.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn comments(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Vec<PostedComment>>> {
+        self.comments.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -123,10 +128,21 @@ struct NewTicket {
     subject: String,
 }
 
-/// A comment on a ticket.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct Comment {
+/// A comment as it is posted.
+#[derive(Deserialize)]
+struct Comment {
     body: String,
+}
+
+/// A comment on a ticket, numbered from 1 per ticket: a client merging the
+/// snapshot (`GET /tickets/:ticket/comments`) with live events tells repeats
+/// by the number.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostedComment {
+    /// Its number on the ticket.
+    pub id: u64,
+    /// What it says.
+    pub body: String,
 }
 
 /// What a ticket's event stream sends: the names are checked at compile time
@@ -136,7 +152,7 @@ pub enum TicketEvent {
     /// First, the ticket as it is.
     Connected(Ticket),
     /// Then every new comment.
-    Comment(Comment),
+    Comment(PostedComment),
 }
 
 struct TicketController {
@@ -176,10 +192,35 @@ impl TicketController {
         &self,
         ticket: Ticket,
         Json(comment): Json<Comment>,
-    ) -> Result<(StatusCode, Json<Comment>), HttpError> {
-        let event = TicketEvent::Comment(comment.clone()).to_event()?;
+    ) -> Result<(StatusCode, Json<PostedComment>), HttpError> {
+        let posted = {
+            let mut comments = self.store.comments();
+            let on_ticket = comments.entry(ticket.id).or_default();
+            let posted = PostedComment {
+                id: on_ticket.len() as u64 + 1,
+                body: comment.body,
+            };
+            on_ticket.push(posted.clone());
+            posted
+        };
+        let event = TicketEvent::Comment(posted.clone()).to_event()?;
         self.store.hub.publish(&ticket.id, event).await?;
-        Ok((StatusCode::CREATED, Json(comment)))
+        Ok((StatusCode::CREATED, Json(posted)))
+    }
+
+    /// Every comment of a ticket so far: what a client that got a `resync`
+    /// fetches, then merges with the events that follow (by comment number).
+    #[get("/:ticket/comments")]
+    #[uses(auth)]
+    #[guard(|user: &User| user.is_admin)]
+    async fn comments(&self, ticket: Ticket) -> Json<Vec<PostedComment>> {
+        Json(
+            self.store
+                .comments()
+                .get(&ticket.id)
+                .cloned()
+                .unwrap_or_default(),
+        )
     }
 
     /// Live events of one ticket, for admins: `connected`, then every comment.
@@ -304,6 +345,7 @@ pub fn with_cors(app: App, origins: &str) -> App {
 pub fn app_with_hub(hub: Hub<u64>) -> App {
     let store = TicketStore {
         tickets: Arc::default(),
+        comments: Arc::default(),
         hub,
     };
     App::new()

@@ -86,7 +86,7 @@ async fn an_admin_watches_comments_live_and_others_are_refused() {
     assert_eq!(posted.status(), StatusCode::CREATED);
     let comment = events.next().await.expect("the comment");
     assert_eq!(comment.event_type, "comment");
-    assert_eq!(comment.data, r#"{"body":"on it"}"#);
+    assert_eq!(comment.data, r#"{"id":1,"body":"on it"}"#);
 }
 
 /// Paused: the clock moves only when every task waits for it, so three
