@@ -109,6 +109,7 @@ async fn serve_tls(
         Ok(Ok(tls)) => serve_io(tls, peer, app, layered, builders).await,
         Ok(Err(err)) => tracing::debug!(%peer, error = %err, "TLS handshake failed"),
         Err(_elapsed) => {
+            crate::observe::timeout("tls_handshake");
             tracing::debug!(%peer, "TLS handshake not done within the header read timeout; closing");
         }
     }
@@ -125,6 +126,7 @@ pub(crate) async fn serve_io<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let _open = crate::observe::OpenConnection::new();
     let detected = tokio::select! {
         detected = tokio::time::timeout(app.config.header_read_timeout, detect(io)) => detected,
         () = app.shutdown.cancelled() => return,
@@ -137,6 +139,7 @@ pub(crate) async fn serve_io<I>(
             return;
         }
         Err(_elapsed) => {
+            crate::observe::timeout("header");
             tracing::debug!(%peer, "no request within the header read timeout; closing");
             return;
         }

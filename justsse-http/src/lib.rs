@@ -52,6 +52,7 @@ runtime! {
     mod response;
     mod router;
     mod server;
+    mod observe;
     mod service;
     mod stream_limits;
     pub mod sse;

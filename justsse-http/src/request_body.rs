@@ -63,6 +63,7 @@ impl BodyLimits {
         loop {
             let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
                 Err(_elapsed) => {
+                    crate::observe::timeout("body");
                     return Err(BodyError::TimedOut {
                         after: self.timeout,
                     });

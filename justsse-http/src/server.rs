@@ -199,6 +199,7 @@ impl Server {
             };
             backoff.succeeded();
             let Ok(permit) = permits.clone().try_acquire_owned() else {
+                crate::observe::connection_rejected("max_connections");
                 if let Some(suppressed) = refused_log.allow() {
                     tracing::warn!(%peer, suppressed, limit = budget.connections, "connection limit reached; refusing");
                 }

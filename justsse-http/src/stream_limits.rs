@@ -64,6 +64,7 @@ impl OpenStreams {
             ip: None,
         };
         if self.limits.total.is_some_and(|limit| total > limit) {
+            crate::observe::stream_rejected("max_streams");
             tracing::debug!(open = total - 1, "stream limit reached; refusing");
             return Err(refused(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -74,6 +75,7 @@ impl OpenStreams {
             let mut per_ip = self.per_ip.lock().unwrap_or_else(PoisonError::into_inner);
             let open = per_ip.entry(ip).or_insert(0);
             if *open >= limit {
+                crate::observe::stream_rejected("max_streams_per_ip");
                 tracing::debug!(%ip, open = *open, "per-client stream limit reached; refusing");
                 return Err(refused(
                     StatusCode::TOO_MANY_REQUESTS,

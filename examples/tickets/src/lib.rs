@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use justsse::http::{HeaderName, HeaderValue, Method, header};
 use justsse::prelude::*;
 use justsse::{Next, Request, Response};
+use metrics_exporter_prometheus::PrometheusHandle;
 use serde::{Deserialize, Serialize};
 use tower_http::cors::CorsLayer;
 use tracing::Instrument;
@@ -338,6 +339,20 @@ pub fn with_cors(app: App, origins: &str) -> App {
             ])
             .allow_credentials(true),
     )
+}
+
+/// The server's metrics in Prometheus text (the exporter holds what the
+/// `metrics` facade recorded).
+async fn metrics(exporter: State<PrometheusHandle>) -> String {
+    exporter.render()
+}
+
+/// Serves `GET /metrics` in Prometheus text from `exporter`: connections,
+/// streams by end reason, events and bytes sent, rejections, timeouts, hub
+/// resyncs (the names are listed in docs/runtime.md).
+pub fn with_metrics(app: App, exporter: PrometheusHandle) -> App {
+    app.state(exporter)
+        .route("/metrics", justsse::route::get(metrics))
 }
 
 /// The whole application on `hub`: ticket and status controllers sharing one

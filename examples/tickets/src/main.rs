@@ -51,6 +51,14 @@ async fn main() -> Result<(), justsse::Error> {
         Some(tls) => (app.tls(tls), "https"),
         None => (app, "http"),
     };
+    // The metrics facade records into a Prometheus exporter, served at /metrics.
+    let app = match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
+        Ok(exporter) => tickets::with_metrics(app, exporter),
+        Err(err) => {
+            eprintln!("no metrics: {err}");
+            app
+        }
+    };
     println!("tickets example on {scheme}://127.0.0.1:{port}\n");
     print!("{}", app.routes());
     app.serve(format!("127.0.0.1:{port}")).await

@@ -16,6 +16,7 @@ use super::encode::{KEEP_ALIVE, encode};
 use super::event::Event;
 use super::keep_alive::{KeepAlive, KeepAliveTimer};
 use crate::error::{BoxError, HttpError};
+use crate::observe::{self, EndReason};
 use crate::stream_limits::StreamPermit;
 
 /// The handler's events, boxed once per stream.
@@ -63,6 +64,13 @@ pub(crate) struct SseBody {
     permit: Option<StreamPermit>,
     /// When the stream's lifetime ends.
     expires: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Why it ended, once it has; `None` while it runs.
+    ended: Option<EndReason>,
+    /// Counted among the open streams (the server attached it).
+    counted: bool,
+    /// Events written so far, and those in the buffer not yet counted as sent.
+    events: u64,
+    unsent: u64,
 }
 
 impl std::fmt::Debug for SseBody {
@@ -71,6 +79,15 @@ impl std::fmt::Debug for SseBody {
             .field("ended", &self.stream.is_none())
             .field("keep_alive", &self.keep_alive)
             .finish_non_exhaustive()
+    }
+}
+
+impl Drop for SseBody {
+    fn drop(&mut self) {
+        if self.counted {
+            let reason = self.ended.unwrap_or(EndReason::ClientLeft);
+            observe::stream_ended(reason, self.events);
+        }
     }
 }
 
@@ -98,6 +115,10 @@ impl SseBody {
             has_retry,
             permit: None,
             expires: None,
+            ended: None,
+            counted: false,
+            events: 0,
+            unsent: 0,
         }
     }
 
@@ -129,10 +150,13 @@ impl SseBody {
         self.shutdown = Some(Box::pin(shutdown));
         self.permit = permit;
         self.expires = lifetime.map(|lifetime| Box::pin(tokio::time::sleep(spread(lifetime))));
+        self.counted = true;
+        observe::stream_opened();
     }
 
-    fn end(&mut self) {
+    fn end(&mut self, reason: EndReason) {
         self.stream = None;
+        self.ended.get_or_insert(reason);
     }
 
     /// Encodes an error that ended the stream as one `error` event.
@@ -146,7 +170,7 @@ impl SseBody {
         if let Ok(event) = event {
             let _ = encode(&event, &mut self.buf);
         }
-        self.end();
+        self.end(EndReason::Error);
     }
 
     /// Pulls every event that is ready into the buffer, up to the coalescing limit.
@@ -159,12 +183,11 @@ impl SseBody {
                 std::panic::catch_unwind(AssertUnwindSafe(|| stream.as_mut().poll_next(cx)));
             match polled {
                 Ok(Poll::Pending) => return,
-                Ok(Poll::Ready(None)) => self.end(),
-                Ok(Poll::Ready(Some(Ok(event)))) => {
-                    if let Err(err) = encode(&event, &mut self.buf) {
-                        self.write_error(Box::new(err));
-                    }
-                }
+                Ok(Poll::Ready(None)) => self.end(EndReason::Completed),
+                Ok(Poll::Ready(Some(Ok(event)))) => match encode(&event, &mut self.buf) {
+                    Ok(()) => self.unsent += 1,
+                    Err(err) => self.write_error(Box::new(err)),
+                },
                 Ok(Poll::Ready(Some(Err(err)))) => self.write_error(err),
                 Err(_panic) => self.write_error("event stream panicked".into()),
             }
@@ -188,7 +211,7 @@ impl SseBody {
         if let Some(expires) = this.expires.as_mut() {
             if expires.as_mut().poll(cx).is_ready() {
                 this.expires = None;
-                this.end();
+                this.end(EndReason::Lifetime);
                 // Come back in a second: to this instance or, behind a load
                 // balancer, another one.
                 this.buf.extend_from_slice(LIFETIME_OVER);
@@ -197,7 +220,7 @@ impl SseBody {
         if let Some(shutdown) = this.shutdown.as_mut() {
             if shutdown.as_mut().poll(cx).is_ready() {
                 this.shutdown = None;
-                this.end();
+                this.end(EndReason::Shutdown);
                 if let Some(last) = this.shutdown_event.take() {
                     this.buf.extend_from_slice(&last);
                 }
@@ -208,7 +231,13 @@ impl SseBody {
             if let Some(timer) = this.timer.as_mut() {
                 timer.wrote();
             }
-            return Poll::Ready(Some(Frame::data(this.buf.split().freeze())));
+            let frame = this.buf.split().freeze();
+            if this.counted {
+                observe::sent(this.unsent, frame.len());
+            }
+            this.events += this.unsent;
+            this.unsent = 0;
+            return Poll::Ready(Some(Frame::data(frame)));
         }
         if this.stream.is_none() {
             this.done = true;

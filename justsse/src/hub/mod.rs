@@ -220,8 +220,10 @@ impl Stream for Subscription {
     }
 }
 
-/// The [`RESYNC`] event.
+/// The [`RESYNC`] event, counted in `justsse_hub_resyncs_total{reason}`
+/// (the `metrics` facade).
 pub(crate) fn resync(latest_id: &str, reason: &'static str) -> Event {
+    metrics::counter!("justsse_hub_resyncs_total", "reason" => reason).increment(1);
     let data = match reason {
         "too_old" => r#"{"reason":"too_old"}"#,
         "lagged" => r#"{"reason":"lagged"}"#,
