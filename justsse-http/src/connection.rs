@@ -21,6 +21,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tower::ServiceExt;
 
+use crate::request::Origin;
 use crate::body::Body;
 use crate::config::ServerConfig;
 use crate::error::HttpError;
@@ -182,7 +183,7 @@ pub(crate) async fn serve_io<I>(
 /// What answers a connection's requests: the router straight, or the layers
 /// around it.
 enum Handler {
-    Routes(Arc<App>, SocketAddr),
+    Routes(Arc<App>, Arc<Origin>),
     Layered(Arc<AppService>, SocketAddr),
 }
 
@@ -194,13 +195,13 @@ impl Handler {
     fn new(app: &Arc<App>, layered: Option<Arc<AppService>>, peer: SocketAddr) -> Self {
         match layered {
             Some(layered) => Self::Layered(layered, peer),
-            None => Self::Routes(app.clone(), peer),
+            None => Self::Routes(app.clone(), app.origin(Some(peer))),
         }
     }
 
     fn handle(&self, mut req: http::Request<hyper::body::Incoming>) -> Answer {
         match self {
-            Self::Routes(app, peer) => Answer::Routed(app.handle(req, Some(*peer))),
+            Self::Routes(app, origin) => Answer::Routed(app.handle(req, origin)),
             Self::Layered(layered, peer) => {
                 req.extensions_mut().insert(Peer(*peer));
                 Answer::Layered(Box::pin(AppService::clone(layered).oneshot(req)))

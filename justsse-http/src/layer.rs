@@ -75,7 +75,8 @@ impl Service<http::Request<Incoming>> for Routed {
 
     fn call(&mut self, req: http::Request<Incoming>) -> Self::Future {
         let peer = req.extensions().get::<Peer>().map(|peer| peer.0);
-        futures_util::TryFutureExt::err_into(self.0.handle(req, peer))
+        let origin = self.0.origin(peer);
+        futures_util::TryFutureExt::err_into(self.0.handle(req, &origin))
     }
 }
 

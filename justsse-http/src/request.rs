@@ -20,7 +20,6 @@ use crate::request_body::BodyLimits;
 pub struct Request {
     head: RequestHead,
     body: Option<Incoming>,
-    limits: Arc<BodyLimits>,
 }
 
 /// Everything of a request but its body: method, URI, headers and path parameters.
@@ -29,7 +28,15 @@ pub struct Request {
 pub struct RequestHead {
     parts: Parts,
     params: Params,
-    peer: Option<std::net::SocketAddr>,
+    origin: Arc<Origin>,
+}
+
+/// Where a request came from: one per connection, shared by its requests (a
+/// pointer, so a request in flight stays small).
+#[derive(Debug)]
+pub(crate) struct Origin {
+    pub(crate) peer: Option<std::net::SocketAddr>,
+    pub(crate) limits: Arc<BodyLimits>,
 }
 
 /// The path parameters of a matched route, percent-decoded, in path order.
@@ -112,7 +119,7 @@ impl RequestHead {
     /// The client's address: the peer of the connection (a proxy's, behind
     /// one). `None` for requests that came over no socket.
     pub fn peer_addr(&self) -> Option<std::net::SocketAddr> {
-        self.peer
+        self.origin.peer
     }
 
     /// The HTTP parts: method, URI, version, headers and extensions.
@@ -140,21 +147,14 @@ impl std::ops::Deref for Request {
 }
 
 impl Request {
-    pub(crate) fn new(
-        parts: Parts,
-        params: Params,
-        body: Incoming,
-        limits: Arc<BodyLimits>,
-        peer: Option<std::net::SocketAddr>,
-    ) -> Self {
+    pub(crate) fn new(parts: Parts, params: Params, body: Incoming, origin: Arc<Origin>) -> Self {
         Self {
             head: RequestHead {
                 parts,
                 params,
-                peer,
+                origin,
             },
             body: Some(body),
-            limits,
         }
     }
 
@@ -173,7 +173,7 @@ impl Request {
             return Ok(Bytes::new());
         };
         let declared = declared_length(&self.head.parts.headers);
-        self.limits.read(body, declared).await
+        self.head.origin.limits.read(body, declared).await
     }
 
     /// Reads the body as JSON into `T`: 415 unless the `Content-Type` is

@@ -19,7 +19,7 @@ use crate::body::Body;
 use crate::config::ServerConfig;
 use crate::error::HttpError;
 use crate::handler::BoxFuture;
-use crate::request::{Params, Request};
+use crate::request::{Origin, Params, Request};
 use crate::request_body::BodyLimits;
 use crate::response::{IntoResponse, Response};
 use crate::router::{Routed, Routes};
@@ -39,15 +39,21 @@ pub(crate) struct App {
 }
 
 impl App {
+    /// What requests of a connection from `peer` share.
+    pub(crate) fn origin(&self, peer: Option<SocketAddr>) -> Arc<Origin> {
+        Arc::new(Origin {
+            peer,
+            limits: self.body_limits.clone(),
+        })
+    }
+}
+
+impl App {
     /// Routes the request and starts its handler. What hyper keeps per
     /// connection is the returned [`Handling`]: a pointer to the handler's boxed
     /// future and two flags, so an idle event stream does not hold a finished
     /// handler's state, and a request costs one allocation for it.
-    pub(crate) fn handle(
-        self: &Arc<Self>,
-        req: http::Request<Incoming>,
-        peer: Option<SocketAddr>,
-    ) -> Handling {
+    pub(crate) fn handle(self: &Arc<Self>, req: http::Request<Incoming>, origin: &Arc<Origin>) -> Handling {
         let (parts, body) = req.into_parts();
         let routed = self.routes.route(
             &parts.method,
@@ -60,12 +66,12 @@ impl App {
             Routed::Answer(response) => return Handling::ready(response),
         };
         let is_head = parts.method == Method::HEAD;
-        let req = Request::new(parts, params, body, self.body_limits.clone(), peer);
+        let req = Request::new(parts, params, body, origin.clone());
         match std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(req))) {
             Ok(future) => Handling {
                 future: Some(future),
                 is_head,
-                client: peer.map(|peer| peer.ip()),
+                origin: Some(origin.clone()),
                 app: Some(self.clone()),
                 expired: None,
             },
@@ -100,8 +106,8 @@ impl App {
 pub(crate) struct Handling {
     future: Option<BoxFuture<Response>>,
     is_head: bool,
-    /// The client's IP, for the per-client stream limit.
-    client: Option<IpAddr>,
+    /// Where the request came from, for the per-client stream limit.
+    origin: Option<Arc<Origin>>,
     app: Option<Arc<App>>,
     /// Registered only once the handler has to wait: a handler that answers at
     /// once costs no allocation for it.
@@ -116,7 +122,7 @@ impl Handling {
         Self {
             future: Some(Box::pin(std::future::ready(response))),
             is_head: false,
-            client: None,
+            origin: None,
             app: None,
             expired: None,
         }
@@ -151,7 +157,10 @@ impl Future for Handling {
         };
         this.future = None;
         let response = match this.app.take() {
-            Some(app) => app.finish(response, this.is_head, this.client),
+            Some(app) => {
+                let client = this.origin.take().and_then(|origin| origin.peer).map(|peer| peer.ip());
+                app.finish(response, this.is_head, client)
+            }
             None => response,
         };
         Poll::Ready(Ok(response))

@@ -1,8 +1,9 @@
 //! Guards and auth as users expect, over a socket: named guard functions
 //! borrow resolved path parameters, a guard's 403 says its message, a 401
-//! carries `WWW-Authenticate`. Its handlers are every shape a handler takes,
-//! in code denying warnings and `clippy::pedantic` (CI runs clippy on it), so
-//! an expansion that warns fails the build.
+//! carries `WWW-Authenticate`. Its handlers are every shape a handler takes
+//! (body only `stream!`, statements then `stream!`, explicit `Sse`, `Result`,
+//! `Option`), in code denying warnings and `clippy::pedantic`: an expansion
+//! that warns fails this crate's build under rustc, and CI's clippy run.
 #![deny(warnings, clippy::pedantic)]
 
 use justsse::prelude::*;
