@@ -184,17 +184,15 @@ pub(crate) async fn serve_io<I>(
 /// around it.
 enum Handler {
     Routes(Arc<App>, Arc<Origin>),
-    Layered(Arc<AppService>, SocketAddr),
+    /// The connection's origin rides in each request's extensions through the
+    /// layers to the routes.
+    Layered(Arc<AppService>, Arc<Origin>),
 }
-
-/// The client's address, carried through the layers to the routes.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Peer(pub(crate) SocketAddr);
 
 impl Handler {
     fn new(app: &Arc<App>, layered: Option<Arc<AppService>>, peer: SocketAddr) -> Self {
         match layered {
-            Some(layered) => Self::Layered(layered, peer),
+            Some(layered) => Self::Layered(layered, app.origin(Some(peer))),
             None => Self::Routes(app.clone(), app.origin(Some(peer))),
         }
     }
@@ -202,8 +200,8 @@ impl Handler {
     fn handle(&self, mut req: http::Request<hyper::body::Incoming>) -> Answer {
         match self {
             Self::Routes(app, origin) => Answer::Routed(app.handle(req, origin)),
-            Self::Layered(layered, peer) => {
-                req.extensions_mut().insert(Peer(*peer));
+            Self::Layered(layered, origin) => {
+                req.extensions_mut().insert(origin.clone());
                 Answer::Layered(Box::pin(AppService::clone(layered).oneshot(req)))
             }
         }

@@ -2,7 +2,6 @@
 //! request ids and the rest work unchanged. An app without layers serves
 //! requests straight from its router and pays nothing for this.
 
-use crate::connection::Peer;
 use std::any::Any;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -14,6 +13,7 @@ use tower::util::BoxCloneSyncService;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::request::Origin;
 use crate::body::Body;
 use crate::error::BoxError;
 use crate::response::Response;
@@ -73,9 +73,11 @@ impl Service<http::Request<Incoming>> for Routed {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: http::Request<Incoming>) -> Self::Future {
-        let peer = req.extensions().get::<Peer>().map(|peer| peer.0);
-        let origin = self.0.origin(peer);
+    fn call(&mut self, mut req: http::Request<Incoming>) -> Self::Future {
+        let origin = match req.extensions_mut().remove::<Arc<Origin>>() {
+            Some(origin) => origin,
+            None => self.0.origin(None),
+        };
         futures_util::TryFutureExt::err_into(self.0.handle(req, &origin))
     }
 }

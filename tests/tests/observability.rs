@@ -3,7 +3,6 @@
 //! so it holds one test).
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use justsse::hub::Subscription;
 use justsse::prelude::*;
@@ -74,7 +73,7 @@ impl Seen {
 async fn until(what: &str, mut holds: impl FnMut() -> bool) {
     tokio::time::timeout(DEADLINE, async {
         while !holds() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            tokio::task::yield_now().await;
         }
     })
     .await

@@ -43,7 +43,7 @@ async fn admitted(client: &TestClient) -> TestResponse {
             if response.status() == 200 {
                 return response;
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::task::yield_now().await;
         }
     })
     .await
