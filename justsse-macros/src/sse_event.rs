@@ -59,6 +59,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         quote!(Self::#v { .. } => #name)
     });
     let event_arms = names.iter().map(|(name, variant)| event_arm(name, variant));
+    let describes = names.iter().map(|(name, variant)| describe(name, variant));
     quote! {
         impl ::justsse::SseEvent for #ident {
             const NAMES: &'static [&'static str] = &[#(#name_list),*];
@@ -73,6 +74,12 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
                 match self {
                     #(#event_arms)*
                 }
+            }
+
+            fn describe_events(__d: &mut ::justsse::__private::Describe<'_>) {
+                #[allow(unused_imports)]
+                use ::justsse::__private::{DescribeNothing as _, DescribeValue as _};
+                #(#describes)*
             }
         }
     }
@@ -150,6 +157,84 @@ fn event_arm(name: &str, variant: &Variant) -> TokenStream {
                 }
             }
         }
+    }
+}
+
+/// Records one variant's event name and data schema: its fields' schemas
+/// where they have one, in the shape [`event_arm`] writes them.
+fn describe(name: &str, variant: &Variant) -> TokenStream {
+    let value =
+        |ty: &syn::Type| quote!((&::justsse::__private::Probe::<#ty>::new()).describe_value(__d));
+    let data = match &variant.fields {
+        Fields::Unit => quote!(::justsse::__private::Describe::null()),
+        Fields::Unnamed(fields) if fields.unnamed.len() == 1 => value(&fields.unnamed[0].ty),
+        Fields::Unnamed(fields) => {
+            let items = fields.unnamed.iter().map(|f| value(&f.ty));
+            quote!(::justsse::__private::Describe::tuple(
+                ::std::vec![#(#items),*]
+            ))
+        }
+        Fields::Named(fields) => {
+            let fields = fields.named.iter().filter_map(|f| {
+                let serde = SerdeField::read(f);
+                if serde.skip {
+                    return None;
+                }
+                let name = serde
+                    .rename
+                    .or_else(|| f.ident.as_ref().map(ToString::to_string))?;
+                let schema = value(&f.ty);
+                let required = !serde.maybe_absent;
+                Some(quote!((#name, #schema, #required)))
+            });
+            quote!(::justsse::__private::Describe::object(
+                ::std::vec![#(#fields),*]
+            ))
+        }
+    };
+    quote! {
+        let __data = #data;
+        __d.event(#name, __data);
+    }
+}
+
+/// What a field's `#[serde(..)]` attributes change in its data's shape.
+#[derive(Default)]
+struct SerdeField {
+    rename: Option<String>,
+    skip: bool,
+    maybe_absent: bool,
+}
+
+impl SerdeField {
+    fn read(field: &syn::Field) -> Self {
+        let mut out = SerdeField::default();
+        for attr in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
+            // Options this reading does not know are serde's to check.
+            let _ = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("rename") {
+                    if let Ok(value) = meta.value().and_then(|v| v.parse::<LitStr>()) {
+                        out.rename = Some(value.value());
+                    }
+                } else if meta.path.is_ident("skip") || meta.path.is_ident("skip_serializing") {
+                    out.skip = true;
+                } else if meta.path.is_ident("skip_serializing_if") {
+                    out.maybe_absent = true;
+                    let _ = meta.value().and_then(|v| v.parse::<LitStr>());
+                } else if meta.input.peek(syn::Token![=]) {
+                    let _ = meta.value().and_then(|v| v.parse::<syn::Expr>());
+                } else if meta.input.peek(syn::token::Paren) {
+                    let _ = meta.parse_nested_meta(|inner| {
+                        if inner.input.peek(syn::Token![=]) {
+                            inner.value()?.parse::<syn::Expr>()?;
+                        }
+                        Ok(())
+                    });
+                }
+                Ok(())
+            });
+        }
+        out
     }
 }
 

@@ -8,6 +8,9 @@ pub use justsse_http::{Event, HttpError, Response};
 pub use crate::chain::{Arg, Guard, GuardOutcome, Lent, Pick};
 pub use crate::context::Context;
 pub use crate::controller::{Controller, Mount, RouteInfo, RouteKind, RouteResult};
+pub use crate::describe::{
+    Describe, DescribeArg, DescribeNothing, DescribeOutput, DescribeParam, DescribeValue, Describer,
+};
 pub use crate::middleware::Middleware;
 pub use crate::param::PathParam;
 pub use crate::progressive::ProgressiveResponse;

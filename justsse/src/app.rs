@@ -56,6 +56,8 @@ pub struct App {
     config: ServerConfig,
     #[cfg(feature = "tls")]
     tls: Option<justsse_http::TlsConfig>,
+    #[cfg(feature = "openapi")]
+    openapi: Option<(&'static str, crate::openapi::OpenApi)>,
 }
 
 impl std::fmt::Debug for App {
@@ -187,6 +189,55 @@ impl App {
         RouteTable(self.routes.clone())
     }
 
+    /// The OpenAPI document of every route (see [`openapi`](crate::openapi)).
+    ///
+    /// ```
+    /// use justsse::openapi::OpenApi;
+    /// use justsse::{App, Json, route};
+    ///
+    /// async fn hello() -> Json<&'static str> {
+    ///     Json("hello")
+    /// }
+    ///
+    /// let app = App::new().route("/hello", route::get(hello));
+    /// let doc = app.openapi(&OpenApi::new("Hello", "1.0.0"));
+    /// assert!(doc["paths"]["/hello"]["get"]["responses"]["200"].is_object());
+    /// ```
+    #[cfg(feature = "openapi")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+    pub fn openapi(&self, info: &crate::openapi::OpenApi) -> serde_json::Value {
+        info.document(&self.routes())
+    }
+
+    /// Serves the OpenAPI document of every route (this one included) as JSON
+    /// at `GET path`; it is made once, when the app starts.
+    ///
+    /// ```
+    /// use justsse::App;
+    /// use justsse::openapi::OpenApi;
+    ///
+    /// let app = App::new().openapi_at("/openapi.json", OpenApi::new("Tickets", "0.1.0"));
+    /// assert!(app.routes().to_string().contains("/openapi.json"));
+    /// ```
+    #[cfg(feature = "openapi")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+    pub fn openapi_at(mut self, path: &'static str, info: crate::openapi::OpenApi) -> Self {
+        self.routes.push(RouteInfo {
+            method: "GET",
+            path,
+            kind: crate::RouteKind::Json,
+            handler: "openapi",
+            params: &[],
+            uses: &[],
+            guards: &[],
+            summary: "This API's OpenAPI document.",
+            events: &[],
+            describe: crate::describe::Describer::NONE,
+        });
+        self.openapi = Some((path, info));
+        self
+    }
+
     /// Builds the router, checking that every route has the state it needs.
     pub fn into_router(self) -> Result<Router, Error> {
         self.build().map(|(router, _)| router)
@@ -204,6 +255,20 @@ impl App {
         }
         if !mount.missing.is_empty() {
             return Err(Error::MissingState(mount.missing));
+        }
+        #[cfg(feature = "openapi")]
+        if let Some((path, info)) = &self.openapi {
+            let document = info.document(&RouteTable(self.routes.clone())).to_string();
+            let methods =
+                justsse_http::MethodRouter::default().get(move |_: justsse_http::Request| {
+                    let mut response = justsse_http::Response::new(document.clone().into());
+                    response.headers_mut().insert(
+                        justsse_http::http::header::CONTENT_TYPE,
+                        justsse_http::http::HeaderValue::from_static("application/json"),
+                    );
+                    std::future::ready(response)
+                });
+            mount.router = std::mem::take(&mut mount.router).route(path, methods);
         }
         let router = self
             .layers

@@ -9,6 +9,7 @@ use justsse_http::{BodyKind, HttpError, MethodRouter, Request, Router};
 use serde::Serialize;
 
 use crate::context::Context;
+use crate::describe::Describer;
 use crate::extract::Extract;
 use crate::middleware::Middleware;
 use crate::param::{Needs, PathParam};
@@ -72,6 +73,10 @@ pub struct RouteInfo {
     /// [`SseEvent`](crate::SseEvent) type is known (`events = Type` on the
     /// route attribute, or a hand-built route returning a stream of that type).
     pub events: &'static [&'static str],
+    /// What the route's types say about its bodies, parameters and events,
+    /// for [`App::openapi`](crate::App::openapi) (with the `openapi` feature).
+    #[serde(skip)]
+    pub describe: Describer,
 }
 
 fn params_as_objects<S: serde::Serializer>(

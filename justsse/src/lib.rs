@@ -45,10 +45,14 @@ mod chain;
 pub mod client;
 mod context;
 mod controller;
+mod describe;
 mod extract;
 pub mod hub;
 pub mod middleware;
 mod number;
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+pub mod openapi;
 mod param;
 mod path;
 pub mod progressive;
@@ -82,6 +86,9 @@ pub use justsse_macros::{
 pub use param::{Needs, PathParam, Resolve};
 pub use path::{FromPath, Path};
 pub use progressive::Channel;
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+pub use schemars;
 pub use sse_event::SseEvent;
 pub use state::{AppState, State};
 pub use stream::EventStream;

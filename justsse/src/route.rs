@@ -47,6 +47,7 @@ use justsse_http::{HttpError, IntoResponse, MethodRouter, Request, Response, Wra
 use crate::chain::{Arg, Guard};
 use crate::context::Context;
 use crate::controller::{Mount, RouteInfo, RouteKind};
+use crate::describe::Describer;
 use crate::middleware::Middleware;
 use crate::param::Needs;
 use crate::stream::SseResponse;
@@ -141,6 +142,10 @@ pub trait Respond<O, M>: Send + Sync + 'static {
     fn events(&self) -> &'static [&'static str] {
         &[]
     }
+    /// What the response type says for the OpenAPI document.
+    fn describe(&self) -> Describer {
+        Describer::NONE
+    }
     /// The methods the route answers, all served by `handler`.
     fn methods(&self, handler: impl justsse_http::Handler) -> MethodRouter;
     /// The response.
@@ -172,6 +177,10 @@ impl<O: SseResponse<M>, M: 'static> Respond<O, M> for Stream {
 
     fn events(&self) -> &'static [&'static str] {
         O::EVENTS
+    }
+
+    fn describe(&self) -> Describer {
+        O::DESCRIBE
     }
 
     fn method(&self) -> &'static str {
@@ -246,6 +255,7 @@ where
             guards: Box::leak(self.guards.clone().into_boxed_slice()),
             summary: "",
             events: <K as Respond<H::Output, RM>>::events(&self.kind),
+            describe: <K as Respond<H::Output, RM>>::describe(&self.kind),
         }
     }
 

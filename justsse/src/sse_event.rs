@@ -2,6 +2,8 @@
 
 use justsse_http::{Event, EventError};
 
+use crate::describe::Describe;
+
 /// A type whose values are named events, usually derived on an enum with
 /// `#[derive(SseEvent)]`: each variant is one event, named after the variant in
 /// snake_case (or `#[event(rename = "...")]`), its data the variant's fields as
@@ -52,4 +54,13 @@ pub trait SseEvent {
     /// This value as an event: its name and its JSON data. Fails only if the
     /// data does not serialize as JSON.
     fn to_event(&self) -> Result<Event, EventError>;
+
+    /// Records each event's name and data schema for the OpenAPI document
+    /// (the derive writes it; by hand, the names with any data).
+    #[doc(hidden)]
+    fn describe_events(d: &mut Describe<'_>) {
+        for name in Self::NAMES {
+            d.event(name, serde_json::json!({}));
+        }
+    }
 }

@@ -4,6 +4,7 @@ use futures_util::Stream;
 use justsse_http::http::HeaderMap;
 use justsse_http::{BoxError, Event, HttpError, IntoResponse, Response, Sse};
 
+use crate::describe::Describer;
 use crate::sse_event::SseEvent;
 
 /// A stream of events, as an `#[sse]` handler produces it: items are
@@ -42,6 +43,10 @@ pub trait SseResponse<M> {
     /// of an [`SseEvent`] type).
     const EVENTS: &'static [&'static str] = &[];
 
+    /// Describes the events' data for the OpenAPI document.
+    #[doc(hidden)]
+    const DESCRIBE: Describer = Describer::NONE;
+
     /// The response.
     fn into_sse(self) -> Response;
 }
@@ -59,6 +64,7 @@ where
     T: SseEvent + 'static,
 {
     const EVENTS: &'static [&'static str] = T::NAMES;
+    const DESCRIBE: Describer = Describer(T::describe_events);
 
     fn into_sse(self) -> Response {
         Sse::new(futures_util::StreamExt::map(self, |event| event.to_event())).into_response()
@@ -78,6 +84,7 @@ where
     E: Into<BoxError> + 'static,
 {
     const EVENTS: &'static [&'static str] = T::NAMES;
+    const DESCRIBE: Describer = Describer(T::describe_events);
 
     fn into_sse(self) -> Response {
         let events = futures_util::StreamExt::map(self, |item| {
@@ -131,6 +138,7 @@ pub struct AsOption<M>(M);
 /// reconnecting: the way to end a stream for good.
 impl<T: SseResponse<M>, M> SseResponse<AsOption<M>> for Option<T> {
     const EVENTS: &'static [&'static str] = T::EVENTS;
+    const DESCRIBE: Describer = T::DESCRIBE;
 
     fn into_sse(self) -> Response {
         match self {
@@ -149,6 +157,7 @@ pub struct AsWithHeaders<M>(M);
 /// same name the stream sets itself.
 impl<T: SseResponse<M>, M> SseResponse<AsWithHeaders<M>> for (HeaderMap, T) {
     const EVENTS: &'static [&'static str] = T::EVENTS;
+    const DESCRIBE: Describer = T::DESCRIBE;
 
     fn into_sse(self) -> Response {
         let mut response = self.1.into_sse();
@@ -159,6 +168,7 @@ impl<T: SseResponse<M>, M> SseResponse<AsWithHeaders<M>> for (HeaderMap, T) {
 
 impl<T: SseResponse<M>, M> SseResponse<AsResult<M>> for Result<T, HttpError> {
     const EVENTS: &'static [&'static str] = T::EVENTS;
+    const DESCRIBE: Describer = T::DESCRIBE;
 
     fn into_sse(self) -> Response {
         match self {

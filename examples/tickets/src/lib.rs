@@ -14,15 +14,17 @@ use std::time::Duration;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use justsse::http::{HeaderName, HeaderValue, Method, header};
+use justsse::openapi::OpenApi;
 use justsse::prelude::*;
 use justsse::{Next, Request, Response};
 use metrics_exporter_prometheus::PrometheusHandle;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tower_http::cors::CorsLayer;
 use tracing::Instrument;
 
 /// A ticket.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Ticket {
     /// Its number.
     pub id: u64,
@@ -124,21 +126,24 @@ pub async fn auth(head: &RequestHead, sessions: State<Sessions>) -> Result<User,
         .ok_or_else(|| HttpError::unauthorized("unknown token"))
 }
 
-#[derive(Deserialize)]
+/// A ticket as it is opened.
+#[derive(Deserialize, JsonSchema)]
 struct NewTicket {
+    /// What it is about.
     subject: String,
 }
 
 /// A comment as it is posted.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct Comment {
+    /// What it says.
     body: String,
 }
 
 /// A comment on a ticket, numbered from 1 per ticket: a client merging the
 /// snapshot (`GET /tickets/:ticket/comments`) with live events tells repeats
 /// by the number.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PostedComment {
     /// Its number on the ticket.
     pub id: u64,
@@ -241,7 +246,7 @@ impl TicketController {
 }
 
 /// The service's status.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, JsonSchema)]
 pub struct Status {
     /// How many tickets exist.
     pub tickets: usize,
@@ -355,6 +360,14 @@ pub fn with_metrics(app: App, exporter: PrometheusHandle) -> App {
         .route("/metrics", justsse::route::get(metrics))
 }
 
+/// What the OpenAPI document at `GET /openapi.json` says about the API.
+pub fn openapi() -> OpenApi {
+    OpenApi::new("Tickets", env!("CARGO_PKG_VERSION")).description(
+        "Support tickets, their comments, and each ticket's live events \
+         (Server-Sent Events; admins only: `authorization: Bearer admin-token`).",
+    )
+}
+
 /// The whole application on `hub`: ticket and status controllers sharing one
 /// store. With a Redis hub, several instances share the comments' streams.
 pub fn app_with_hub(hub: Hub<u64>) -> App {
@@ -364,6 +377,7 @@ pub fn app_with_hub(hub: Hub<u64>) -> App {
         hub,
     };
     App::new()
+        .openapi_at("/openapi.json", openapi())
         .wrap(request_id)
         .state(Sessions::demo())
         .state(store.clone())

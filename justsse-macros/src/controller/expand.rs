@@ -296,6 +296,7 @@ fn route_info(model: &ControllerModel, route: &RouteModel) -> TokenStream {
         Some(ty) => quote_spanned! {ty.span()=> <#ty as ::justsse::SseEvent>::NAMES},
         None => quote!(&[]),
     };
+    let describe = describer(route);
     quote! {
         ::justsse::__private::RouteInfo {
             method: #method,
@@ -307,7 +308,53 @@ fn route_info(model: &ControllerModel, route: &RouteModel) -> TokenStream {
             guards: &[#(#guards),*],
             summary: #summary,
             events: #events,
+            describe: #describe,
         }
+    }
+}
+
+/// The route's description function: each argument, path parameter and the
+/// return type probed for a schema, and the events' data.
+fn describer(route: &RouteModel) -> TokenStream {
+    let args = route.args.iter().filter(|arg| !names_impl(&arg.ty)).map(|arg| {
+        let ty = &arg.ty;
+        match &arg.param {
+            Some(param) => {
+                let text = param.to_string();
+                quote_spanned! {ty.span()=>
+                    (&::justsse::__private::Probe::<<#ty as ::justsse::__private::PathParam>::Raw>::new())
+                        .describe_param(__d, #text);
+                }
+            }
+            None => quote_spanned! {ty.span()=>
+                (&::justsse::__private::Probe::<#ty>::new()).describe_arg(__d);
+            },
+        }
+    });
+    let output = route
+        .output
+        .as_ref()
+        .filter(|ty| !names_impl(ty))
+        .map(|ty| {
+            quote_spanned! {ty.span()=>
+                (&::justsse::__private::Probe::<#ty>::new()).describe_output(__d);
+            }
+        });
+    let events = route.events.as_ref().map(|ty| {
+        quote_spanned! {ty.span()=>
+            <#ty as ::justsse::SseEvent>::describe_events(__d);
+        }
+    });
+    quote! {
+        ::justsse::__private::Describer(|__d| {
+            #[allow(unused_imports)]
+            use ::justsse::__private::{
+                DescribeArg as _, DescribeNothing as _, DescribeOutput as _, DescribeParam as _,
+            };
+            #(#args)*
+            #output
+            #events
+        })
     }
 }
 

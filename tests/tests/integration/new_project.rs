@@ -39,9 +39,11 @@ fn the_getting_started_project_builds_on_its_own() {
     );
     let manifest: String = manifest
         .lines()
-        .map(|line| match line.starts_with("justsse = ") {
-            true => justsse.as_str(),
-            false => line,
+        .map(|line| match line {
+            _ if line.starts_with("justsse = ") => justsse.as_str(),
+            // Its binary would be the `hello` example's namesake.
+            "name = \"hello\"" => "name = \"guide-getting-started\"",
+            _ => line,
         })
         .collect::<Vec<_>>()
         .join("\n");
@@ -59,7 +61,8 @@ fn the_getting_started_project_builds_on_its_own() {
     let output = Command::new(cargo)
         .args(["build", "--quiet"])
         .current_dir(&project)
-        .env("CARGO_TARGET_DIR", project.join("target"))
+        // The workspace's target: the dependencies it shares build once.
+        .env("CARGO_TARGET_DIR", root.join("target"))
         .output()
         .expect("cargo runs");
     assert!(
@@ -67,5 +70,8 @@ fn the_getting_started_project_builds_on_its_own() {
         "the guide's project does not build:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(project.join("target/debug/hello").exists(), "the binary");
+    assert!(
+        root.join("target/debug/guide-getting-started").exists(),
+        "the binary"
+    );
 }

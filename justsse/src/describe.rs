@@ -1,0 +1,247 @@
+//! What a route's types say about its wire format: the request body, the query,
+//! the path parameters, the response body and the events, collected for the
+//! OpenAPI document. Generated code fills a [`Describe`] by probing each type:
+//! with the `openapi` feature, a type that implements `schemars::JsonSchema`
+//! gives its schema; any other type (or any type without the feature) gives
+//! none, and the document says "any JSON" there. Method lookup on
+//! `&Probe<T>` tries the traits on `Probe<T>` (which hold when `T` has a
+//! schema) before [`DescribeNothing`] on `&Probe<T>`.
+
+use std::fmt;
+
+use serde_json::{Map, Value, json};
+
+use crate::__private::Probe;
+
+/// What one route's types say, filled by [`Describer`] functions.
+// Without the `openapi` feature nothing makes or reads one.
+#[cfg_attr(not(feature = "openapi"), allow(dead_code))]
+pub struct Describe<'a> {
+    #[cfg(feature = "openapi")]
+    pub(crate) generator: &'a mut schemars::SchemaGenerator,
+    #[cfg(not(feature = "openapi"))]
+    pub(crate) generator: std::marker::PhantomData<&'a mut ()>,
+    /// The JSON request body's schema.
+    pub(crate) request: Option<Value>,
+    /// The query string's object schema (its properties become parameters).
+    pub(crate) query: Option<Value>,
+    /// Each path parameter's schema, by name.
+    pub(crate) params: Vec<(&'static str, Value)>,
+    /// The JSON response body's schema.
+    pub(crate) response: Option<Value>,
+    /// Whether the handler chooses its success status (`(StatusCode, Json<T>)`).
+    pub(crate) status_chosen: bool,
+    /// Each event's name and data schema.
+    pub(crate) events: Vec<(&'static str, Value)>,
+}
+
+impl fmt::Debug for Describe<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Describe")
+            .field("request", &self.request)
+            .field("query", &self.query)
+            .field("params", &self.params)
+            .field("response", &self.response)
+            .field("events", &self.events)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Describe<'a> {
+    #[cfg(feature = "openapi")]
+    pub(crate) fn new(generator: &'a mut schemars::SchemaGenerator) -> Self {
+        Describe {
+            generator,
+            request: None,
+            query: None,
+            params: Vec::new(),
+            response: None,
+            status_chosen: false,
+            events: Vec::new(),
+        }
+    }
+
+    /// `T`'s schema: a reference to a shared component for named types.
+    #[cfg(feature = "openapi")]
+    pub fn schema<T: schemars::JsonSchema>(&mut self) -> Value {
+        self.generator.subschema_for::<T>().to_value()
+    }
+
+    /// `T`'s own schema, never a reference (a query struct's properties).
+    #[cfg(feature = "openapi")]
+    pub fn inline_schema<T: schemars::JsonSchema>(&mut self) -> Value {
+        T::json_schema(self.generator).to_value()
+    }
+
+    /// Records one event: its name and its data's schema.
+    pub fn event(&mut self, name: &'static str, data: Value) {
+        self.events.push((name, data));
+    }
+
+    /// The schema of no data (`null`).
+    pub fn null() -> Value {
+        json!({ "type": "null" })
+    }
+
+    /// The schema of a JSON array of `items`, in order (a tuple variant).
+    pub fn tuple(items: Vec<Value>) -> Value {
+        let len = items.len();
+        json!({ "type": "array", "prefixItems": items, "minItems": len, "maxItems": len })
+    }
+
+    /// The schema of a JSON object with `fields` (name, schema, always present).
+    pub fn object(fields: Vec<(&'static str, Value, bool)>) -> Value {
+        let required: Vec<&str> = fields
+            .iter()
+            .filter(|(_, _, required)| *required)
+            .map(|(name, _, _)| *name)
+            .collect();
+        let properties: Map<String, Value> = fields
+            .into_iter()
+            .map(|(name, schema, _)| (name.to_owned(), schema))
+            .collect();
+        json!({ "type": "object", "properties": properties, "required": required })
+    }
+}
+
+/// A route's description function, as the route table holds it. Two are
+/// always equal: the table compares what it shows.
+#[derive(Clone, Copy)]
+pub struct Describer(pub fn(&mut Describe<'_>));
+
+impl Describer {
+    /// Describes nothing: a route whose types are not known.
+    pub const NONE: Describer = Describer(|_| {});
+}
+
+impl Default for Describer {
+    fn default() -> Self {
+        Describer::NONE
+    }
+}
+
+impl PartialEq for Describer {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Describer {}
+
+impl fmt::Debug for Describer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Describer")
+    }
+}
+
+/// A handler argument that reads the request: `Json<T>` is the body, `Query<T>`
+/// the query string.
+pub trait DescribeArg {
+    /// Records what the argument reads.
+    fn describe_arg(&self, d: &mut Describe<'_>);
+}
+
+/// A handler's return type that is JSON: `Json<T>`, or it inside `Result`,
+/// or after a status code.
+pub trait DescribeOutput {
+    /// Records the response body.
+    fn describe_output(&self, d: &mut Describe<'_>);
+}
+
+/// A path parameter's text, by the type it parses to.
+pub trait DescribeParam {
+    /// Records the parameter `name`.
+    fn describe_param(&self, d: &mut Describe<'_>, name: &'static str);
+}
+
+/// A value's schema (an event's data, a field of it).
+pub trait DescribeValue {
+    /// Its schema.
+    fn describe_value(&self, d: &mut Describe<'_>) -> Value;
+}
+
+/// What a type without a schema says: nothing, or "any JSON".
+pub trait DescribeNothing {
+    /// Records nothing.
+    fn describe_arg(&self, d: &mut Describe<'_>) {
+        let _ = d;
+    }
+    /// Records nothing.
+    fn describe_output(&self, d: &mut Describe<'_>) {
+        let _ = d;
+    }
+    /// Records the parameter as a string.
+    fn describe_param(&self, d: &mut Describe<'_>, name: &'static str) {
+        d.params.push((name, json!({ "type": "string" })));
+    }
+    /// Any JSON value.
+    fn describe_value(&self, d: &mut Describe<'_>) -> Value {
+        let _ = d;
+        json!({})
+    }
+}
+
+impl<T> DescribeNothing for &Probe<T> {}
+
+#[cfg(feature = "openapi")]
+mod with_schemas {
+    use justsse_http::Json;
+    use justsse_http::http::StatusCode;
+    use schemars::JsonSchema;
+    use serde_json::Value;
+
+    use super::{Describe, DescribeArg, DescribeOutput, DescribeParam, DescribeValue};
+    use crate::__private::Probe;
+    use crate::extract::Query;
+
+    impl<T: JsonSchema> DescribeArg for Probe<Json<T>> {
+        fn describe_arg(&self, d: &mut Describe<'_>) {
+            d.request = Some(d.schema::<T>());
+        }
+    }
+
+    impl<T: JsonSchema> DescribeArg for Probe<Query<T>> {
+        fn describe_arg(&self, d: &mut Describe<'_>) {
+            d.query = Some(d.inline_schema::<T>());
+        }
+    }
+
+    impl<T: JsonSchema> DescribeOutput for Probe<Json<T>> {
+        fn describe_output(&self, d: &mut Describe<'_>) {
+            d.response = Some(d.schema::<T>());
+        }
+    }
+
+    impl<T: JsonSchema, E> DescribeOutput for Probe<Result<Json<T>, E>> {
+        fn describe_output(&self, d: &mut Describe<'_>) {
+            d.response = Some(d.schema::<T>());
+        }
+    }
+
+    impl<T: JsonSchema> DescribeOutput for Probe<(StatusCode, Json<T>)> {
+        fn describe_output(&self, d: &mut Describe<'_>) {
+            d.response = Some(d.schema::<T>());
+            d.status_chosen = true;
+        }
+    }
+
+    impl<T: JsonSchema, E> DescribeOutput for Probe<Result<(StatusCode, Json<T>), E>> {
+        fn describe_output(&self, d: &mut Describe<'_>) {
+            d.response = Some(d.schema::<T>());
+            d.status_chosen = true;
+        }
+    }
+
+    impl<T: JsonSchema> DescribeParam for Probe<T> {
+        fn describe_param(&self, d: &mut Describe<'_>, name: &'static str) {
+            let schema = d.schema::<T>();
+            d.params.push((name, schema));
+        }
+    }
+
+    impl<T: JsonSchema> DescribeValue for Probe<T> {
+        fn describe_value(&self, d: &mut Describe<'_>) -> Value {
+            d.schema::<T>()
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The app's OpenAPI document, made from its route table: paths, methods,
+//! parameters, bodies (their schemas from [`schemars`]), errors, and each event
+//! stream's event catalog.
+//!
+//! Types give their schemas by implementing `schemars::JsonSchema` (derive it);
+//! a body or parameter whose type does not is described as any JSON value.
+//! Bodies are described for controller routes, whose types the macros see;
+//! a hand-built route lists its path, parameters, kind and events.
+//!
+//! An event stream's events are a `text/event-stream` response whose items are
+//! described by the OpenAPI 3.2 `itemSchema`: one object per event, its `event`
+//! a constant name and its `data` JSON text of the variant's schema. In a 3.1
+//! document (the default: more tools read it), the body is a string and the
+//! same catalog is the extension `x-itemSchema`.
+//!
+//! ```
+//! use justsse::openapi::{OpenApi, Spec};
+//! use justsse::prelude::*;
+//! use schemars::JsonSchema;
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize, JsonSchema)]
+//! struct Note {
+//!     text: String,
+//! }
+//!
+//! #[derive(SseEvent)]
+//! enum NoteEvent {
+//!     Added(Note),
+//! }
+//!
+//! struct Notes;
+//!
+//! #[controller("/notes")]
+//! impl Notes {
+//!     /// Adds a note.
+//!     #[post("/")]
+//!     async fn add(&self, note: Json<Note>) -> Json<Note> {
+//!         note
+//!     }
+//!
+//!     /// Notes as they are added.
+//!     #[sse("/events", events = NoteEvent)]
+//!     async fn events(&self) -> impl EventStream {
+//!         stream! { yield NoteEvent::Added(Note { text: "hi".into() }).to_event()?; }
+//!     }
+//! }
+//!
+//! let app = App::new().controller(Notes);
+//! let doc = app.openapi(&OpenApi::new("Notes", "1.0.0"));
+//! assert_eq!(doc["openapi"], "3.1.1");
+//! let add = &doc["paths"]["/notes"]["post"];
+//! assert_eq!(add["requestBody"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/Note");
+//! assert_eq!(doc["components"]["schemas"]["Note"]["required"][0], "text");
+//!
+//! let doc = app.openapi(&OpenApi::new("Notes", "1.0.0").spec(Spec::V3_2));
+//! let stream = &doc["paths"]["/notes/events"]["get"]["responses"]["200"]["content"]["text/event-stream"];
+//! assert_eq!(stream["itemSchema"]["oneOf"][0]["properties"]["event"]["const"], "added");
+//! ```
+
+mod operation;
+
+use serde_json::{Map, Value, json};
+
+use crate::controller::RouteTable;
+use operation::Operation;
+
+/// Which OpenAPI version a document is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Spec {
+    /// OpenAPI 3.1.1; an event stream's catalog is the extension `x-itemSchema`.
+    #[default]
+    V3_1,
+    /// OpenAPI 3.2.0; an event stream's catalog is its `itemSchema`.
+    V3_2,
+}
+
+impl Spec {
+    /// The document's `openapi` field.
+    pub fn version(self) -> &'static str {
+        match self {
+            Spec::V3_1 => "3.1.1",
+            Spec::V3_2 => "3.2.0",
+        }
+    }
+}
+
+/// What a document says about the API itself (its `info`), and its version.
+///
+/// ```
+/// use justsse::openapi::{OpenApi, Spec};
+///
+/// let info = OpenApi::new("Tickets", "0.1.0")
+///     .description("Support tickets and their live comments.")
+///     .spec(Spec::V3_2);
+/// let doc = info.document(&justsse::RouteTable::default());
+/// assert_eq!(doc["info"]["title"], "Tickets");
+/// assert_eq!(doc["openapi"], "3.2.0");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenApi {
+    title: String,
+    version: String,
+    description: Option<String>,
+    spec: Spec,
+}
+
+impl OpenApi {
+    /// A document titled `title` for version `version` of the API.
+    pub fn new(title: impl Into<String>, version: impl Into<String>) -> Self {
+        OpenApi {
+            title: title.into(),
+            version: version.into(),
+            description: None,
+            spec: Spec::default(),
+        }
+    }
+
+    /// A longer description (CommonMark).
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// The OpenAPI version to write: [`Spec::V3_1`] unless set.
+    pub fn spec(mut self, spec: Spec) -> Self {
+        self.spec = spec;
+        self
+    }
+
+    /// The document of `routes`.
+    pub fn document(&self, routes: &RouteTable) -> Value {
+        let settings = schemars::generate::SchemaSettings::draft2020_12().with(|s| {
+            s.definitions_path = "/components/schemas".into();
+            s.meta_schema = None;
+        });
+        let mut generator = settings.into_generator();
+        let mut paths = Map::new();
+        for route in &routes.0 {
+            let operation = Operation::of(route, &mut generator, self.spec);
+            let path = paths
+                .entry(openapi_path(route.path))
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(methods) = path {
+                methods.insert(route.method.to_ascii_lowercase(), operation.into_value());
+            }
+        }
+        let mut schemas = generator.take_definitions(true);
+        schemas.insert("Error".to_owned(), operation::error_schema());
+        let mut info = json!({ "title": self.title, "version": self.version });
+        if let Some(description) = &self.description {
+            info["description"] = json!(description);
+        }
+        json!({
+            "openapi": self.spec.version(),
+            "info": info,
+            "paths": paths,
+            "components": {
+                "schemas": schemas,
+                "responses": operation::error_responses(),
+            },
+        })
+    }
+}
+
+/// `/tickets/:ticket/events` -> `/tickets/{ticket}/events`; a catch-all
+/// `*rest` -> `{rest}`.
+fn openapi_path(path: &str) -> String {
+    path.split('/')
+        .map(|segment| match segment.strip_prefix([':', '*']) {
+            Some(name) => format!("{{{name}}}"),
+            None => segment.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::openapi_path;
+
+    #[test]
+    fn paths_name_their_parameters_in_braces() {
+        assert_eq!(
+            openapi_path("/tickets/:ticket/events"),
+            "/tickets/{ticket}/events"
+        );
+        assert_eq!(openapi_path("/files/*rest"), "/files/{rest}");
+        assert_eq!(openapi_path("/"), "/");
+    }
+}

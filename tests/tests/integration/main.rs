@@ -1,0 +1,37 @@
+//! justsse's integration tests, over real sockets and real components.
+//!
+//! One binary for every file here: each is a module, so the suite compiles
+//! and links once (`cargo test -p justsse-tests --test integration <module>::` runs one).
+
+mod browser;
+mod chain;
+mod controller;
+mod deadlines;
+mod descriptors;
+mod disconnect;
+mod documented_commands;
+mod event_source;
+mod guards;
+mod hand_chains;
+mod headers;
+mod hostile;
+mod json;
+mod layers;
+mod limits;
+mod merged_stream;
+mod new_project;
+mod observability;
+mod openapi;
+mod realtime;
+mod redis_hub;
+mod route_table;
+mod router;
+mod server;
+mod shutdown;
+mod sse;
+mod stream_limits;
+mod test_client;
+mod tickets_example;
+mod tls;
+mod typed_events;
+mod wrap;
