@@ -13,6 +13,9 @@
 //! | `justsse_events_sent_total` | counter | |
 //! | `justsse_stream_bytes_sent_total` | counter | |
 //! | `justsse_timeouts_total` | counter | `kind`: `header`, `tls_handshake`, `body` |
+//!
+//! The hub (in `justsse`) adds `justsse_hub_resyncs_total{reason}` and the
+//! gauge `justsse_hub_lagging_subscribers`.
 
 /// Why an event stream ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,9 +68,15 @@ pub(crate) fn stream_opened() {
     metrics::gauge!("justsse_streams_open").increment(1.0);
 }
 
-pub(crate) fn stream_ended(reason: EndReason, events: u64) {
+/// Counts and logs a stream's end; its span, if it has one, closes with the
+/// reason and the number of events.
+pub(crate) fn stream_ended(reason: EndReason, events: u64, span: Option<&tracing::Span>) {
     metrics::gauge!("justsse_streams_open").decrement(1.0);
     metrics::counter!("justsse_streams_ended_total", "reason" => reason.label()).increment(1);
+    if let Some(span) = span {
+        span.record("reason", reason.label());
+        span.record("events", events);
+    }
     tracing::debug!(reason = reason.label(), events, "event stream ended");
 }
 

@@ -326,6 +326,7 @@ impl Router {
         }
         let mut matcher = matchit::Router::new();
         let mut entries = Vec::with_capacity(self.paths.len());
+        let mut patterns = Vec::with_capacity(self.paths.len());
         for (index, (path, methods)) in self.paths.into_iter().enumerate() {
             if let Some(method) = methods.duplicate {
                 return Err(RouteError::DuplicateMethod {
@@ -340,8 +341,13 @@ impl Router {
                     source,
                 })?;
             entries.push(methods);
+            patterns.push(path.written.into_boxed_str());
         }
-        Ok(Routes { matcher, entries })
+        Ok(Routes {
+            matcher,
+            entries,
+            patterns,
+        })
     }
 }
 
@@ -349,6 +355,8 @@ impl Router {
 pub(crate) struct Routes {
     matcher: matchit::Router<usize>,
     entries: Vec<MethodRouter>,
+    /// Each entry's path as written (`/tickets/:ticket`), for logs.
+    patterns: Vec<Box<str>>,
 }
 
 /// The outcome of routing one request.
@@ -356,6 +364,8 @@ pub(crate) enum Routed<'r, 'p> {
     Found {
         handler: &'r SharedHandler,
         params: matchit::Params<'r, 'p>,
+        /// The route's path as written.
+        pattern: &'r str,
     },
     Answer(Response),
 }
@@ -378,6 +388,7 @@ impl Routes {
             Some(handler) => Routed::Found {
                 handler,
                 params: matched.params,
+                pattern: &self.patterns[*matched.value],
             },
             None => Routed::Answer(methods.method_not_allowed(method)),
         }

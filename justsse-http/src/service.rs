@@ -61,19 +61,29 @@ impl App {
             parts.uri.query(),
             &parts.headers,
         );
-        let (handler, params) = match routed {
-            Routed::Found { handler, params } => (handler, Params::from_matched(params)),
+        let (handler, params, pattern) = match routed {
+            Routed::Found {
+                handler,
+                params,
+                pattern,
+            } => (handler, Params::from_matched(params), pattern),
             Routed::Answer(response) => return Handling::ready(response),
         };
+        let span = request_span(&parts.method, pattern, origin.peer);
         let is_head = parts.method == Method::HEAD;
         let req = Request::new(parts, params, body, origin.clone());
-        match std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(req))) {
+        let started = {
+            let _entered = span.as_deref().map(tracing::Span::enter);
+            std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(req)))
+        };
+        match started {
             Ok(future) => Handling {
                 future: Some(future),
                 is_head,
                 origin: Some(origin.clone()),
                 app: Some(self.clone()),
                 expired: None,
+                span,
             },
             Err(panic) => Handling::ready(panicked(&*panic)),
         }
@@ -82,7 +92,13 @@ impl App {
     /// Prepares the handler's response: HEAD loses its body, event streams get
     /// the server's defaults, its shutdown signal and their limits (a stream
     /// over them is answered 503 or 429 instead).
-    fn finish(&self, mut response: Response, is_head: bool, client: Option<IpAddr>) -> Response {
+    fn finish(
+        &self,
+        mut response: Response,
+        is_head: bool,
+        client: Option<IpAddr>,
+        span: Option<Box<tracing::Span>>,
+    ) -> Response {
         if is_head {
             strip_body(&mut response);
         } else if let Some(stream) = response.body_mut().as_sse_mut() {
@@ -96,9 +112,31 @@ impl App {
                 permit,
                 self.open_streams.lifetime(),
             );
+            if let Some(span) = span {
+                stream.trace(tracing::debug_span!(
+                    parent: &*span,
+                    "stream",
+                    reason = tracing::field::Empty,
+                    events = tracing::field::Empty,
+                ));
+            }
         }
         response
     }
+}
+
+/// The `request` span of one request, at debug level (`route` as written,
+/// `topic` filled in by a hub subscription); `None`, at no cost beyond a
+/// check, when no subscriber wants it.
+fn request_span(method: &Method, route: &str, peer: Option<SocketAddr>) -> Option<Box<tracing::Span>> {
+    let span = tracing::debug_span!(
+        "request",
+        %method,
+        route,
+        peer = peer.map(tracing::field::display),
+        topic = tracing::field::Empty,
+    );
+    (!span.is_disabled()).then(|| Box::new(span))
 }
 
 /// One request in flight: the handler's future, with panics contained, and
@@ -112,6 +150,9 @@ pub(crate) struct Handling {
     /// Registered only once the handler has to wait: a handler that answers at
     /// once costs no allocation for it.
     expired: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
+    /// The request's span, entered while the handler runs; an event stream's
+    /// span is its child. Boxed, and only when tracing wants it.
+    span: Option<Box<tracing::Span>>,
 }
 
 impl Handling {
@@ -125,6 +166,7 @@ impl Handling {
             origin: None,
             app: None,
             expired: None,
+            span: None,
         }
     }
 }
@@ -137,8 +179,11 @@ impl Future for Handling {
         let Some(future) = this.future.as_mut() else {
             return Poll::Ready(Ok(panicked(&"polled after completion")));
         };
-        let response = match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)))
-        {
+        let polled = {
+            let _entered = this.span.as_deref().map(tracing::Span::enter);
+            std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)))
+        };
+        let response = match polled {
             Ok(Poll::Pending) => {
                 let Some(app) = &this.app else {
                     return Poll::Pending;
@@ -159,7 +204,7 @@ impl Future for Handling {
         let response = match this.app.take() {
             Some(app) => {
                 let client = this.origin.take().and_then(|origin| origin.peer).map(|peer| peer.ip());
-                app.finish(response, this.is_head, client)
+                app.finish(response, this.is_head, client, this.span.take())
             }
             None => response,
         };

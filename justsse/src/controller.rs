@@ -74,8 +74,18 @@ pub struct RouteInfo {
     /// route attribute, or a hand-built route returning a stream of that type).
     pub events: &'static [&'static str],
     /// What the route's types say about its bodies, parameters and events,
-    /// for [`App::openapi`](crate::App::openapi) (with the `openapi` feature).
-    #[serde(skip)]
+    /// for the OpenAPI document (the `openapi` feature). With that feature, a
+    /// stream of typed events serializes its events' data schemas as
+    /// `event_schemas` (`{"name": schema}`, self-contained).
+    #[cfg_attr(not(feature = "openapi"), serde(skip))]
+    #[cfg_attr(
+        feature = "openapi",
+        serde(
+            rename = "event_schemas",
+            serialize_with = "crate::openapi::event_schemas",
+            skip_serializing_if = "crate::openapi::no_event_schemas"
+        )
+    )]
     pub describe: Describer,
 }
 

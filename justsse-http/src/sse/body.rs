@@ -71,6 +71,9 @@ pub(crate) struct SseBody {
     /// Events written so far, and those in the buffer not yet counted as sent.
     events: u64,
     unsent: u64,
+    /// The stream's span (a child of its request's), closed with the end
+    /// reason; only when tracing wants it.
+    span: Option<Box<tracing::Span>>,
 }
 
 impl std::fmt::Debug for SseBody {
@@ -86,7 +89,8 @@ impl Drop for SseBody {
     fn drop(&mut self) {
         if self.counted {
             let reason = self.ended.unwrap_or(EndReason::ClientLeft);
-            observe::stream_ended(reason, self.events);
+            let _entered = self.span.as_deref().map(tracing::Span::enter);
+            observe::stream_ended(reason, self.events, self.span.as_deref());
         }
     }
 }
@@ -119,6 +123,7 @@ impl SseBody {
             counted: false,
             events: 0,
             unsent: 0,
+            span: None,
         }
     }
 
@@ -152,6 +157,11 @@ impl SseBody {
         self.expires = lifetime.map(|lifetime| Box::pin(tokio::time::sleep(spread(lifetime))));
         self.counted = true;
         observe::stream_opened();
+    }
+
+    /// Gives the stream its span (see [`SseBody::span`]).
+    pub(crate) fn trace(&mut self, span: tracing::Span) {
+        self.span = Some(Box::new(span));
     }
 
     fn end(&mut self, reason: EndReason) {

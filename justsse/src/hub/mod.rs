@@ -152,8 +152,11 @@ impl<K: Display> Hub<K> {
     /// live events: every event published after this returns is delivered,
     /// on every backend. See [`RESYNC`] for ids the hub cannot resume from.
     pub async fn subscribe(&self, topic: &K, last_id: Option<&str>) -> Subscription {
+        let topic = topic.to_string();
+        // The request's span, when tracing wants it, names what it follows.
+        tracing::Span::current().record("topic", topic.as_str());
         self.backend
-            .subscribe(topic.to_string(), last_id.map(str::to_owned))
+            .subscribe(topic, last_id.map(str::to_owned))
             .await
     }
 
@@ -185,7 +188,11 @@ impl<K: Display> Hub<K> {
     /// # }
     /// ```
     pub async fn subscribe_all(&self, topics: &[K], last_id: Option<&str>) -> Subscription {
-        let topics = topics.iter().map(ToString::to_string).collect();
+        let topics: Vec<String> = topics.iter().map(ToString::to_string).collect();
+        let span = tracing::Span::current();
+        if !span.is_disabled() {
+            span.record("topic", topics.join(",").as_str());
+        }
         merged::subscribe(self.backend.clone(), topics, last_id).await
     }
 }

@@ -68,8 +68,8 @@ pub(crate) enum Start {
 
 /// What a subscriber read.
 enum Read {
-    /// Events were appended to its batch.
-    Events,
+    /// Events were appended to its batch: this many, the reader's backlog.
+    Events(u64),
     Resync(Event),
     Nothing,
 }
@@ -149,9 +149,10 @@ impl Topic {
             return Read::Nothing;
         }
         let skip = (*cursor - log.oldest()) as usize;
+        let behind = log.next - *cursor;
         *cursor = log.next;
         batch.extend(log.events.range(skip..).cloned());
-        Read::Events
+        Read::Events(behind)
     }
 
     /// A reader from local number `cursor`: first `first` (a resync or replayed
@@ -171,6 +172,7 @@ impl Topic {
             skip,
             wait: Box::pin(self.published.clone().notified_owned()),
             armed: false,
+            lagging: false,
             _guard: guard,
         }
     }
@@ -191,11 +193,31 @@ pub(crate) struct Reader {
     wait: Pin<Box<OwnedNotified>>,
     /// Whether `wait` is registered for a publish after the last read.
     armed: bool,
+    /// Whether its last read found it over half the log behind: counted in
+    /// `justsse_hub_lagging_subscribers` (a whole log behind is a resync).
+    lagging: bool,
     /// Counts the subscriber while it lives.
     _guard: Box<dyn Send>,
 }
 
+impl Drop for Reader {
+    fn drop(&mut self) {
+        self.set_lagging(false);
+    }
+}
+
 impl Reader {
+    fn set_lagging(&mut self, lagging: bool) {
+        if lagging != self.lagging {
+            self.lagging = lagging;
+            let gauge = metrics::gauge!("justsse_hub_lagging_subscribers");
+            match lagging {
+                true => gauge.increment(1.0),
+                false => gauge.decrement(1.0),
+            }
+        }
+    }
+
     fn next_ready(&mut self) -> Option<Event> {
         if let Some(event) = self.first.pop_front() {
             return Some(event);
@@ -231,9 +253,13 @@ impl Stream for Reader {
                 this.armed = true;
             }
             match this.topic.read(&mut this.cursor, &mut this.batch) {
-                Read::Events => this.armed = false,
+                Read::Events(behind) => {
+                    this.armed = false;
+                    this.set_lagging(behind.saturating_mul(2) > this.topic.replay as u64);
+                }
                 Read::Resync(event) => {
                     this.armed = false;
+                    this.set_lagging(false);
                     // Whatever the replay covered is behind the resync now.
                     this.skip = None;
                     return Poll::Ready(Some(event));

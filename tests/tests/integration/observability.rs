@@ -1,6 +1,7 @@
 //! What the server reports through the `metrics` facade, read back with
-//! metrics-util's debugging recorder (installed once for this test binary,
-//! so it holds one test).
+//! metrics-util's debugging recorder, installed as this thread's recorder (the
+//! tests run on a current-thread runtime, server included), so other tests of
+//! the binary do not count here.
 
 use std::collections::HashMap;
 
@@ -33,8 +34,9 @@ async fn ok() -> Json<&'static str> {
     Json("ok")
 }
 
-/// What the recorder saw so far: its snapshots drain counters, so they are
-/// added up here; gauges keep their last value.
+/// What the recorder saw so far: its snapshots drain counters and gauges
+/// alike (a gauge reads 0 after a snapshot), so both are added up here; the
+/// server only increments and decrements its gauges.
 struct Seen {
     snapshotter: Snapshotter,
     values: HashMap<(String, Vec<(String, String)>), f64>,
@@ -55,7 +57,7 @@ impl Seen {
                 .or_insert(0.0);
             match value {
                 DebugValue::Counter(n) => *slot += n as f64,
-                DebugValue::Gauge(g) => *slot = g.into_inner(),
+                DebugValue::Gauge(g) => *slot += g.into_inner(),
                 DebugValue::Histogram(h) => *slot += h.len() as f64,
             }
         }
@@ -87,7 +89,7 @@ async fn connections_streams_events_and_rejections_are_counted() {
         snapshotter: recorder.snapshotter(),
         values: HashMap::new(),
     };
-    recorder.install().expect("the only recorder");
+    let _recording = metrics::set_default_local_recorder(&recorder);
 
     let app = App::new()
         .state(Hub::<String>::new())
@@ -131,4 +133,62 @@ async fn connections_streams_events_and_rejections_are_counted() {
     let mut stale = client.sse("/stale").send().await.events();
     assert_eq!(stale.next().await.expect("a resync").event_type, "resync");
     assert_eq!(seen.get("justsse_hub_resyncs_total", None), 1.0);
+}
+
+#[tokio::test]
+async fn subscribers_over_half_their_buffer_behind_are_counted_as_lagging() {
+    let recorder = DebuggingRecorder::new();
+    let mut seen = Seen {
+        snapshotter: recorder.snapshotter(),
+        values: HashMap::new(),
+    };
+    let _recording = metrics::set_default_local_recorder(&recorder);
+    let replay = 8;
+    let hub: Hub<String> = Hub::memory(justsse::hub::MemoryConfig {
+        replay,
+        ..Default::default()
+    });
+    let topic = "t".to_owned();
+    let mut slow = hub.subscribe(&topic, None).await;
+    let mut quick = hub.subscribe(&topic, None).await;
+    let publish = |n: usize| {
+        let hub = hub.clone();
+        let topic = topic.clone();
+        async move {
+            for i in 0..n {
+                hub.publish(&topic, Event::new().data(i.to_string()))
+                    .await
+                    .expect("published");
+            }
+        }
+    };
+
+    // Half the buffer behind is not lagging yet.
+    publish(replay / 2).await;
+    slow.next().await.expect("an event");
+    quick.next().await.expect("an event");
+    assert_eq!(seen.get("justsse_hub_lagging_subscribers", None), 0.0);
+
+    // Drained and then more than half behind: one lagging subscriber.
+    for _ in 1..replay / 2 {
+        slow.next().await.expect("an event");
+        quick.next().await.expect("an event");
+    }
+    publish(replay / 2 + 2).await;
+    slow.next().await.expect("an event");
+    assert_eq!(seen.get("justsse_hub_lagging_subscribers", None), 1.0);
+    quick.next().await.expect("an event");
+    assert_eq!(seen.get("justsse_hub_lagging_subscribers", None), 2.0);
+
+    // Caught up: the next read is no longer behind.
+    for _ in 1..replay / 2 + 2 {
+        quick.next().await.expect("an event");
+    }
+    publish(1).await;
+    quick.next().await.expect("an event");
+    assert_eq!(seen.get("justsse_hub_lagging_subscribers", None), 1.0);
+
+    // A lagging subscriber that leaves is no longer counted.
+    drop(slow);
+    assert_eq!(seen.get("justsse_hub_lagging_subscribers", None), 0.0);
 }

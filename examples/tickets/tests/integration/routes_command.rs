@@ -44,4 +44,13 @@ fn routes_prints_the_table_and_exits() {
         events["events"],
         serde_json::json!(["connected", "comment"])
     );
+    // Each typed event's data schema, self-contained.
+    let comment = &events["event_schemas"]["comment"];
+    assert_eq!(comment["required"], serde_json::json!(["id", "body"]));
+    assert_eq!(comment["properties"]["body"]["type"], "string");
+    let list = rows
+        .iter()
+        .find(|r| r["path"] == "/tickets" && r["method"] == "GET")
+        .expect("the list route");
+    assert!(list.get("event_schemas").is_none(), "no events, no schemas");
 }
