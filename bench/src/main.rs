@@ -26,6 +26,7 @@ use tokio::net::{TcpSocket, TcpStream};
 mod guard;
 mod idle_curve;
 mod shutdown;
+mod soak;
 
 const IMPLS: [&str; 3] = ["hyper", "axum", "justsse"];
 
@@ -476,7 +477,7 @@ fn print_table(plan: &Plan, all: &[(String, Figures)]) {
 }
 
 /// The number after `flag` on the command line.
-fn flag_value(flag: &str) -> Option<usize> {
+fn flag_value<T: std::str::FromStr>(flag: &str) -> Option<T> {
     let args: Vec<String> = std::env::args().collect();
     let at = args.iter().position(|a| a == flag)?;
     args.get(at + 1)?.parse().ok()
@@ -515,6 +516,19 @@ async fn main() -> std::io::Result<()> {
         // --runs N: N interleaved rounds, medians and spreads (default 1).
         let runs = flag_value("--runs").unwrap_or(1);
         return guard::run(runs).await;
+    }
+    if std::env::args().any(|a| a == "--soak") {
+        // --smoke: 30 s at a tenth of the load; else --minutes N (default 10),
+        // plotted to docs/soak.svg.
+        if std::env::args().any(|a| a == "--smoke") {
+            return soak::run(soak::Soak::smoke(), None).await;
+        }
+        let minutes = flag_value("--minutes").unwrap_or(10.0);
+        return soak::run(
+            soak::Soak::full(minutes),
+            Some(std::path::Path::new("docs/soak.svg")),
+        )
+        .await;
     }
     if std::env::args().any(|a| a == "--shutdown") {
         return shutdown::run(plan.large_fanout).await;

@@ -83,6 +83,15 @@ mod with_justsse {
             self.hub.subscribe(&0, None).await
         }
 
+        /// The runtime's live tasks, for the soak (`bench --soak`).
+        #[get("/stats")]
+        async fn stats(&self) -> Json<serde_json::Value> {
+            let tasks = tokio::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks();
+            Json(serde_json::json!({ "tasks": tasks }))
+        }
+
         #[get("/publish")]
         async fn publish(&self, raw: RawQuery) -> Result<String, HttpError> {
             let count = count_of(raw.0.as_deref());
