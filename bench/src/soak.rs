@@ -264,7 +264,7 @@ pub(crate) async fn run(soak: Soak, plot: Option<&Path>) -> std::io::Result<()> 
                 // Streams held from 0 to 490 ms.
                 let hold = Duration::from_millis(n * 37 % 500);
                 tokio::spawn(async move {
-                    match churn_once(addr, n % 2 == 0, hold).await {
+                    match churn_once(addr, n.is_multiple_of(2), hold).await {
                         true => churned.fetch_add(1, Ordering::Relaxed),
                         false => failed.fetch_add(1, Ordering::Relaxed),
                     };
