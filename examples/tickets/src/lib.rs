@@ -7,8 +7,7 @@
 //! curl -X POST localhost:3000/tickets/1/comments -H 'content-type: application/json' -d '{"body":"on it"}'
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,8 +22,12 @@ use serde::{Deserialize, Serialize};
 use tower_http::cors::CorsLayer;
 use tracing::Instrument;
 
+mod records;
+
+pub use records::{InMemory, Records};
+
 /// A ticket.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Ticket {
     /// Its number.
     pub id: u64,
@@ -35,19 +38,8 @@ pub struct Ticket {
 /// The tickets, their comments and their live updates, shared by the app.
 #[derive(Clone, Default)]
 pub struct TicketStore {
-    tickets: Arc<Mutex<BTreeMap<u64, Ticket>>>,
-    comments: Arc<Mutex<HashMap<u64, Vec<PostedComment>>>>,
+    records: Records,
     hub: Hub<u64>,
-}
-
-impl TicketStore {
-    fn tickets(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Ticket>> {
-        self.tickets.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn comments(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Vec<PostedComment>>> {
-        self.comments.lock().unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 /// `:ticket` in a path: a number (400 otherwise) naming an existing ticket (404).
@@ -56,7 +48,7 @@ impl Resolve for Ticket {
     type State = TicketStore;
 
     async fn resolve(id: u64, store: &TicketStore) -> Result<Option<Self>, HttpError> {
-        Ok(store.tickets().get(&id).cloned())
+        store.records.get(id).await
     }
 }
 
@@ -169,21 +161,18 @@ struct TicketController {
 impl TicketController {
     /// List tickets.
     #[get("/")]
-    async fn list(&self) -> Json<Vec<Ticket>> {
-        Json(self.store.tickets().values().cloned().collect())
+    async fn list(&self) -> Result<Json<Vec<Ticket>>, HttpError> {
+        Ok(Json(self.store.records.list().await?))
     }
 
     /// Open a ticket.
     #[post("/")]
-    async fn create(&self, Json(new): Json<NewTicket>) -> (StatusCode, Json<Ticket>) {
-        let mut tickets = self.store.tickets();
-        let id = tickets.keys().next_back().map_or(1, |last| last + 1);
-        let ticket = Ticket {
-            id,
-            subject: new.subject,
-        };
-        tickets.insert(id, ticket.clone());
-        (StatusCode::CREATED, Json(ticket))
+    async fn create(
+        &self,
+        Json(new): Json<NewTicket>,
+    ) -> Result<(StatusCode, Json<Ticket>), HttpError> {
+        let ticket = self.store.records.create(new.subject).await?;
+        Ok((StatusCode::CREATED, Json(ticket)))
     }
 
     /// One ticket.
@@ -199,16 +188,7 @@ impl TicketController {
         ticket: Ticket,
         Json(comment): Json<Comment>,
     ) -> Result<(StatusCode, Json<PostedComment>), HttpError> {
-        let posted = {
-            let mut comments = self.store.comments();
-            let on_ticket = comments.entry(ticket.id).or_default();
-            let posted = PostedComment {
-                id: on_ticket.len() as u64 + 1,
-                body: comment.body,
-            };
-            on_ticket.push(posted.clone());
-            posted
-        };
+        let posted = self.store.records.comment(ticket.id, comment.body).await?;
         let event = TicketEvent::Comment(posted.clone()).to_event()?;
         self.store.hub.publish(&ticket.id, event).await?;
         Ok((StatusCode::CREATED, Json(posted)))
@@ -219,14 +199,8 @@ impl TicketController {
     #[get("/:ticket/comments")]
     #[uses(auth)]
     #[guard(|user: &User| user.is_admin)]
-    async fn comments(&self, ticket: Ticket) -> Json<Vec<PostedComment>> {
-        Json(
-            self.store
-                .comments()
-                .get(&ticket.id)
-                .cloned()
-                .unwrap_or_default(),
-        )
+    async fn comments(&self, ticket: Ticket) -> Result<Json<Vec<PostedComment>>, HttpError> {
+        Ok(Json(self.store.records.comments(ticket.id).await?))
     }
 
     /// Live events of one ticket, for admins: `connected`, then every comment.
@@ -259,20 +233,22 @@ struct StatusController {
     started: tokio::time::Instant,
 }
 
-impl StatusController {
-    fn current(&self) -> Status {
-        Status {
-            tickets: self.store.tickets().len(),
-            uptime_s: self.started.elapsed().as_secs(),
-        }
-    }
+/// The status now.
+async fn status_of(
+    store: &TicketStore,
+    started: tokio::time::Instant,
+) -> Result<Status, HttpError> {
+    Ok(Status {
+        tickets: store.records.count().await?,
+        uptime_s: started.elapsed().as_secs(),
+    })
 }
 
 #[controller("/status")]
 impl StatusController {
     /// The status: JSON, or for an event stream the status every 5 seconds.
     #[get("/", sse)]
-    async fn status(&self, updates: Option<Channel<Status>>) -> Json<Status> {
+    async fn status(&self, updates: Option<Channel<Status>>) -> Result<Json<Status>, HttpError> {
         if let Some(updates) = updates {
             let store = self.store.clone();
             let started = self.started;
@@ -281,9 +257,9 @@ impl StatusController {
                 every.tick().await;
                 loop {
                     every.tick().await;
-                    let status = Status {
-                        tickets: store.tickets().len(),
-                        uptime_s: started.elapsed().as_secs(),
+                    // Records unreachable for a moment: no update this time.
+                    let Ok(status) = status_of(&store, started).await else {
+                        continue;
                     };
                     if updates.send(&status).await.is_err() {
                         break; // the client left
@@ -291,7 +267,7 @@ impl StatusController {
                 }
             });
         }
-        Json(self.current())
+        Ok(Json(status_of(&self.store, self.started).await?))
     }
 }
 
@@ -368,14 +344,17 @@ pub fn openapi() -> OpenApi {
     )
 }
 
-/// The whole application on `hub`: ticket and status controllers sharing one
-/// store. With a Redis hub, several instances share the comments' streams.
+/// The whole application on `hub`, its records in this process's memory.
 pub fn app_with_hub(hub: Hub<u64>) -> App {
-    let store = TicketStore {
-        tickets: Arc::default(),
-        comments: Arc::default(),
-        hub,
-    };
+    app_with(Records::default(), hub)
+}
+
+/// The whole application: ticket and status controllers sharing one store of
+/// `records` and live events on `hub`. With both in Redis
+/// ([`Records::redis`], a Redis hub), instances keep no state of their own:
+/// any of them answers any request, behind a load balancer.
+pub fn app_with(records: Records, hub: Hub<u64>) -> App {
+    let store = TicketStore { records, hub };
     App::new()
         .openapi_at("/openapi.json", openapi())
         .wrap(request_id)

@@ -23,8 +23,9 @@ async fn main() -> Result<(), justsse::Error> {
         return Ok(());
     }
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".to_owned());
-    // REDIS_URL set: comments go through Redis Streams, so several instances
-    // (on several ports) share them and a browser may reconnect to any.
+    // REDIS_URL set: tickets, comments and their streams live in Redis, so
+    // instances keep no state: behind a load balancer any of them answers any
+    // request, and a browser may reconnect to any.
     let app = match std::env::var("REDIS_URL") {
         Ok(url) => {
             let backend = match RedisBackend::connect(RedisConfig::new(url.clone())).await {
@@ -34,8 +35,15 @@ async fn main() -> Result<(), justsse::Error> {
                     std::process::exit(1);
                 }
             };
-            println!("comments through Redis at {url}");
-            tickets::app_with_hub(Hub::with_backend(backend))
+            let records = match tickets::Records::redis(&url).await {
+                Ok(records) => records,
+                Err(err) => {
+                    eprintln!("cannot reach Redis at {url}: {err}");
+                    std::process::exit(1);
+                }
+            };
+            println!("tickets, comments and their streams in Redis at {url}");
+            tickets::app_with(records, Hub::with_backend(backend))
         }
         Err(_) => tickets::app(),
     };

@@ -126,6 +126,17 @@ fn check(
             )),
         };
     }
+    // A script of the repository (`fuzz/run`): it exists and may be run.
+    if program.contains('/') && !program.starts_with("target/") {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(root().join(program)).map(|m| m.permissions().mode());
+        return match mode {
+            Ok(mode) if mode & 0o111 != 0 => Ok(Vec::new()),
+            _ => Err(format!(
+                "`{command}`: `{program}` is not an executable file here"
+            )),
+        };
+    }
     if program != "cargo" {
         return Err(format!("`{command}`: a command this test does not know"));
     }
@@ -228,6 +239,10 @@ fn the_checker_refuses_what_failed_before() {
     assert!(check("target/release/bench --guard", &no_default, &none).is_err());
     assert!(check("cargo run -p nonesuch", &no_default, &none).is_err());
     assert!(check("rm -rf /", &no_default, &none).is_err());
+    // A repository script that is not there, or not executable.
+    assert!(check("fuzz/nonesuch", &no_default, &none).is_err());
+    assert!(check("fuzz/Cargo.toml", &no_default, &none).is_err());
+    assert!(check("SECONDS_EACH=1 fuzz/run requests", &no_default, &none).is_ok());
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! One binary for every file here: each is a module, so the suite compiles
 //! and links once (`cargo test -p justsse-tests --test integration <module>::` runs one).
 
+mod balanced;
 mod browser;
 mod chain;
 mod controller;

@@ -1,0 +1,211 @@
+//! Where tickets and their comments are kept: this process's memory, or Redis,
+//! where every instance behind a load balancer sees the same ones.
+//!
+//! In Redis (`<prefix>` is `tickets:`): ticket numbers come from `INCR
+//! <prefix>next`; each ticket is a field of the hash `<prefix>all` (its number
+//! to its JSON); a ticket's comments are the list `<prefix><n>:comments`, whose
+//! length after `RPUSH` numbers the comment, so two instances never give two
+//! comments one number.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use justsse::HttpError;
+use justsse::http::{HeaderValue, StatusCode, header};
+use redis::aio::ConnectionManager;
+
+use crate::{PostedComment, Ticket};
+
+/// The tickets and comments, in one of two places.
+#[derive(Clone)]
+pub enum Records {
+    /// This process's memory: one instance.
+    Memory(Arc<Mutex<InMemory>>),
+    /// Redis: any number of instances.
+    Redis(ConnectionManager),
+}
+
+/// The records of one process.
+#[derive(Default)]
+pub struct InMemory {
+    tickets: BTreeMap<u64, Ticket>,
+    comments: HashMap<u64, Vec<PostedComment>>,
+}
+
+impl Default for Records {
+    fn default() -> Self {
+        Records::Memory(Arc::default())
+    }
+}
+
+const PREFIX: &str = "tickets:";
+
+/// Redis unreachable: the client may retry in a moment.
+fn unavailable(err: redis::RedisError) -> HttpError {
+    tracing::warn!(error = %err, "the ticket records are unreachable");
+    HttpError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the ticket records are unavailable",
+    )
+    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+}
+
+/// A record Redis holds that does not read back.
+fn corrupt(err: serde_json::Error) -> HttpError {
+    HttpError::internal(err)
+}
+
+impl Records {
+    /// Records in Redis at `url` (`redis://127.0.0.1:6379/`).
+    pub async fn redis(url: &str) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        Ok(Records::Redis(ConnectionManager::new(client).await?))
+    }
+
+    fn memory(records: &Mutex<InMemory>) -> std::sync::MutexGuard<'_, InMemory> {
+        records.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Opens a ticket about `subject`.
+    pub async fn create(&self, subject: String) -> Result<Ticket, HttpError> {
+        match self {
+            Records::Memory(records) => {
+                let mut records = Self::memory(records);
+                let id = records
+                    .tickets
+                    .keys()
+                    .next_back()
+                    .map_or(1, |last| last + 1);
+                let ticket = Ticket { id, subject };
+                records.tickets.insert(id, ticket.clone());
+                Ok(ticket)
+            }
+            Records::Redis(redis) => {
+                let mut redis = redis.clone();
+                let id: u64 = redis::cmd("INCR")
+                    .arg(format!("{PREFIX}next"))
+                    .query_async(&mut redis)
+                    .await
+                    .map_err(unavailable)?;
+                let ticket = Ticket { id, subject };
+                let json = serde_json::to_string(&ticket).map_err(corrupt)?;
+                redis::cmd("HSET")
+                    .arg(format!("{PREFIX}all"))
+                    .arg(id)
+                    .arg(json)
+                    .query_async::<()>(&mut redis)
+                    .await
+                    .map_err(unavailable)?;
+                Ok(ticket)
+            }
+        }
+    }
+
+    /// Every ticket, by number.
+    pub async fn list(&self) -> Result<Vec<Ticket>, HttpError> {
+        match self {
+            Records::Memory(records) => {
+                Ok(Self::memory(records).tickets.values().cloned().collect())
+            }
+            Records::Redis(redis) => {
+                let all: HashMap<u64, String> = redis::cmd("HGETALL")
+                    .arg(format!("{PREFIX}all"))
+                    .query_async(&mut redis.clone())
+                    .await
+                    .map_err(unavailable)?;
+                let mut tickets = all
+                    .values()
+                    .map(|json| serde_json::from_str(json).map_err(corrupt))
+                    .collect::<Result<Vec<Ticket>, _>>()?;
+                tickets.sort_by_key(|ticket| ticket.id);
+                Ok(tickets)
+            }
+        }
+    }
+
+    /// How many tickets there are.
+    pub async fn count(&self) -> Result<usize, HttpError> {
+        match self {
+            Records::Memory(records) => Ok(Self::memory(records).tickets.len()),
+            Records::Redis(redis) => redis::cmd("HLEN")
+                .arg(format!("{PREFIX}all"))
+                .query_async(&mut redis.clone())
+                .await
+                .map_err(unavailable),
+        }
+    }
+
+    /// Ticket `id`, if it exists.
+    pub async fn get(&self, id: u64) -> Result<Option<Ticket>, HttpError> {
+        match self {
+            Records::Memory(records) => Ok(Self::memory(records).tickets.get(&id).cloned()),
+            Records::Redis(redis) => {
+                let json: Option<String> = redis::cmd("HGET")
+                    .arg(format!("{PREFIX}all"))
+                    .arg(id)
+                    .query_async(&mut redis.clone())
+                    .await
+                    .map_err(unavailable)?;
+                json.map(|json| serde_json::from_str(&json).map_err(corrupt))
+                    .transpose()
+            }
+        }
+    }
+
+    /// Adds a comment saying `body` to ticket `id`; it gets the next number.
+    pub async fn comment(&self, id: u64, body: String) -> Result<PostedComment, HttpError> {
+        match self {
+            Records::Memory(records) => {
+                let mut records = Self::memory(records);
+                let on_ticket = records.comments.entry(id).or_default();
+                let posted = PostedComment {
+                    id: on_ticket.len() as u64 + 1,
+                    body,
+                };
+                on_ticket.push(posted.clone());
+                Ok(posted)
+            }
+            Records::Redis(redis) => {
+                // The list holds bodies; a comment's number is its place.
+                let json = serde_json::to_string(&body).map_err(corrupt)?;
+                let number: u64 = redis::cmd("RPUSH")
+                    .arg(format!("{PREFIX}{id}:comments"))
+                    .arg(json)
+                    .query_async(&mut redis.clone())
+                    .await
+                    .map_err(unavailable)?;
+                Ok(PostedComment { id: number, body })
+            }
+        }
+    }
+
+    /// Every comment of ticket `id`, in order.
+    pub async fn comments(&self, id: u64) -> Result<Vec<PostedComment>, HttpError> {
+        match self {
+            Records::Memory(records) => Ok(Self::memory(records)
+                .comments
+                .get(&id)
+                .cloned()
+                .unwrap_or_default()),
+            Records::Redis(redis) => {
+                let bodies: Vec<String> = redis::cmd("LRANGE")
+                    .arg(format!("{PREFIX}{id}:comments"))
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut redis.clone())
+                    .await
+                    .map_err(unavailable)?;
+                bodies
+                    .iter()
+                    .zip(1..)
+                    .map(|(json, number)| {
+                        Ok(PostedComment {
+                            id: number,
+                            body: serde_json::from_str(json).map_err(corrupt)?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! Two tickets instances on one Redis behind a real nginx doing round-robin:
+//! with `REDIS_URL` set they keep no state, so any instance answers any
+//! request, and a stream whose instance dies reconnects through the balancer
+//! to the other one and resumes with nothing lost. The test writes its own
+//! nginx configuration on free ports; it skips loudly if nginx or
+//! redis-server is missing (`.ci/run` installs both).
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use http_body_util::{Empty, Full};
+use hyper::body::Bytes;
+use justsse_tests::{DEADLINE, EventReader, RedisServer, json, request, send};
+use tokio::net::TcpStream;
+
+/// A child process killed when the test ends, passed or not.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+async fn listening(port: u16, what: &str) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} did not listen on {port}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// The tickets binary `cargo test --workspace` built beside this test (built
+/// here when this test runs alone).
+fn tickets_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's path");
+    let debug = exe.parent().and_then(Path::parent).expect("target/debug");
+    let binary = debug.join("tickets");
+    if !binary.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let built = Command::new(cargo)
+            .args(["build", "-p", "tickets", "--bin", "tickets"])
+            .status()
+            .expect("cargo runs");
+        assert!(built.success(), "cargo build -p tickets failed");
+    }
+    binary
+}
+
+fn instance(port: u16, redis: &str) -> Process {
+    Process(
+        Command::new(tickets_binary())
+            .env("PORT", port.to_string())
+            .env("REDIS_URL", redis)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("a tickets instance starts"),
+    )
+}
+
+/// nginx in front of `upstreams`, round-robin, on `port`, configured as
+/// docs/scaling.md shows for event streams (no buffering, HTTP/1.1 upstream).
+fn nginx(binary: &Path, dir: &Path, port: u16, upstreams: &[u16]) -> Process {
+    let servers: String = upstreams
+        .iter()
+        .map(|p| format!("    server 127.0.0.1:{p};\n"))
+        .collect();
+    let d = dir.display();
+    // One process (no master and workers): killing it leaves nothing behind.
+    let conf = format!(
+        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+         events {{ worker_connections 512; }}\n\
+         http {{\n  access_log off;\n\
+           client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;\n\
+           fastcgi_temp_path {d}/fastcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n\
+           upstream tickets {{\n{servers}  }}\n\
+           server {{\n    listen 127.0.0.1:{port};\n\
+             location / {{\n      proxy_pass http://tickets;\n      proxy_http_version 1.1;\n\
+               proxy_set_header Connection \"\";\n      proxy_buffering off;\n\
+               proxy_read_timeout 1h;\n    }}\n  }}\n}}\n"
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).expect("the nginx configuration");
+    Process(
+        Command::new(binary)
+            .arg("-c")
+            .arg(dir.join("nginx.conf"))
+            .arg("-p")
+            .arg(dir)
+            .arg("-e")
+            .arg(dir.join("error.log"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx starts"),
+    )
+}
+
+/// nginx on the `PATH`, or where Debian puts it (`/usr/sbin`, not on every
+/// user's `PATH`); `None`, said loudly, when it is not installed.
+fn nginx_binary() -> Option<PathBuf> {
+    let found = ["nginx", "/usr/sbin/nginx"]
+        .into_iter()
+        .find(|nginx| Command::new(nginx).arg("-v").output().is_ok())
+        .map(PathBuf::from);
+    if found.is_none() {
+        eprintln!("\n*** SKIPPED: nginx is not installed (apt-get install nginx) ***\n");
+    }
+    found
+}
+
+async fn post_json(
+    addr: SocketAddr,
+    path: &str,
+    body: &str,
+) -> hyper::Response<hyper::body::Incoming> {
+    let req = request("POST", path)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_owned())))
+        .expect("a request");
+    send(addr, req).await
+}
+
+async fn get(addr: SocketAddr, path: &str) -> hyper::Response<hyper::body::Incoming> {
+    send(
+        addr,
+        request("GET", path)
+            .body(Empty::<Bytes>::new())
+            .expect("a request"),
+    )
+    .await
+}
+
+/// The ticket's event stream through `addr`, as an admin, resuming after
+/// `last` when given; and the process id of the instance that serves it (the
+/// first part of its `x-request-id`).
+async fn stream(addr: SocketAddr, last: Option<&str>) -> (EventReader, String) {
+    let mut req = request("GET", "/tickets/1/events")
+        .header("accept", "text/event-stream")
+        .header("authorization", "Bearer admin-token");
+    if let Some(last) = last {
+        req = req.header("last-event-id", last);
+    }
+    let response = send(addr, req.body(Empty::<Bytes>::new()).expect("a request")).await;
+    assert_eq!(response.status(), 200);
+    let served_by = response.headers()["x-request-id"]
+        .to_str()
+        .expect("text")
+        .split('-')
+        .next()
+        .expect("a pid")
+        .to_owned();
+    (EventReader::new(response), served_by)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_behind_nginx_share_everything_and_streams_fail_over() {
+    let Some(nginx_binary) = nginx_binary() else {
+        return;
+    };
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    let (port_a, port_b, port_lb) = (free_port(), free_port(), free_port());
+    let mut instances = [
+        Some(instance(port_a, &redis.url())),
+        Some(instance(port_b, &redis.url())),
+    ];
+    listening(port_a, "instance a").await;
+    listening(port_b, "instance b").await;
+    let dir = std::env::temp_dir().join(format!("justsse-nginx-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("nginx's directory");
+    let _nginx = nginx(&nginx_binary, &dir, port_lb, &[port_a, port_b]);
+    listening(port_lb, "nginx").await;
+    let lb = SocketAddr::from(([127, 0, 0, 1], port_lb));
+
+    // Created through the balancer; seen by each instance directly.
+    let created = post_json(lb, "/tickets", r#"{"subject":"printer on fire"}"#).await;
+    assert_eq!(created.status(), 201);
+    assert_eq!(json(created).await["id"], 1);
+    for port in [port_a, port_b] {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let ticket = get(addr, "/tickets/1").await;
+        assert_eq!(
+            ticket.status(),
+            200,
+            "instance on {port} does not know the ticket"
+        );
+        assert_eq!(json(ticket).await["subject"], "printer on fire");
+    }
+    // Listed and found through the balancer, whichever instance answers.
+    for _ in 0..4 {
+        assert_eq!(get(lb, "/tickets/1").await.status(), 200);
+        let list = json(get(lb, "/tickets").await).await;
+        assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    }
+
+    // A stream through the balancer sees comments posted through it.
+    let (mut events, served_by) = stream(lb, None).await;
+    assert_eq!(
+        events.next().await.expect("connected").event_type,
+        "connected"
+    );
+    let posted = post_json(lb, "/tickets/1/comments", r#"{"body":"on it"}"#).await;
+    assert_eq!(posted.status(), 201);
+    let first = events.next().await.expect("the comment");
+    assert_eq!(first.event_type, "comment");
+    assert!(first.data.contains("on it"), "{}", first.data);
+    let last_id = first.last_event_id.clone();
+
+    // Its instance dies; comments go on through the other.
+    drop(events);
+    let pids: Vec<String> = instances
+        .iter()
+        .map(|p| format!("{:x}", p.as_ref().expect("running").0.id()))
+        .collect();
+    let dying = pids
+        .iter()
+        .position(|pid| *pid == served_by)
+        .expect("one of the instances served the stream");
+    drop(instances[dying].take());
+    for body in ["two", "three"] {
+        let posted = post_json(
+            lb,
+            "/tickets/1/comments",
+            &format!(r#"{{"body":"{body}"}}"#),
+        )
+        .await;
+        assert_eq!(posted.status(), 201, "nginx moves on to the live instance");
+    }
+
+    // The browser reconnects with its Last-Event-ID: the other instance
+    // resumes it after the last comment it saw, nothing lost or repeated.
+    let (mut events, resumed_by) = stream(lb, Some(&last_id)).await;
+    assert_ne!(resumed_by, served_by, "the dead instance answered");
+    assert_eq!(
+        events.next().await.expect("connected").event_type,
+        "connected"
+    );
+    let mut bodies = Vec::new();
+    for _ in 0..2 {
+        let event = events.next().await.expect("a missed comment");
+        assert_eq!(event.event_type, "comment");
+        let comment: serde_json::Value = serde_json::from_str(&event.data).expect("JSON");
+        bodies.push(comment["body"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(bodies, ["two", "three"]);
+    let snapshot = {
+        let req = request("GET", "/tickets/1/comments")
+            .header("authorization", "Bearer admin-token")
+            .body(Empty::<Bytes>::new())
+            .expect("a request");
+        json(send(lb, req).await).await
+    };
+    let numbers: Vec<u64> = snapshot
+        .as_array()
+        .expect("comments")
+        .iter()
+        .filter_map(|c| c["id"].as_u64())
+        .collect();
+    assert_eq!(
+        numbers,
+        [1, 2, 3],
+        "numbered once across instances: {snapshot}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
