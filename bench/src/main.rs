@@ -108,6 +108,18 @@ fn rss_bytes(pid: u32) -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
+/// Drops a response head from the front of `pending` once it is whole;
+/// whether it was.
+fn take_head(pending: &mut Vec<u8>) -> bool {
+    match pending.windows(4).position(|w| w == b"\r\n\r\n") {
+        Some(end) => {
+            pending.drain(..end + 4);
+            true
+        }
+        None => false,
+    }
+}
+
 async fn wait_for(addr: SocketAddr) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(addr).await.is_err() {
@@ -222,10 +234,9 @@ async fn subscribe(addr: SocketAddr, n: usize, expect: Arc<AtomicU64>) -> Subscr
                 }
                 pending.extend_from_slice(&buf[..n]);
                 if !head_seen {
-                    let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    if !take_head(&mut pending) {
                         continue;
-                    };
-                    pending.drain(..end + 4);
+                    }
                     head_seen = true;
                     connected.fetch_add(1, Ordering::Relaxed);
                 }

@@ -17,7 +17,7 @@ use plotters::prelude::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::{rss_bytes, spawn_server, wait_for};
+use crate::{rss_bytes, spawn_server, take_head, wait_for};
 
 /// How hard and how long.
 #[derive(Debug, Clone, Copy)]
@@ -138,10 +138,9 @@ async fn steady_stream(addr: SocketAddr, steady: Arc<Steady>, stop: Arc<AtomicBo
         };
         pending.extend_from_slice(&buf[..n]);
         if !head_seen {
-            let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") else {
+            if !take_head(&mut pending) {
                 continue;
-            };
-            pending.drain(..end + 4);
+            }
             head_seen = true;
             steady.connected.fetch_add(1, Ordering::Relaxed);
         }

@@ -365,3 +365,16 @@ impl Drop for RedisServer {
         self.kill();
     }
 }
+
+/// Waits until `holds` is true, yielding between checks (a test's own
+/// runtime, server included, keeps running), or panics naming `what` at the
+/// deadline.
+pub async fn until(what: &str, mut holds: impl FnMut() -> bool) {
+    tokio::time::timeout(DEADLINE, async {
+        while !holds() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what} within the deadline"));
+}

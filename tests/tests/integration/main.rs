@@ -34,6 +34,5 @@ mod stream_limits;
 mod test_client;
 mod tickets_example;
 mod tls;
-mod tracing_spans;
 mod typed_events;
 mod wrap;

@@ -9,7 +9,7 @@ use justsse::hub::Subscription;
 use justsse::prelude::*;
 use justsse::route;
 use justsse::test::TestClient;
-use justsse_tests::DEADLINE;
+use justsse_tests::until;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 
 async fn idle() -> impl EventStream {
@@ -70,16 +70,6 @@ impl Seen {
             .map(|(_, value)| value)
             .sum()
     }
-}
-
-async fn until(what: &str, mut holds: impl FnMut() -> bool) {
-    tokio::time::timeout(DEADLINE, async {
-        while !holds() {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("{what} within the deadline"));
 }
 
 #[tokio::test]
