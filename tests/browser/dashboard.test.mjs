@@ -41,6 +41,10 @@ test('dashboard: the progress bar fills and the chart receives points', async ()
       { timeout: 20000 },
     );
 
+    // The feed's viewers: this page, counted by the hub's presence.
+    await page.waitForFunction(() => Number(document.getElementById('viewers').textContent) >= 1, null, { timeout: 20000 });
+    assert.equal(await page.textContent('#viewers'), '1', 'one page watches');
+
     // Let the bar's width transition finish before the picture.
     await page.waitForFunction(() => document.getAnimations().every((a) => a.playState === 'finished'), null, { timeout: 5000 });
     mkdirSync(path.dirname(screenshot), { recursive: true });

@@ -72,6 +72,9 @@ enum Activity {
 enum Sampled {
     /// One sample (`event: metrics`).
     Metrics(Metrics),
+    /// How many pages follow the activity feed, when it changes (`event:
+    /// viewers`, `{"watching": n}`): the hub's presence count of its topic.
+    Viewers { watching: usize },
 }
 
 /// The hub topics the activity feed follows, on one stream.
@@ -138,15 +141,24 @@ impl Dashboard {
         self.hub.subscribe_all(&FEED, last.as_deref()).await
     }
 
-    /// This server's CPU and memory, each second.
+    /// This server's CPU and memory, each second, and the feed's viewers.
     #[sse("/metrics", events = Sampled)]
     async fn metrics(&self) -> impl EventStream {
+        let hub = self.hub.clone();
         stream! {
             let mut every = tokio::time::interval(Duration::from_secs(1));
             let (mut last_ticks, _) = process_sample();
             let mut last = Instant::now();
+            let mut watching = None;
             loop {
                 every.tick().await;
+                // Every feed follows both topics: its viewers are one's subscribers.
+                let now = hub.subscribers(&FEED[0]).await.map(|p| p.everywhere).ok();
+                if now.is_some() && now != watching {
+                    watching = now;
+                    let viewers = Sampled::Viewers { watching: now.unwrap_or(0) };
+                    yield viewers.to_event()?;
+                }
                 let (ticks, pages) = process_sample();
                 let elapsed = last.elapsed().as_secs_f64().max(0.001);
                 let cpu = (ticks.saturating_sub(last_ticks)) as f64 / TICKS_PER_SECOND / elapsed * 100.0;

@@ -9,7 +9,7 @@ use justsse_http::{BoxFuture, Event};
 use tokio::time::Instant;
 
 use super::topic::{Start, Topic, lock};
-use super::{Backend, HubError, Subscription};
+use super::{Backend, HubError, Presence, Subscription};
 
 /// Settings of the in-memory hub.
 ///
@@ -160,6 +160,17 @@ impl Backend for Memory {
         let shared = &self.0;
         let next = shared.topic(&topic, false).next();
         Box::pin(std::future::ready(Some(shared.id(next.saturating_sub(1)))))
+    }
+
+    fn subscribers(&self, topic: String) -> BoxFuture<Result<Presence, HubError>> {
+        let here = lock(self.0.topics.lock())
+            .map
+            .get(&topic)
+            .map_or(0, |topic| topic.subscribers.load(Ordering::Relaxed));
+        Box::pin(std::future::ready(Ok(Presence {
+            here,
+            everywhere: here,
+        })))
     }
 
     fn subscribe(&self, name: String, last_id: Option<String>) -> BoxFuture<Subscription> {

@@ -3,6 +3,7 @@
 
 mod memory;
 mod merged;
+mod presence;
 #[cfg(feature = "redis")]
 mod redis;
 mod topic;
@@ -18,6 +19,7 @@ use futures_util::Stream;
 use justsse_http::{BoxError, BoxFuture, Event, EventError, HttpError};
 
 pub use memory::MemoryConfig;
+pub use presence::Presence;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{RedisBackend, RedisConfig};
@@ -73,6 +75,13 @@ pub trait Backend: Send + Sync + 'static {
     fn position(&self, topic: String) -> BoxFuture<Option<String>> {
         let _ = topic;
         Box::pin(std::future::ready(None))
+    }
+
+    /// How many subscribers `topic` has, here and on every instance. The
+    /// default counts none.
+    fn subscribers(&self, topic: String) -> BoxFuture<Result<Presence, HubError>> {
+        let _ = topic;
+        Box::pin(std::future::ready(Ok(Presence::default())))
     }
 }
 
@@ -158,6 +167,29 @@ impl<K: Display> Hub<K> {
         self.backend
             .subscribe(topic, last_id.map(str::to_owned))
             .await
+    }
+
+    /// How many subscribers `topic` has: on this instance, and on every
+    /// instance sharing the backend (the same on the in-memory hub; on Redis,
+    /// the others' counts as they last announced them, see
+    /// [`RedisConfig::presence_every`]). A subscriber of several topics
+    /// ([`subscribe_all`](Self::subscribe_all)) counts on each.
+    ///
+    /// ```
+    /// use justsse::hub::{Hub, Presence};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), justsse::hub::HubError> {
+    /// let hub: Hub<u64> = Hub::new();
+    /// let viewer = hub.subscribe(&7, None).await;
+    /// assert_eq!(hub.subscribers(&7).await?, Presence { here: 1, everywhere: 1 });
+    /// drop(viewer);
+    /// assert_eq!(hub.subscribers(&7).await?.here, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn subscribers(&self, topic: &K) -> Result<Presence, HubError> {
+        self.backend.subscribers(topic.to_string()).await
     }
 
     /// The events of several topics in one stream, for one `EventSource` (a

@@ -8,7 +8,7 @@
 //! `XREAD` and fans out locally: 10,000 subscribers on an instance cost Redis one
 //! reader, not 10,000.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -19,7 +19,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::Notify;
 
 use super::topic::{Skip, Topic, lock};
-use super::{Backend, HubError, Subscription, resync};
+use super::{Backend, HubError, Presence, Subscription, presence, resync};
 
 /// Settings of the Redis hub.
 #[derive(Debug, Clone)]
@@ -34,6 +34,13 @@ pub struct RedisConfig {
     /// How long one `XREAD` blocks (default 250 ms): also the longest a newly
     /// followed topic waits before its live events start to flow.
     pub block: Duration,
+    /// How often this instance announces its subscriber count per followed
+    /// topic, in `<key_prefix>presence:<topic>` (default 5 s): the most other
+    /// instances' [`Hub::subscribers`](super::Hub::subscribers) lag behind it.
+    pub presence_every: Duration,
+    /// How long an announcement counts (default 15 s): the most a crashed
+    /// instance's subscribers go on counting after its last announcement.
+    pub presence_ttl: Duration,
 }
 
 impl RedisConfig {
@@ -44,6 +51,8 @@ impl RedisConfig {
             replay: 1024,
             key_prefix: "justsse:".to_owned(),
             block: Duration::from_millis(250),
+            presence_every: Duration::from_secs(5),
+            presence_ttl: Duration::from_secs(15),
         }
     }
 }
@@ -110,6 +119,8 @@ impl std::fmt::Debug for RedisBackend {
 
 struct Shared {
     config: RedisConfig,
+    /// This instance among those sharing the Redis: its presence field.
+    instance: String,
     commands: ConnectionManager,
     /// Topics with local subscribers, by stream key.
     active: Mutex<HashMap<String, Arc<Active>>>,
@@ -155,13 +166,18 @@ impl RedisBackend {
             .get_connection_manager_with_config(manager(config.block + Duration::from_secs(2)))
             .await
             .map_err(unavailable)?;
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         let shared = Arc::new(Shared {
             config,
+            instance: format!("{:x}-{started:x}", std::process::id()),
             commands,
             active: Mutex::new(HashMap::new()),
             added: Notify::new(),
         });
         tokio::spawn(read_loop(Arc::downgrade(&shared), reader));
+        tokio::spawn(announce_loop(Arc::downgrade(&shared)));
         Ok(Self(shared))
     }
 }
@@ -169,6 +185,72 @@ impl RedisBackend {
 impl Shared {
     fn key(&self, topic: &str) -> String {
         format!("{}{topic}", self.config.key_prefix)
+    }
+
+    /// The hash of `topic`'s presence announcements.
+    fn presence_key(&self, topic: &str) -> String {
+        format!("{}presence:{topic}", self.config.key_prefix)
+    }
+
+    /// Redis's clock, in milliseconds: the one every instance's deadlines use.
+    async fn now_ms(conn: &mut ConnectionManager) -> Result<u64, HubError> {
+        let (secs, micros): (u64, u64) = redis::cmd("TIME")
+            .query_async(conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(secs * 1000 + micros / 1000)
+    }
+
+    /// This instance's subscriber count of each followed topic, by topic.
+    fn counts(&self) -> HashMap<String, usize> {
+        let prefix = &self.config.key_prefix;
+        lock(self.active.lock())
+            .iter()
+            .filter_map(|(key, active)| {
+                let topic = key.strip_prefix(prefix.as_str())?;
+                Some((
+                    topic.to_owned(),
+                    active.topic.subscribers.load(Ordering::Relaxed),
+                ))
+            })
+            .collect()
+    }
+
+    /// Announces this instance's counts; withdraws them from topics it no
+    /// longer follows (those in `announced` that are not followed now).
+    async fn announce(
+        &self,
+        conn: &mut ConnectionManager,
+        announced: &mut HashSet<String>,
+    ) -> Result<(), HubError> {
+        let counts = self.counts();
+        let ttl = u64::try_from(self.config.presence_ttl.as_millis()).unwrap_or(u64::MAX);
+        let deadline = Self::now_ms(conn).await?.saturating_add(ttl);
+        let mut pipe = redis::pipe();
+        for (topic, count) in &counts {
+            let key = self.presence_key(topic);
+            pipe.hset(
+                &key,
+                &self.instance,
+                presence::announcement(*count, deadline),
+            )
+            .ignore();
+            // A hash no instance announces in any more goes by itself.
+            pipe.pexpire(
+                &key,
+                i64::try_from(ttl.saturating_mul(2)).unwrap_or(i64::MAX),
+            )
+            .ignore();
+        }
+        for gone in announced
+            .iter()
+            .filter(|topic| !counts.contains_key(*topic))
+        {
+            pipe.hdel(self.presence_key(gone), &self.instance).ignore();
+        }
+        pipe.query_async::<()>(conn).await.map_err(unavailable)?;
+        *announced = counts.into_keys().collect();
+        Ok(())
     }
 
     /// `XINFO STREAM`, or `None` for a stream that does not exist.
@@ -332,6 +414,26 @@ impl Backend for RedisBackend {
         })
     }
 
+    fn subscribers(&self, topic: String) -> BoxFuture<Result<Presence, HubError>> {
+        let shared = self.0.clone();
+        Box::pin(async move {
+            let here = lock(shared.active.lock())
+                .get(&shared.key(&topic))
+                .map_or(0, |active| active.topic.subscribers.load(Ordering::Relaxed));
+            let mut conn = shared.commands.clone();
+            let now = Shared::now_ms(&mut conn).await?;
+            let announcements: HashMap<String, String> = redis::cmd("HGETALL")
+                .arg(shared.presence_key(&topic))
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            Ok(Presence {
+                here,
+                everywhere: here + presence::others(&announcements, &shared.instance, now),
+            })
+        })
+    }
+
     fn subscribe(&self, topic: String, last_id: Option<String>) -> BoxFuture<Subscription> {
         let shared = self.0.clone();
         let key = shared.key(&topic);
@@ -383,6 +485,28 @@ impl Backend for RedisBackend {
             drop(shared);
             Subscription::new(active.topic.reader(cursor, first, skip, Box::new(guard)))
         })
+    }
+}
+
+/// Announces this instance's subscriber counts every `presence_every`, until
+/// the backend is dropped (its announcements then expire). A failed
+/// announcement is retried at the next tick.
+async fn announce_loop(shared: Weak<Shared>) {
+    let Some(every) = shared.upgrade().map(|s| s.config.presence_every) else {
+        return;
+    };
+    let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut announced = HashSet::new();
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let mut conn = shared.commands.clone();
+        if let Err(err) = shared.announce(&mut conn, &mut announced).await {
+            tracing::debug!(error = %err, "presence not announced; retrying");
+        }
     }
 }
 

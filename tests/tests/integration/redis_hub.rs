@@ -190,6 +190,23 @@ mod conformance {
             );
         }
     }
+
+    /// This instance's count is exact: subscribers, merged ones included,
+    /// counted while they live.
+    pub(super) async fn counts_its_subscribers(hub: Hub<String>) {
+        let topic = "presence".to_owned();
+        assert_eq!(hub.subscribers(&topic).await.expect("counted").here, 0);
+        let one = hub.subscribe(&topic, None).await;
+        let merged = hub
+            .subscribe_all(&[topic.clone(), "other".to_owned()], None)
+            .await;
+        let counted = hub.subscribers(&topic).await.expect("counted");
+        assert_eq!(counted.here, 2);
+        assert!(counted.everywhere >= 2, "{counted:?}");
+        drop(one);
+        drop(merged);
+        assert_eq!(hub.subscribers(&topic).await.expect("counted").here, 0);
+    }
 }
 
 #[tokio::test]
@@ -199,6 +216,7 @@ async fn memory_backend_passes_the_conformance_suite() {
     conformance::keeps_publish_order_per_topic(memory_hub(64)).await;
     conformance::merged_topics_resume_each_exactly(memory_hub(64)).await;
     conformance::a_merged_topic_whose_history_is_gone_resyncs_alone(memory_hub(4)).await;
+    conformance::counts_its_subscribers(memory_hub(4)).await;
 }
 
 #[tokio::test]
@@ -212,6 +230,71 @@ async fn redis_backend_passes_the_conformance_suite() {
     conformance::merged_topics_resume_each_exactly(redis_hub(&redis, 64).await).await;
     conformance::a_merged_topic_whose_history_is_gone_resyncs_alone(redis_hub(&redis, 4).await)
         .await;
+    conformance::counts_its_subscribers(redis_hub(&redis, 4).await).await;
+}
+
+/// An instance whose announcements come every 50 ms and count for 400 ms.
+async fn quick_presence_hub(server: &RedisServer) -> Hub<String> {
+    let mut config = RedisConfig::new(server.url());
+    config.presence_every = Duration::from_millis(50);
+    config.presence_ttl = Duration::from_millis(400);
+    Hub::with_backend(RedisBackend::connect(config).await.expect("connects"))
+}
+
+/// Waits until `hub` counts `expected` subscribers of `topic` everywhere.
+async fn everywhere(hub: &Hub<String>, topic: &str, expected: usize, why: &str) {
+    let topic = topic.to_owned();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let counted = hub.subscribers(&topic).await.expect("counted").everywhere;
+        if counted == expected {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{why}: {counted} subscribers everywhere, not {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn presence_adds_up_instances_and_forgets_a_crashed_one() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    let (a, b) = (
+        quick_presence_hub(&redis).await,
+        quick_presence_hub(&redis).await,
+    );
+    let topic = "watched".to_owned();
+    let _on_a = [
+        a.subscribe(&topic, None).await,
+        a.subscribe(&topic, None).await,
+    ];
+    let on_b = b.subscribe(&topic, None).await;
+    everywhere(&a, &topic, 3, "two here, one on b").await;
+    everywhere(&b, &topic, 3, "one here, two on a").await;
+    assert_eq!(a.subscribers(&topic).await.expect("counted").here, 2);
+
+    // A subscriber leaves b: a hears it at b's next announcement.
+    drop(on_b);
+    everywhere(&a, &topic, 2, "b announced its zero").await;
+
+    // b gets a subscriber and then crashes (dropped without withdrawing it):
+    // a counts it until b's last announcement expires, then forgets it.
+    let on_b = b.subscribe(&topic, None).await;
+    everywhere(&a, &topic, 3, "b's new subscriber").await;
+    // Nothing awaits between the two: b's last announcement still counts one.
+    drop(b);
+    drop(on_b);
+    let crashed = tokio::time::Instant::now();
+    everywhere(&a, &topic, 2, "b's announcement expired").await;
+    assert!(
+        crashed.elapsed() < Duration::from_millis(400 + 50 + 500),
+        "forgotten within the ttl (and a poll): {:?}",
+        crashed.elapsed()
+    );
 }
 
 struct Live {
