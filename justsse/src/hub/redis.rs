@@ -520,98 +520,31 @@ async fn read_loop(shared: Weak<Shared>, mut conn: ConnectionManager) {
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        let topics: Vec<(String, Arc<Active>)> = lock(shared.active.lock())
-            .iter()
-            .map(|(k, a)| (k.clone(), a.clone()))
-            .collect();
+        let topics = followed(&shared);
         if topics.is_empty() {
             // A stored permit covers a topic added before this wait.
             let _ = tokio::time::timeout(Duration::from_secs(1), shared.added.notified()).await;
             continue;
         }
-        // After an outage, every topic's entries after our position may be gone.
         if !healthy {
-            for (_, active) in &topics {
-                let mut cursor = lock(active.cursor.lock());
-                if let Cursor::At(id) = *cursor {
-                    *cursor = Cursor::Lost(id);
+            mark_lost(&topics);
+        }
+        let read: Result<Value, BoxError> = match place(&shared, &mut conn, &topics).await {
+            Ok(()) => {
+                if !healthy {
+                    tracing::info!("hub reader reconnected to Redis");
                 }
+                healthy = true;
+                let reply = xread(&shared, &topics).query_async(&mut conn).await;
+                reply.map_err(|err| Box::new(err) as BoxError)
             }
-        }
-        // Place new topics at their newest entry; check lost ones.
-        let was_healthy = healthy;
-        let mut ready = true;
-        for (key, active) in &topics {
-            let cursor = *lock(active.cursor.lock());
-            if matches!(cursor, Cursor::At(_)) {
-                continue;
-            }
-            match shared.info(&mut conn, key).await {
-                Ok(info) => {
-                    let latest = info.map_or(StreamId(0, 0), |info| info.latest);
-                    let lost =
-                        |id: StreamId| info.is_none_or(|info| latest < id || info.lost_after(id));
-                    let mut current = lock(active.cursor.lock());
-                    match *current {
-                        Cursor::Start => *current = Cursor::At(latest),
-                        Cursor::Lost(id) if lost(id) => {
-                            let _ = active
-                                .topic
-                                .push(|_| resync(&latest.to_string(), "lagged").freeze());
-                            *current = Cursor::At(latest);
-                        }
-                        Cursor::Lost(id) => *current = Cursor::At(id),
-                        Cursor::At(_) => {}
-                    }
-                }
-                Err(_) => {
-                    ready = false;
-                    break;
-                }
-            }
-        }
-        if !ready {
-            drop(shared);
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(2));
-            continue;
-        }
-        if !was_healthy {
-            tracing::info!("hub reader reconnected to Redis");
-        }
-        healthy = true;
-
-        let mut cmd = redis::cmd("XREAD");
-        cmd.arg("COUNT")
-            .arg(512)
-            .arg("BLOCK")
-            .arg(shared.config.block.as_millis() as u64)
-            .arg("STREAMS");
-        for (key, _) in &topics {
-            cmd.arg(key);
-        }
-        for (_, active) in &topics {
-            let cursor = match *lock(active.cursor.lock()) {
-                Cursor::At(id) | Cursor::Lost(id) => id,
-                Cursor::Start => StreamId(0, 0),
-            };
-            cmd.arg(cursor.to_string());
-        }
-        let reply: Result<Value, _> = cmd.query_async(&mut conn).await;
-        match reply {
-            Ok(value) => {
+            // Redis is not answering: the topics are checked again once it is.
+            Err(err) => Err(Box::new(err)),
+        };
+        match read {
+            Ok(reply) => {
                 backoff = Duration::from_millis(100);
-                for (key, value) in streams(&value) {
-                    let Some((_, active)) = topics.iter().find(|(k, _)| *k == key) else {
-                        continue;
-                    };
-                    for event in entries(&value) {
-                        if let Some(id) = event.id_str().and_then(StreamId::parse) {
-                            *lock(active.cursor.lock()) = Cursor::At(id);
-                        }
-                        let _ = active.topic.push(|_| Ok(event));
-                    }
-                }
+                deliver(&reply, &topics);
             }
             Err(err) => {
                 if healthy {
@@ -622,6 +555,92 @@ async fn read_loop(shared: Weak<Shared>, mut conn: ConnectionManager) {
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(2));
             }
+        }
+    }
+}
+
+/// The topics with local subscribers now, by stream key.
+fn followed(shared: &Shared) -> Vec<(String, Arc<Active>)> {
+    lock(shared.active.lock())
+        .iter()
+        .map(|(k, a)| (k.clone(), a.clone()))
+        .collect()
+}
+
+/// After an outage, every topic's entries after the reader's position may
+/// be gone: each is checked again by [`place`].
+fn mark_lost(topics: &[(String, Arc<Active>)]) {
+    for (_, active) in topics {
+        let mut cursor = lock(active.cursor.lock());
+        if let Cursor::At(id) = *cursor {
+            *cursor = Cursor::Lost(id);
+        }
+    }
+}
+
+/// Places new topics at their newest entry, and checks lost ones: a topic
+/// whose entries after its position are gone gets a resync and goes on from
+/// the newest entry.
+async fn place(
+    shared: &Shared,
+    conn: &mut ConnectionManager,
+    topics: &[(String, Arc<Active>)],
+) -> Result<(), HubError> {
+    for (key, active) in topics {
+        if matches!(*lock(active.cursor.lock()), Cursor::At(_)) {
+            continue;
+        }
+        let info = shared.info(conn, key).await?;
+        let latest = info.map_or(StreamId(0, 0), |info| info.latest);
+        let lost = |id: StreamId| info.is_none_or(|info| latest < id || info.lost_after(id));
+        let mut current = lock(active.cursor.lock());
+        match *current {
+            Cursor::Start => *current = Cursor::At(latest),
+            Cursor::Lost(id) if lost(id) => {
+                let _ = active
+                    .topic
+                    .push(|_| resync(&latest.to_string(), "lagged").freeze());
+                *current = Cursor::At(latest);
+            }
+            Cursor::Lost(id) => *current = Cursor::At(id),
+            Cursor::At(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// One blocking `XREAD` of every followed topic from its position.
+fn xread(shared: &Shared, topics: &[(String, Arc<Active>)]) -> redis::Cmd {
+    let mut cmd = redis::cmd("XREAD");
+    cmd.arg("COUNT")
+        .arg(512)
+        .arg("BLOCK")
+        .arg(shared.config.block.as_millis() as u64)
+        .arg("STREAMS");
+    for (key, _) in topics {
+        cmd.arg(key);
+    }
+    for (_, active) in topics {
+        let cursor = match *lock(active.cursor.lock()) {
+            Cursor::At(id) | Cursor::Lost(id) => id,
+            Cursor::Start => StreamId(0, 0),
+        };
+        cmd.arg(cursor.to_string());
+    }
+    cmd
+}
+
+/// Feeds what `XREAD` returned into each topic's local log, moving its cursor.
+fn deliver(reply: &Value, topics: &[(String, Arc<Active>)]) {
+    for (key, value) in streams(reply) {
+        let Some((_, active)) = topics.iter().find(|(k, _)| *k == key) else {
+            continue;
+        };
+        for event in entries(&value) {
+            if let Some(id) = event.id_str().and_then(StreamId::parse) {
+                *lock(active.cursor.lock()) = Cursor::At(id);
+            }
+            let _ = active.topic.push(|_| Ok(event));
         }
     }
 }
