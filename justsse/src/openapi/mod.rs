@@ -60,6 +60,8 @@
 
 mod operation;
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value, json};
 
 use crate::controller::RouteTable;
@@ -138,13 +140,23 @@ impl OpenApi {
         });
         let mut generator = settings.into_generator();
         let mut paths = Map::new();
+        // Operation ids are unique in a document: a handler serving several
+        // routes (a function mounted twice) gets `_2`, `_3`... after the first.
+        let mut ids: HashMap<String, usize> = HashMap::new();
         for route in &routes.0 {
-            let operation = Operation::of(route, &mut generator, self.spec);
+            let mut operation = Operation::of(route, &mut generator, self.spec).into_value();
+            if let Some(id) = operation["operationId"].as_str().map(str::to_owned) {
+                let seen = ids.entry(id.clone()).or_insert(0);
+                *seen += 1;
+                if *seen > 1 {
+                    operation["operationId"] = json!(format!("{id}_{seen}"));
+                }
+            }
             let path = paths
                 .entry(openapi_path(route.path))
                 .or_insert_with(|| Value::Object(Map::new()));
             if let Value::Object(methods) = path {
-                methods.insert(route.method.to_ascii_lowercase(), operation.into_value());
+                methods.insert(route.method.to_ascii_lowercase(), operation);
             }
         }
         let mut schemas = generator.take_definitions(true);

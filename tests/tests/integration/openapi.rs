@@ -367,3 +367,23 @@ async fn the_tickets_example_serves_its_document() {
         "it lists itself"
     );
 }
+
+#[test]
+fn operation_ids_stay_unique_when_a_handler_is_mounted_twice() {
+    async fn ping() -> &'static str {
+        "pong"
+    }
+    let doc = App::new()
+        .route("/ping", route::get(ping))
+        .route("/health", route::get(ping))
+        .openapi(&OpenApi::new("Ping", "1"));
+    let first = doc["paths"]["/ping"]["get"]["operationId"]
+        .as_str()
+        .map(str::to_owned);
+    let second = doc["paths"]["/health"]["get"]["operationId"]
+        .as_str()
+        .map(str::to_owned);
+    assert!(first.is_some() && second.is_some());
+    assert_ne!(first, second, "{doc}");
+    assert_eq!(second, first.map(|id| format!("{id}_2")));
+}
