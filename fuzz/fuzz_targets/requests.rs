@@ -88,10 +88,11 @@ fuzz_target!(|input: Input| {
         }
         let status: u16 = std::str::from_utf8(&head[..head.len().min(12)])
             .ok()
-            .and_then(|line| line.strip_prefix("HTTP/1.1 "))
+            // HTTP/1.0 requests are answered in HTTP/1.0.
+            .and_then(|line| line.strip_prefix("HTTP/1.1 ").or_else(|| line.strip_prefix("HTTP/1.0 ")))
             .and_then(|code| code.get(..3))
             .and_then(|code| code.parse().ok())
-            .unwrap_or_else(|| panic!("not an HTTP/1.1 answer: {:?}", String::from_utf8_lossy(&head)));
+            .unwrap_or_else(|| panic!("not an HTTP/1.x answer: {:?}", String::from_utf8_lossy(&head)));
         assert!(
             DOCUMENTED.contains(&status),
             "undocumented status {status} for {input:?}:\n{}",
