@@ -19,7 +19,10 @@ use tokio::task::JoinHandle;
 
 pub use justsse::http;
 
+pub mod redis;
 pub mod tls;
+
+pub use redis::{RedisCluster, RedisServer};
 
 /// How long any single wait in a test may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(10);
@@ -284,88 +287,6 @@ pub async fn serves_again(addr: SocketAddr, path: &str) {
     }
 }
 
-/// A `redis-server` of the test's own, on a free port, with no persistence.
-pub struct RedisServer {
-    /// Its port on 127.0.0.1.
-    pub port: u16,
-    child: Option<std::process::Child>,
-}
-
-impl RedisServer {
-    /// Starts one, or returns `None` (after saying so loudly) when the binary is
-    /// missing; `.ci/run` installs it, so CI always runs these tests.
-    pub async fn start() -> Option<Self> {
-        if std::process::Command::new("redis-server")
-            .arg("--version")
-            .output()
-            .is_err()
-        {
-            eprintln!(
-                "\n*** SKIPPED: redis-server is not installed (apt-get install redis-server) ***\n"
-            );
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let mut server = Self { port, child: None };
-        server.spawn().await;
-        Some(server)
-    }
-
-    /// `redis://127.0.0.1:<port>/`.
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    async fn spawn(&mut self) {
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        self.child = Some(child);
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        while TcpStream::connect(("127.0.0.1", self.port)).await.is_err() {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "redis-server did not listen"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Kills it (its data is lost).
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Starts it again on the same port, empty.
-    pub async fn restart(&mut self) {
-        self.kill();
-        self.spawn().await;
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 /// Waits until `holds` is true, yielding between checks (a test's own
 /// runtime, server included, keeps running), or panics naming `what` at the
 /// deadline.
@@ -377,4 +298,18 @@ pub async fn until(what: &str, mut holds: impl FnMut() -> bool) {
     })
     .await
     .unwrap_or_else(|_| panic!("{what} within the deadline"));
+}
+
+/// Waits until something listens on 127.0.0.1:`port` (another process
+/// starting), failing the test after [`DEADLINE`].
+pub async fn listening(port: u16, what: &str) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} did not listen on {port}"
+        );
+        // A pause between connection attempts to another process.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

@@ -11,8 +11,7 @@ use std::process::{Child, Command, Stdio};
 
 use http_body_util::{Empty, Full};
 use hyper::body::Bytes;
-use justsse_tests::{DEADLINE, EventReader, RedisServer, json, request, send};
-use tokio::net::TcpStream;
+use justsse_tests::{EventReader, RedisServer, json, listening, request, send};
 
 /// A child process killed when the test ends, passed or not.
 struct Process(Child);
@@ -29,17 +28,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port()
-}
-
-async fn listening(port: u16, what: &str) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what} did not listen on {port}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
 }
 
 /// The tickets binary `cargo test --workspace` built beside this test (built

@@ -24,6 +24,7 @@ mod new_project;
 mod observability;
 mod openapi;
 mod realtime;
+mod redis_cluster;
 mod redis_hub;
 mod route_table;
 mod router;

@@ -21,24 +21,24 @@ fn memory_hub(replay: usize) -> Hub<String> {
     })
 }
 
-async fn next(sub: &mut Subscription) -> Event {
+pub(super) async fn next(sub: &mut Subscription) -> Event {
     tokio::time::timeout(Duration::from_secs(10), sub.next())
         .await
         .expect("an event in time")
         .expect("the subscription goes on")
 }
 
-async fn publish(hub: &Hub<String>, topic: &str, data: &str) -> Event {
+pub(super) async fn publish(hub: &Hub<String>, topic: &str, data: &str) -> Event {
     hub.publish(&topic.to_owned(), Event::named("news").data(data))
         .await
         .expect("publish")
 }
 
 /// One semantics for every backend.
-mod conformance {
+pub(super) mod conformance {
     use super::*;
 
-    pub(super) async fn resumes_exactly_after_an_id(hub: Hub<String>) {
+    pub(crate) async fn resumes_exactly_after_an_id(hub: Hub<String>) {
         let topic = "resume".to_owned();
         // Live when it returns, on every backend: no waiting.
         let mut live = hub.subscribe(&topic, None).await;
@@ -65,7 +65,7 @@ mod conformance {
         );
     }
 
-    pub(super) async fn unknown_and_too_old_ids_resync(hub: Hub<String>) {
+    pub(crate) async fn unknown_and_too_old_ids_resync(hub: Hub<String>) {
         let topic = "old".to_owned();
         let first = publish(&hub, &topic, "first").await;
         // Enough that approximate trimming (whole nodes of 100 entries) drops the first.
@@ -97,7 +97,7 @@ mod conformance {
         (seen, cursor)
     }
 
-    pub(super) async fn merged_topics_resume_each_exactly(hub: Hub<String>) {
+    pub(crate) async fn merged_topics_resume_each_exactly(hub: Hub<String>) {
         let topics = ["m-a".to_owned(), "m-b".to_owned(), "m-c".to_owned()];
         let mut live = hub.subscribe_all(&topics, None).await;
         publish(&hub, "m-a", "a1").await;
@@ -131,7 +131,7 @@ mod conformance {
         assert_eq!(seen, ["news:a3", "news:b3"]);
     }
 
-    pub(super) async fn a_merged_topic_whose_history_is_gone_resyncs_alone(hub: Hub<String>) {
+    pub(crate) async fn a_merged_topic_whose_history_is_gone_resyncs_alone(hub: Hub<String>) {
         let topics = ["g-old".to_owned(), "g-kept".to_owned()];
         let mut live = hub.subscribe_all(&topics, None).await;
         publish(&hub, "g-old", "o1").await;
@@ -165,7 +165,7 @@ mod conformance {
         assert_eq!(seen, [r#"resync:{"reason":"unknown_id","topic":"g-old"}"#]);
     }
 
-    pub(super) async fn keeps_publish_order_per_topic(hub: Hub<String>) {
+    pub(crate) async fn keeps_publish_order_per_topic(hub: Hub<String>) {
         let topic = "order".to_owned();
         let mut live = hub.subscribe(&topic, None).await;
         let sent: Vec<Event> = futures_util::future::join_all((0..50).map(|n| {
@@ -193,7 +193,7 @@ mod conformance {
 
     /// This instance's count is exact: subscribers, merged ones included,
     /// counted while they live.
-    pub(super) async fn counts_its_subscribers(hub: Hub<String>) {
+    pub(crate) async fn counts_its_subscribers(hub: Hub<String>) {
         let topic = "presence".to_owned();
         assert_eq!(hub.subscribers(&topic).await.expect("counted").here, 0);
         let one = hub.subscribe(&topic, None).await;

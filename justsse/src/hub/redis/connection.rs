@@ -1,0 +1,107 @@
+//! One Redis node or a Redis Cluster behind one connection type: the cluster
+//! connection routes each command to the master of its key's slot and follows
+//! `MOVED`/`ASK` redirections and failovers (it re-reads the slot map).
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisFuture, Value};
+
+use super::{RedisConfig, Servers, unavailable};
+use crate::hub::HubError;
+
+/// Opens connections to the configured servers.
+pub(super) enum Connector {
+    Node(redis::Client),
+    Cluster(Vec<String>),
+}
+
+impl Connector {
+    pub(super) fn new(config: &RedisConfig) -> Result<Self, HubError> {
+        Ok(match &config.servers {
+            Servers::Node(url) => {
+                Self::Node(redis::Client::open(url.as_str()).map_err(unavailable)?)
+            }
+            Servers::Cluster(urls) => Self::Cluster(urls.clone()),
+        })
+    }
+
+    /// A connection whose replies may take `response` (a blocking read needs
+    /// its block time more than a command). On a cluster, a `patient` one
+    /// retries a command through a failover (the node timeout and an election:
+    /// seconds); otherwise a second failure is the caller's to handle.
+    pub(super) async fn connect(
+        &self,
+        response: Duration,
+        patient: bool,
+    ) -> Result<Connection, HubError> {
+        match self {
+            Self::Node(client) => {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(Duration::from_secs(1)))
+                    .set_response_timeout(Some(response))
+                    .set_max_delay(Duration::from_secs(2));
+                let manager = client
+                    .get_connection_manager_with_config(config)
+                    .await
+                    .map_err(unavailable)?;
+                Ok(Connection::Node(manager))
+            }
+            Self::Cluster(urls) => {
+                let (retries, patience) = if patient {
+                    (12, Duration::from_secs(4))
+                } else {
+                    (1, Duration::ZERO)
+                };
+                let client = ClusterClient::builder(urls.iter().map(String::as_str))
+                    .connection_timeout(Duration::from_secs(1))
+                    .response_timeout(response)
+                    .overall_response_timeout(Some(response + patience))
+                    .retries(retries)
+                    .min_retry_wait(50)
+                    .max_retry_wait(500)
+                    .build()
+                    .map_err(unavailable)?;
+                let connection = client.get_async_connection().await.map_err(unavailable)?;
+                Ok(Connection::Cluster(connection))
+            }
+        }
+    }
+}
+
+/// A connection to the node, or to the cluster.
+#[derive(Clone)]
+pub(super) enum Connection {
+    Node(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Node(conn) => conn.req_packed_command(cmd),
+            Self::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Node(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Node(conn) => conn.get_db(),
+            Self::Cluster(conn) => conn.get_db(),
+        }
+    }
+}

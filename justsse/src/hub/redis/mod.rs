@@ -1,0 +1,426 @@
+//! The hub on Redis Streams (feature `redis`), for several instances behind a
+//! load balancer, on one Redis node or a Redis Cluster.
+//!
+//! One stream key per topic, trimmed approximately to the replay size. The id a
+//! client sees is the stream entry id (`<ms>-<seq>`), so a reconnect may land on
+//! any instance and resume there. Each instance follows the topics its local
+//! subscribers want with one blocking `XREAD` per shard (one shard on a node,
+//! [`RedisConfig::shards`] on a cluster) and fans out locally: 10,000
+//! subscribers on an instance cost Redis one reader per shard, not 10,000.
+
+mod announce;
+mod connection;
+mod reader;
+mod shards;
+mod stream;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use justsse_http::{BoxError, BoxFuture, Event};
+use tokio::sync::Notify;
+
+use super::topic::{Skip, Topic, lock};
+use super::{Backend, HubError, Presence, Subscription, presence, resync};
+use connection::{Connection, Connector};
+use shards::Shards;
+use stream::StreamId;
+
+/// Which Redis the hub uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Servers {
+    /// One node, e.g. `redis://127.0.0.1:6379/`.
+    Node(String),
+    /// A Redis Cluster, by some of its nodes (the others are discovered).
+    Cluster(Vec<String>),
+}
+
+/// Settings of the Redis hub.
+///
+/// ```
+/// use justsse::hub::{RedisConfig, Servers};
+///
+/// let node = RedisConfig::new("redis://127.0.0.1:6379/");
+/// assert_eq!(node.servers, Servers::Node("redis://127.0.0.1:6379/".to_owned()));
+///
+/// let mut cluster = RedisConfig::cluster(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"]);
+/// cluster.wait_replicas = 1; // an acknowledged publish survives a failover
+/// assert_eq!(cluster.shards, 16);
+/// ```
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    /// Where Redis is.
+    pub servers: Servers,
+    /// Entries kept per topic (approximately: `XADD MAXLEN ~`), and per topic on
+    /// each instance for its local subscribers. Default 1,024.
+    pub replay: usize,
+    /// Prefix of the keys (default `justsse:`; no braces, on a cluster).
+    pub key_prefix: String,
+    /// How long one `XREAD` blocks (default 250 ms): also the longest a newly
+    /// followed topic waits before its live events start to flow.
+    pub block: Duration,
+    /// How often this instance announces its subscriber count per followed
+    /// topic, in `<key_prefix>presence:<topic>` (default 5 s): the most other
+    /// instances' [`Hub::subscribers`](super::Hub::subscribers) lag behind it.
+    pub presence_every: Duration,
+    /// How long an announcement counts (default 15 s): the most a crashed
+    /// instance's subscribers go on counting after its last announcement.
+    pub presence_ttl: Duration,
+    /// On a cluster, how many shards the topics are spread over (default 16):
+    /// each is one hash slot, read by one blocking reader per instance while
+    /// it has topics with local subscribers. Every instance must use the same
+    /// number (it names the keys); a multiple of the masters spreads evenly.
+    pub shards: usize,
+    /// How many replicas must have an event before
+    /// [`Hub::publish`](super::Hub::publish) returns (`WAIT`, up to 200 ms,
+    /// then it returns anyway and logs a warning; default 0). Redis replicates asynchronously: with 0, an event the
+    /// master took but had not yet passed on is lost if the master fails over
+    /// (subscribers that had not read it never see it). With 1, a publish
+    /// returns only once a replica holds it.
+    pub wait_replicas: usize,
+}
+
+impl RedisConfig {
+    /// The defaults, for one Redis node at `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self::with(Servers::Node(url.into()))
+    }
+
+    /// The defaults, for a Redis Cluster reached through any of `urls`.
+    pub fn cluster<S: Into<String>>(urls: impl IntoIterator<Item = S>) -> Self {
+        Self::with(Servers::Cluster(urls.into_iter().map(Into::into).collect()))
+    }
+
+    fn with(servers: Servers) -> Self {
+        Self {
+            servers,
+            replay: 1024,
+            key_prefix: "justsse:".to_owned(),
+            block: Duration::from_millis(250),
+            presence_every: Duration::from_secs(5),
+            presence_ttl: Duration::from_secs(15),
+            shards: 16,
+            wait_replicas: 0,
+        }
+    }
+}
+
+/// The Redis Streams backend. Create it with [`RedisBackend::connect`] and hand
+/// it to [`Hub::with_backend`](super::Hub::with_backend).
+///
+/// ```no_run
+/// use justsse::hub::{Hub, RedisBackend, RedisConfig};
+///
+/// # async fn run() -> Result<(), justsse::hub::HubError> {
+/// let hub: Hub<u64> = Hub::with_backend(RedisBackend::connect(RedisConfig::new("redis://127.0.0.1/")).await?);
+/// # Ok(())
+/// # }
+/// ```
+pub struct RedisBackend(Arc<Shared>);
+
+impl std::fmt::Debug for RedisBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBackend")
+            .field("servers", &self.0.config.servers)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    config: RedisConfig,
+    /// This instance among those sharing the Redis: its presence field.
+    instance: String,
+    connector: Connector,
+    commands: Connection,
+    shards: Shards,
+    /// The topics with local subscribers, one registry per shard.
+    followed: Vec<Followed>,
+}
+
+/// A shard's topics with local subscribers, which its reader follows.
+#[derive(Default)]
+struct Followed {
+    topics: Mutex<HashMap<String, Arc<Active>>>,
+    /// Wakes the reader when the first topic becomes active.
+    added: Notify,
+}
+
+struct Active {
+    key: String,
+    topic: Arc<Topic>,
+    cursor: Mutex<Cursor>,
+}
+
+/// Where the reader is in a topic's stream.
+#[derive(Debug, Clone, Copy)]
+enum Cursor {
+    /// Just followed: starts at the newest entry, once Redis is asked.
+    Start,
+    /// The last entry taken.
+    At(StreamId),
+    /// Redis went away: entries after the last one taken may be gone.
+    Lost(StreamId),
+}
+
+/// The longest a publish waits for replicas ([`RedisConfig::wait_replicas`]):
+/// a master that lost its replica slows publishing, it does not stop it.
+const WAIT_MS: u64 = 200;
+
+fn unavailable(err: redis::RedisError) -> HubError {
+    HubError::Unavailable(Box::new(err) as BoxError)
+}
+
+impl RedisBackend {
+    /// Connects to Redis and starts this instance's readers.
+    pub async fn connect(config: RedisConfig) -> Result<Self, HubError> {
+        let connector = Connector::new(&config)?;
+        let commands = connector.connect(Duration::from_secs(2), true).await?;
+        let shards = match config.servers {
+            Servers::Node(_) => Shards::node(&config.key_prefix),
+            Servers::Cluster(_) => Shards::cluster(&config.key_prefix, config.shards),
+        };
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let shared = Arc::new(Shared {
+            instance: format!("{:x}-{started:x}", std::process::id()),
+            followed: (0..shards.len()).map(|_| Followed::default()).collect(),
+            config,
+            connector,
+            commands,
+            shards,
+        });
+        for shard in 0..shared.shards.len() {
+            tokio::spawn(reader::read_loop(Arc::downgrade(&shared), shard));
+        }
+        tokio::spawn(announce::announce_loop(Arc::downgrade(&shared)));
+        Ok(Self(shared))
+    }
+}
+
+impl Shared {
+    /// The topic's local log, counting one more subscriber; the first makes
+    /// its shard's reader follow the topic from its newest entry.
+    fn activate(&self, topic: &str) -> Arc<Active> {
+        let followed = &self.followed[self.shards.of(topic)];
+        let mut map = lock(followed.topics.lock());
+        let active = map
+            .entry(topic.to_owned())
+            .or_insert_with(|| {
+                followed.added.notify_one();
+                Arc::new(Active {
+                    key: self.shards.key(topic),
+                    topic: Arc::new(Topic::new(self.config.replay)),
+                    cursor: Mutex::new(Cursor::Start),
+                })
+            })
+            .clone();
+        active.topic.subscribers.fetch_add(1, Ordering::Relaxed);
+        active
+    }
+
+    /// This instance's subscribers of `topic`.
+    fn here(&self, topic: &str) -> usize {
+        lock(self.followed[self.shards.of(topic)].topics.lock())
+            .get(topic)
+            .map_or(0, |active| active.topic.subscribers.load(Ordering::Relaxed))
+    }
+
+    /// Places a just-followed topic's cursor at its newest entry, so that a
+    /// replay read afterwards ends at or after the point live delivery starts.
+    async fn position(&self, active: &Active) -> Result<(), HubError> {
+        if !matches!(*lock(active.cursor.lock()), Cursor::Start) {
+            return Ok(());
+        }
+        let mut conn = self.commands.clone();
+        let latest = stream::info(&mut conn, &active.key)
+            .await?
+            .map_or(StreamId::ZERO, |info| info.latest);
+        let mut cursor = lock(active.cursor.lock());
+        if matches!(*cursor, Cursor::Start) {
+            *cursor = Cursor::At(latest);
+        }
+        Ok(())
+    }
+
+    /// The entries after `last`, or the resync to send instead.
+    async fn replay(&self, key: &str, last: StreamId) -> Result<VecDeque<Event>, Event> {
+        let mut conn = self.commands.clone();
+        let info = match stream::info(&mut conn, key).await {
+            Ok(Some(info)) => info,
+            Ok(None) => {
+                return if last == StreamId::ZERO {
+                    Ok(VecDeque::new())
+                } else {
+                    Err(resync("", "unknown_id"))
+                };
+            }
+            Err(_) => return Err(resync("", "unavailable")),
+        };
+        let latest = info.latest;
+        if last > latest {
+            return Err(resync(&latest.to_string(), "unknown_id"));
+        }
+        if info.lost_after(last) {
+            return Err(resync(&latest.to_string(), "too_old"));
+        }
+        let reply: Result<redis::Value, _> = redis::cmd("XRANGE")
+            .arg(key)
+            .arg(format!("({last}"))
+            .arg("+")
+            .arg("COUNT")
+            .arg(self.config.replay * 2)
+            .query_async(&mut conn)
+            .await;
+        match reply {
+            Ok(value) => Ok(stream::entries(&value).collect()),
+            Err(_) => Err(resync(&latest.to_string(), "unavailable")),
+        }
+    }
+}
+
+/// Counts a subscriber; the last one to leave stops the reader following the topic.
+struct Subscribed {
+    shared: Arc<Shared>,
+    topic: String,
+    active: Arc<Active>,
+}
+
+impl Drop for Subscribed {
+    fn drop(&mut self) {
+        let subscribers = &self.active.topic.subscribers;
+        if subscribers.fetch_sub(1, Ordering::Relaxed) == 1 {
+            let followed = &self.shared.followed[self.shared.shards.of(&self.topic)];
+            let mut map = lock(followed.topics.lock());
+            if subscribers.load(Ordering::Relaxed) == 0 {
+                map.remove(&self.topic);
+            }
+        }
+    }
+}
+
+impl Backend for RedisBackend {
+    fn publish(&self, topic: String, event: Event) -> BoxFuture<Result<Event, HubError>> {
+        let shared = self.0.clone();
+        Box::pin(async move {
+            let event = event.check()?;
+            let mut xadd = redis::cmd("XADD");
+            xadd.arg(shared.shards.key(&topic))
+                .arg("MAXLEN")
+                .arg("~")
+                .arg(shared.config.replay)
+                .arg("*");
+            if let Some(name) = event.name() {
+                xadd.arg("e").arg(name);
+            }
+            xadd.arg("d").arg(event.data_str().unwrap_or_default());
+            let mut conn = shared.commands.clone();
+            let wanted = shared.config.wait_replicas;
+            let id: String = if wanted == 0 {
+                xadd.query_async(&mut conn).await.map_err(unavailable)?
+            } else {
+                // One round trip to the key's master: the entry, then the wait
+                // for its replicas.
+                let (id, acked): (String, usize) = redis::pipe()
+                    .add_command(xadd)
+                    .cmd("WAIT")
+                    .arg(wanted)
+                    .arg(WAIT_MS)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(unavailable)?;
+                if acked < wanted {
+                    tracing::warn!(
+                        topic,
+                        acked,
+                        wanted,
+                        "an event reached fewer replicas than asked"
+                    );
+                }
+                id
+            };
+            Ok(event.id(id).freeze()?)
+        })
+    }
+
+    fn position(&self, topic: String) -> BoxFuture<Option<String>> {
+        let shared = self.0.clone();
+        Box::pin(async move {
+            let mut conn = shared.commands.clone();
+            let info = stream::info(&mut conn, &shared.shards.key(&topic))
+                .await
+                .ok()?;
+            // A stream not made yet: before its first entry.
+            Some(info.map_or(StreamId::ZERO, |info| info.latest).to_string())
+        })
+    }
+
+    fn subscribers(&self, topic: String) -> BoxFuture<Result<Presence, HubError>> {
+        let shared = self.0.clone();
+        Box::pin(async move {
+            let here = shared.here(&topic);
+            let mut conn = shared.commands.clone();
+            let (now, announcements) =
+                announce::read(&mut conn, &shared.shards.presence_key(&topic)).await?;
+            Ok(Presence {
+                here,
+                everywhere: here + presence::others(&announcements, &shared.instance, now),
+            })
+        })
+    }
+
+    fn subscribe(&self, topic: String, last_id: Option<String>) -> BoxFuture<Subscription> {
+        let shared = self.0.clone();
+        // Followed at once; live delivery starts once the reader is placed,
+        // which happens before the subscription is handed over.
+        let active = shared.activate(&topic);
+        let cursor = active.topic.next();
+        let guard = Subscribed {
+            shared: shared.clone(),
+            topic,
+            active: active.clone(),
+        };
+        Box::pin(async move {
+            let (first, skip) = match last_id.as_deref().map(StreamId::parse) {
+                None => {
+                    // Live from here: the topic is placed at its newest entry
+                    // now. If Redis is down the reader places it once Redis is
+                    // back; nothing can be published meanwhile.
+                    let _ = shared.position(&active).await;
+                    (VecDeque::new(), None)
+                }
+                Some(None) => (VecDeque::from([resync("", "unknown_id")]), None),
+                Some(Some(last)) => {
+                    // The replay must reach the reader's starting point; the
+                    // overlap is dropped by id below.
+                    let replay = match shared.position(&active).await {
+                        Ok(()) => shared.replay(&active.key, last).await,
+                        Err(_) => Err(resync("", "unavailable")),
+                    };
+                    match replay {
+                        Ok(replayed) => {
+                            let through = replayed
+                                .back()
+                                .and_then(|e| e.id_str())
+                                .and_then(StreamId::parse)
+                                .unwrap_or(last);
+                            let skip: Skip = Box::new(move |event: &Event| {
+                                event
+                                    .id_str()
+                                    .and_then(StreamId::parse)
+                                    .is_some_and(|id| id <= through)
+                            });
+                            (replayed, Some(skip))
+                        }
+                        Err(resync) => (VecDeque::from([resync]), None),
+                    }
+                }
+            };
+            drop(shared);
+            Subscription::new(active.topic.reader(cursor, first, skip, Box::new(guard)))
+        })
+    }
+}
