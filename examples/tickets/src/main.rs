@@ -1,5 +1,6 @@
 //! Runs the tickets example: `cargo run -p tickets` (`PORT` defaults to 3000;
-//! `TLS_CERT` and `TLS_KEY` serve HTTPS). `cargo run -p tickets -- routes`
+//! `TLS_CERT` and `TLS_KEY` serve HTTPS; `REDIS_URL` or `REDIS_CLUSTER_URLS`
+//! keep everything in Redis). `cargo run -p tickets -- routes`
 //! prints the route table and exits; `-- routes --json` prints it as JSON.
 
 use justsse::Hub;
@@ -23,29 +24,37 @@ async fn main() -> Result<(), justsse::Error> {
         return Ok(());
     }
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".to_owned());
-    // REDIS_URL set: tickets, comments and their streams live in Redis, so
-    // instances keep no state: behind a load balancer any of them answers any
-    // request, and a browser may reconnect to any.
-    let app = match std::env::var("REDIS_URL") {
-        Ok(url) => {
-            let backend = match RedisBackend::connect(RedisConfig::new(url.clone())).await {
+    // REDIS_URL (one node) or REDIS_CLUSTER_URLS (a Redis Cluster, some of
+    // its nodes, comma-separated) set: tickets, comments and their streams
+    // live in Redis, so instances keep no state: behind a load balancer any
+    // of them answers any request, and a browser may reconnect to any.
+    let redis = match (
+        std::env::var("REDIS_CLUSTER_URLS"),
+        std::env::var("REDIS_URL"),
+    ) {
+        (Ok(urls), _) => {
+            let mut config = RedisConfig::cluster(urls.split(',').map(str::trim));
+            // An acknowledged comment survives a master's failover.
+            config.wait_replicas = 1;
+            Some((config, urls))
+        }
+        (_, Ok(url)) => Some((RedisConfig::new(url.clone()), url)),
+        _ => None,
+    };
+    let app = match redis {
+        Some((config, at)) => {
+            let backend = match RedisBackend::connect(config).await {
                 Ok(backend) => backend,
                 Err(err) => {
-                    eprintln!("cannot reach Redis at {url}: {err}");
+                    eprintln!("cannot reach Redis at {at}: {err}");
                     std::process::exit(1);
                 }
             };
-            let records = match tickets::Records::redis(&url).await {
-                Ok(records) => records,
-                Err(err) => {
-                    eprintln!("cannot reach Redis at {url}: {err}");
-                    std::process::exit(1);
-                }
-            };
-            println!("tickets, comments and their streams in Redis at {url}");
+            println!("tickets, comments and their streams in Redis at {at}");
+            let records = tickets::Records::redis(&backend);
             tickets::app_with(records, Hub::with_backend(backend))
         }
-        Err(_) => tickets::app(),
+        None => tickets::app(),
     };
     // CORS_ORIGINS=http://localhost:5173,https://app.example lets those pages
     // call the API and open its streams; unset, no CORS headers are sent.

@@ -5,14 +5,15 @@
 //! <prefix>next`; each ticket is a field of the hash `<prefix>all` (its number
 //! to its JSON); a ticket's comments are the list `<prefix><n>:comments`, whose
 //! length after `RPUSH` numbers the comment, so two instances never give two
-//! comments one number.
+//! comments one number. Each command names one key, so the same code runs on
+//! a Redis Cluster.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use justsse::HttpError;
 use justsse::http::{HeaderValue, StatusCode, header};
-use redis::aio::ConnectionManager;
+use justsse::hub::{RedisBackend, RedisConnection};
 
 use crate::{PostedComment, Ticket};
 
@@ -22,7 +23,7 @@ pub enum Records {
     /// This process's memory: one instance.
     Memory(Arc<Mutex<InMemory>>),
     /// Redis: any number of instances.
-    Redis(ConnectionManager),
+    Redis(RedisConnection),
 }
 
 /// The records of one process.
@@ -56,10 +57,10 @@ fn corrupt(err: serde_json::Error) -> HttpError {
 }
 
 impl Records {
-    /// Records in Redis at `url` (`redis://127.0.0.1:6379/`).
-    pub async fn redis(url: &str) -> Result<Self, redis::RedisError> {
-        let client = redis::Client::open(url)?;
-        Ok(Records::Redis(ConnectionManager::new(client).await?))
+    /// Records in the Redis (one node or a cluster) of the hub's `backend`,
+    /// through its connection.
+    pub fn redis(backend: &RedisBackend) -> Self {
+        Records::Redis(backend.connection())
     }
 
     fn memory(records: &Mutex<InMemory>) -> std::sync::MutexGuard<'_, InMemory> {

@@ -22,7 +22,7 @@ pub use memory::MemoryConfig;
 pub use presence::Presence;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use redis::{RedisBackend, RedisConfig, Servers};
+pub use redis::{RedisBackend, RedisConfig, RedisConnection, Servers};
 
 /// The name of the event a subscriber receives when events it should have had
 /// are gone: its `Last-Event-ID` is older than the replay buffer or unknown, or it

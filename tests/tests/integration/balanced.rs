@@ -3,7 +3,8 @@
 //! request, and a stream whose instance dies reconnects through the balancer
 //! to the other one and resumes with nothing lost. The test writes its own
 //! nginx configuration on free ports; it skips loudly if nginx or
-//! redis-server is missing (`.ci/run` installs both).
+//! redis-server is missing (`.ci/run` installs both). The same again on a
+//! Redis Cluster (`REDIS_CLUSTER_URLS`).
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 
 use http_body_util::{Empty, Full};
 use hyper::body::Bytes;
-use justsse_tests::{EventReader, RedisServer, json, listening, request, send};
+use justsse_tests::{EventReader, RedisCluster, RedisServer, json, listening, request, send};
 
 /// A child process killed when the test ends, passed or not.
 struct Process(Child);
@@ -47,11 +48,15 @@ fn tickets_binary() -> PathBuf {
     binary
 }
 
-fn instance(port: u16, redis: &str) -> Process {
+/// Where the instances keep everything: `REDIS_URL` or `REDIS_CLUSTER_URLS`
+/// and its value.
+type Redis<'a> = (&'static str, &'a str);
+
+fn instance(port: u16, (variable, redis): Redis<'_>) -> Process {
     Process(
         Command::new(tickets_binary())
             .env("PORT", port.to_string())
-            .env("REDIS_URL", redis)
+            .env(variable, redis)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
@@ -161,16 +166,32 @@ async fn two_instances_behind_nginx_share_everything_and_streams_fail_over() {
     let Some(redis) = RedisServer::start().await else {
         return;
     };
+    share_everything_and_fail_over(&nginx_binary, ("REDIS_URL", &redis.url())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_a_redis_cluster_behind_nginx_do_the_same() {
+    let Some(nginx_binary) = nginx_binary() else {
+        return;
+    };
+    let Some(cluster) = RedisCluster::start().await else {
+        return;
+    };
+    let urls = cluster.urls().join(",");
+    share_everything_and_fail_over(&nginx_binary, ("REDIS_CLUSTER_URLS", &urls)).await;
+}
+
+/// Two instances keeping everything in `redis` behind nginx: created through
+/// the balancer and found on each; a stream whose instance dies resumes on
+/// the other with nothing lost or repeated.
+async fn share_everything_and_fail_over(nginx_binary: &Path, redis: Redis<'_>) {
     let (port_a, port_b, port_lb) = (free_port(), free_port(), free_port());
-    let mut instances = [
-        Some(instance(port_a, &redis.url())),
-        Some(instance(port_b, &redis.url())),
-    ];
+    let mut instances = [Some(instance(port_a, redis)), Some(instance(port_b, redis))];
     listening(port_a, "instance a").await;
     listening(port_b, "instance b").await;
-    let dir = std::env::temp_dir().join(format!("justsse-nginx-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("justsse-nginx-{}-{port_lb}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("nginx's directory");
-    let _nginx = nginx(&nginx_binary, &dir, port_lb, &[port_a, port_b]);
+    let _nginx = nginx(nginx_binary, &dir, port_lb, &[port_a, port_b]);
     listening(port_lb, "nginx").await;
     let lb = SocketAddr::from(([127, 0, 0, 1], port_lb));
 

@@ -7,7 +7,7 @@ use std::sync::Weak;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::connection::Connection;
+use super::connection::RedisConnection;
 use super::{Shared, unavailable};
 use crate::hub::topic::lock;
 use crate::hub::{HubError, presence};
@@ -16,7 +16,7 @@ use crate::hub::{HubError, presence};
 /// Both come from the master of `key`'s slot (on a cluster, `TIME` alone would
 /// go to any node), so deadlines and the time they are read at share a clock.
 pub(super) async fn read(
-    conn: &mut Connection,
+    conn: &mut RedisConnection,
     key: &str,
 ) -> Result<(u64, HashMap<String, String>), HubError> {
     let ((secs, micros), announcements): ((u64, u64), HashMap<String, String>) = redis::pipe()
@@ -58,7 +58,7 @@ pub(super) async fn announce_loop(shared: Weak<Shared>) {
 /// pipeline to the shard's master: its keys share a slot.
 async fn announce(
     shared: &Shared,
-    conn: &mut Connection,
+    conn: &mut RedisConnection,
     shard: usize,
     announced: &mut HashSet<String>,
 ) -> Result<(), HubError> {

@@ -36,7 +36,7 @@ impl Connector {
         &self,
         response: Duration,
         patient: bool,
-    ) -> Result<Connection, HubError> {
+    ) -> Result<RedisConnection, HubError> {
         match self {
             Self::Node(client) => {
                 let config = ConnectionManagerConfig::new()
@@ -47,7 +47,7 @@ impl Connector {
                     .get_connection_manager_with_config(config)
                     .await
                     .map_err(unavailable)?;
-                Ok(Connection::Node(manager))
+                Ok(RedisConnection(Inner::Node(manager)))
             }
             Self::Cluster(urls) => {
                 let (retries, patience) = if patient {
@@ -65,24 +65,52 @@ impl Connector {
                     .build()
                     .map_err(unavailable)?;
                 let connection = client.get_async_connection().await.map_err(unavailable)?;
-                Ok(Connection::Cluster(connection))
+                Ok(RedisConnection(Inner::Cluster(connection)))
             }
         }
     }
 }
 
-/// A connection to the node, or to the cluster.
+/// The hub's connection to Redis, on one node or a cluster (routing each
+/// command to its key's master, following redirections and failovers, and
+/// reconnecting by itself). [`RedisBackend::connection`](super::RedisBackend::connection)
+/// lends it to the application for its own records: a clone is cheap and
+/// shares the socket(s).
+///
+/// ```no_run
+/// use justsse::hub::{RedisBackend, RedisConfig};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let backend = RedisBackend::connect(RedisConfig::new("redis://127.0.0.1/")).await?;
+/// let mut redis = backend.connection();
+/// let id: u64 = redis::cmd("INCR").arg("tickets:ids").query_async(&mut redis).await?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
-pub(super) enum Connection {
+pub struct RedisConnection(Inner);
+
+impl std::fmt::Debug for RedisConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.0 {
+            Inner::Node(_) => "node",
+            Inner::Cluster(_) => "cluster",
+        };
+        f.debug_tuple("RedisConnection").field(&kind).finish()
+    }
+}
+
+#[derive(Clone)]
+enum Inner {
     Node(ConnectionManager),
     Cluster(ClusterConnection),
 }
 
-impl ConnectionLike for Connection {
+impl ConnectionLike for RedisConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        match self {
-            Self::Node(conn) => conn.req_packed_command(cmd),
-            Self::Cluster(conn) => conn.req_packed_command(cmd),
+        match &mut self.0 {
+            Inner::Node(conn) => conn.req_packed_command(cmd),
+            Inner::Cluster(conn) => conn.req_packed_command(cmd),
         }
     }
 
@@ -92,16 +120,16 @@ impl ConnectionLike for Connection {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
-        match self {
-            Self::Node(conn) => conn.req_packed_commands(pipeline, offset, count),
-            Self::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
+        match &mut self.0 {
+            Inner::Node(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Inner::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
         }
     }
 
     fn get_db(&self) -> i64 {
-        match self {
-            Self::Node(conn) => conn.get_db(),
-            Self::Cluster(conn) => conn.get_db(),
+        match &self.0 {
+            Inner::Node(conn) => conn.get_db(),
+            Inner::Cluster(conn) => conn.get_db(),
         }
     }
 }

@@ -24,7 +24,8 @@ use tokio::sync::Notify;
 
 use super::topic::{Skip, Topic, lock};
 use super::{Backend, HubError, Presence, Subscription, presence, resync};
-use connection::{Connection, Connector};
+use connection::Connector;
+pub use connection::RedisConnection;
 use shards::Shards;
 use stream::StreamId;
 
@@ -134,7 +135,7 @@ struct Shared {
     /// This instance among those sharing the Redis: its presence field.
     instance: String,
     connector: Connector,
-    commands: Connection,
+    commands: RedisConnection,
     shards: Shards,
     /// The topics with local subscribers, one registry per shard.
     followed: Vec<Followed>,
@@ -198,6 +199,15 @@ impl RedisBackend {
         }
         tokio::spawn(announce::announce_loop(Arc::downgrade(&shared)));
         Ok(Self(shared))
+    }
+}
+
+impl RedisBackend {
+    /// The backend's connection to Redis, for the application's own keys
+    /// (records beside the events): one connection per instance, to the node
+    /// or the cluster the hub uses.
+    pub fn connection(&self) -> RedisConnection {
+        self.0.commands.clone()
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use redis::Value;
 
-use super::connection::Connection;
+use super::connection::RedisConnection;
 use super::stream::{self, StreamId};
 use super::{Active, Cursor, Shared, unavailable};
 use crate::hub::HubError;
@@ -18,7 +18,7 @@ use crate::hub::topic::lock;
 /// The reader of shard `shard`, until the backend is dropped. Its connection
 /// is opened when the shard first has a topic to follow.
 pub(super) async fn read_loop(shared: Weak<Shared>, shard: usize) {
-    let mut conn: Option<Connection> = None;
+    let mut conn: Option<RedisConnection> = None;
     let mut healthy = true;
     let mut backoff = Duration::from_millis(100);
     loop {
@@ -61,7 +61,7 @@ pub(super) async fn read_loop(shared: Weak<Shared>, shard: usize) {
 /// counts as an outage: every topic is checked again once Redis answers.
 async fn read(
     shared: &Shared,
-    conn: &mut Option<Connection>,
+    conn: &mut Option<RedisConnection>,
     topics: &[Arc<Active>],
 ) -> Result<Value, HubError> {
     let conn = match conn {
@@ -100,7 +100,7 @@ fn mark_lost(topics: &[Arc<Active>]) {
 /// Places new topics at their newest entry, and checks lost ones: a topic
 /// whose entries after its position may be gone gets a resync and goes on
 /// from the newest entry.
-async fn place(conn: &mut Connection, topics: &[Arc<Active>]) -> Result<(), HubError> {
+async fn place(conn: &mut RedisConnection, topics: &[Arc<Active>]) -> Result<(), HubError> {
     for active in topics {
         let current = *lock(active.cursor.lock());
         let next = match current {
@@ -130,7 +130,7 @@ async fn place(conn: &mut Connection, topics: &[Arc<Active>]) -> Result<(), HubE
 /// before it learns it was replaced): the entries a node that knows the
 /// stream holds up to `id` are not delivered twice.
 async fn recover(
-    conn: &mut Connection,
+    conn: &mut RedisConnection,
     active: &Active,
     id: StreamId,
 ) -> Result<StreamId, HubError> {

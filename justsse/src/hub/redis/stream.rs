@@ -4,7 +4,7 @@
 use justsse_http::Event;
 use redis::Value;
 
-use super::connection::Connection;
+use super::connection::RedisConnection;
 use super::unavailable;
 use crate::hub::HubError;
 
@@ -51,7 +51,7 @@ impl Info {
 }
 
 /// `XINFO STREAM`, or `None` for a stream that does not exist.
-pub(super) async fn info(conn: &mut Connection, key: &str) -> Result<Option<Info>, HubError> {
+pub(super) async fn info(conn: &mut RedisConnection, key: &str) -> Result<Option<Info>, HubError> {
     let reply: Result<Value, _> = redis::cmd("XINFO")
         .arg("STREAM")
         .arg(key)
@@ -83,7 +83,7 @@ pub(super) async fn info(conn: &mut Connection, key: &str) -> Result<Option<Info
 /// master may lack entries the old one had handed out: a reader whose
 /// position is not in the stream any more cannot know what it missed.
 pub(super) async fn holds(
-    conn: &mut Connection,
+    conn: &mut RedisConnection,
     key: &str,
     id: StreamId,
 ) -> Result<bool, HubError> {
