@@ -6,6 +6,7 @@ mod merged;
 mod presence;
 #[cfg(feature = "redis")]
 mod redis;
+mod registry;
 mod topic;
 
 use std::fmt::Display;

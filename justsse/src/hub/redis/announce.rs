@@ -4,12 +4,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Weak;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::connection::RedisConnection;
 use super::{Shared, unavailable};
-use crate::hub::topic::lock;
 use crate::hub::{HubError, presence};
 
 /// Redis's clock in milliseconds and the announcements in the hash `key`.
@@ -62,14 +60,11 @@ async fn announce(
     shard: usize,
     announced: &mut HashSet<String>,
 ) -> Result<(), HubError> {
-    let counts: HashMap<String, usize> = lock(shared.followed[shard].topics.lock())
-        .iter()
-        .map(|(topic, active)| {
-            (
-                topic.clone(),
-                active.topic.subscribers.load(Ordering::Relaxed),
-            )
-        })
+    let counts: HashMap<String, usize> = shared.followed[shard]
+        .topics
+        .all()
+        .into_iter()
+        .map(|(topic, active)| (topic, active.subscribers()))
         .collect();
     if counts.is_empty() && announced.is_empty() {
         return Ok(());

@@ -14,15 +14,15 @@ mod reader;
 mod shards;
 mod stream;
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::Ordering;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use justsse_http::{BoxError, BoxFuture, Event};
 use tokio::sync::Notify;
 
-use super::topic::{Skip, Topic, lock};
+use super::registry::{Entry, Registry, Subscribed};
+use super::topic::{Skip, lock};
 use super::{Backend, HubError, Presence, Subscription, presence, resync};
 use connection::Connector;
 pub use connection::RedisConnection;
@@ -142,16 +142,18 @@ struct Shared {
 }
 
 /// A shard's topics with local subscribers, which its reader follows.
-#[derive(Default)]
 struct Followed {
-    topics: Mutex<HashMap<String, Arc<Active>>>,
+    topics: Arc<Registry<Follow>>,
     /// Wakes the reader when the first topic becomes active.
     added: Notify,
 }
 
-struct Active {
+/// A followed topic: its log and where the reader is in its stream.
+type Active = Entry<Follow>;
+
+/// What the reader knows of a followed topic.
+struct Follow {
     key: String,
-    topic: Arc<Topic>,
     cursor: Mutex<Cursor>,
 }
 
@@ -188,7 +190,14 @@ impl RedisBackend {
             .map_or(0, |d| d.as_nanos());
         let shared = Arc::new(Shared {
             instance: format!("{:x}-{started:x}", std::process::id()),
-            followed: (0..shards.len()).map(|_| Followed::default()).collect(),
+            followed: (0..shards.len())
+                .map(|_| Followed {
+                    // A topic goes with its last local subscriber: its
+                    // events stay in Redis.
+                    topics: Arc::new(Registry::new(config.replay, None)),
+                    added: Notify::new(),
+                })
+                .collect(),
             config,
             connector,
             commands,
@@ -212,44 +221,39 @@ impl RedisBackend {
 }
 
 impl Shared {
-    /// The topic's local log, counting one more subscriber; the first makes
-    /// its shard's reader follow the topic from its newest entry.
-    fn activate(&self, topic: &str) -> Arc<Active> {
+    /// The topic's local log, counting one more subscriber while the guard
+    /// lives; the first makes its shard's reader follow the topic from its
+    /// newest entry.
+    fn activate(&self, topic: &str) -> (Arc<Active>, Subscribed<Follow>) {
         let followed = &self.followed[self.shards.of(topic)];
-        let mut map = lock(followed.topics.lock());
-        let active = map
-            .entry(topic.to_owned())
-            .or_insert_with(|| {
-                followed.added.notify_one();
-                Arc::new(Active {
-                    key: self.shards.key(topic),
-                    topic: Arc::new(Topic::new(self.config.replay)),
-                    cursor: Mutex::new(Cursor::Start),
-                })
-            })
-            .clone();
-        active.topic.subscribers.fetch_add(1, Ordering::Relaxed);
-        active
+        followed.topics.subscribe(topic, || {
+            followed.added.notify_one();
+            Follow {
+                key: self.shards.key(topic),
+                cursor: Mutex::new(Cursor::Start),
+            }
+        })
     }
 
     /// This instance's subscribers of `topic`.
     fn here(&self, topic: &str) -> usize {
-        lock(self.followed[self.shards.of(topic)].topics.lock())
-            .get(topic)
-            .map_or(0, |active| active.topic.subscribers.load(Ordering::Relaxed))
+        self.followed[self.shards.of(topic)]
+            .topics
+            .subscribers(topic)
     }
 
     /// Places a just-followed topic's cursor at its newest entry, so that a
     /// replay read afterwards ends at or after the point live delivery starts.
     async fn position(&self, active: &Active) -> Result<(), HubError> {
-        if !matches!(*lock(active.cursor.lock()), Cursor::Start) {
+        let follow = &active.state;
+        if !matches!(*lock(follow.cursor.lock()), Cursor::Start) {
             return Ok(());
         }
         let mut conn = self.commands.clone();
-        let latest = stream::info(&mut conn, &active.key)
+        let latest = stream::info(&mut conn, &follow.key)
             .await?
             .map_or(StreamId::ZERO, |info| info.latest);
-        let mut cursor = lock(active.cursor.lock());
+        let mut cursor = lock(follow.cursor.lock());
         if matches!(*cursor, Cursor::Start) {
             *cursor = Cursor::At(latest);
         }
@@ -288,26 +292,6 @@ impl Shared {
         match reply {
             Ok(value) => Ok(stream::entries(&value).collect()),
             Err(_) => Err(resync(&latest.to_string(), "unavailable")),
-        }
-    }
-}
-
-/// Counts a subscriber; the last one to leave stops the reader following the topic.
-struct Subscribed {
-    shared: Arc<Shared>,
-    topic: String,
-    active: Arc<Active>,
-}
-
-impl Drop for Subscribed {
-    fn drop(&mut self) {
-        let subscribers = &self.active.topic.subscribers;
-        if subscribers.fetch_sub(1, Ordering::Relaxed) == 1 {
-            let followed = &self.shared.followed[self.shared.shards.of(&self.topic)];
-            let mut map = lock(followed.topics.lock());
-            if subscribers.load(Ordering::Relaxed) == 0 {
-                map.remove(&self.topic);
-            }
         }
     }
 }
@@ -386,13 +370,8 @@ impl Backend for RedisBackend {
         let shared = self.0.clone();
         // Followed at once; live delivery starts once the reader is placed,
         // which happens before the subscription is handed over.
-        let active = shared.activate(&topic);
-        let cursor = active.topic.next();
-        let guard = Subscribed {
-            shared: shared.clone(),
-            topic,
-            active: active.clone(),
-        };
+        let (active, guard) = shared.activate(&topic);
+        let cursor = active.log.next();
         Box::pin(async move {
             let (first, skip) = match last_id.as_deref().map(StreamId::parse) {
                 None => {
@@ -407,7 +386,7 @@ impl Backend for RedisBackend {
                     // The replay must reach the reader's starting point; the
                     // overlap is dropped by id below.
                     let replay = match shared.position(&active).await {
-                        Ok(()) => shared.replay(&active.key, last).await,
+                        Ok(()) => shared.replay(&active.state.key, last).await,
                         Err(_) => Err(resync("", "unavailable")),
                     };
                     match replay {
@@ -430,7 +409,7 @@ impl Backend for RedisBackend {
                 }
             };
             drop(shared);
-            Subscription::new(active.topic.reader(cursor, first, skip, Box::new(guard)))
+            Subscription::new(active.log.reader(cursor, first, skip, Box::new(guard)))
         })
     }
 }

@@ -80,9 +80,11 @@ async fn read(
 
 /// The shard's topics with local subscribers now.
 fn followed(shared: &Shared, shard: usize) -> Vec<Arc<Active>> {
-    lock(shared.followed[shard].topics.lock())
-        .values()
-        .cloned()
+    shared.followed[shard]
+        .topics
+        .all()
+        .into_iter()
+        .map(|(_, active)| active)
         .collect()
 }
 
@@ -90,7 +92,7 @@ fn followed(shared: &Shared, shard: usize) -> Vec<Arc<Active>> {
 /// be gone: each is checked again by [`place`].
 fn mark_lost(topics: &[Arc<Active>]) {
     for active in topics {
-        let mut cursor = lock(active.cursor.lock());
+        let mut cursor = lock(active.state.cursor.lock());
         if let Cursor::At(id) = *cursor {
             *cursor = Cursor::Lost(id);
         }
@@ -102,16 +104,16 @@ fn mark_lost(topics: &[Arc<Active>]) {
 /// from the newest entry.
 async fn place(conn: &mut RedisConnection, topics: &[Arc<Active>]) -> Result<(), HubError> {
     for active in topics {
-        let current = *lock(active.cursor.lock());
+        let current = *lock(active.state.cursor.lock());
         let next = match current {
             Cursor::At(_) => continue,
             Cursor::Start => {
-                let info = stream::info(conn, &active.key).await?;
+                let info = stream::info(conn, &active.state.key).await?;
                 info.map_or(StreamId::ZERO, |info| info.latest)
             }
             Cursor::Lost(id) => recover(conn, active, id).await?,
         };
-        let mut cursor = lock(active.cursor.lock());
+        let mut cursor = lock(active.state.cursor.lock());
         // A subscriber may have placed a new topic meanwhile: keep its place.
         if matches!(*cursor, Cursor::Start | Cursor::Lost(_)) {
             *cursor = Cursor::At(next);
@@ -134,18 +136,18 @@ async fn recover(
     active: &Active,
     id: StreamId,
 ) -> Result<StreamId, HubError> {
-    let info = stream::info(conn, &active.key).await?;
+    let info = stream::info(conn, &active.state.key).await?;
     let kept = match info {
         None => id == StreamId::ZERO,
         Some(info) if info.latest < id || info.lost_after(id) => false,
-        Some(_) => id == StreamId::ZERO || stream::holds(conn, &active.key, id).await?,
+        Some(_) => id == StreamId::ZERO || stream::holds(conn, &active.state.key, id).await?,
     };
     if kept {
         return Ok(id);
     }
     let from = info.map_or(id, |info| info.latest);
     let _ = active
-        .topic
+        .log
         .push(|_| resync(&from.to_string(), "lagged").freeze());
     Ok(from)
 }
@@ -159,10 +161,10 @@ fn xread(shared: &Shared, topics: &[Arc<Active>]) -> redis::Cmd {
         .arg(shared.config.block.as_millis() as u64)
         .arg("STREAMS");
     for active in topics {
-        cmd.arg(&active.key);
+        cmd.arg(&active.state.key);
     }
     for active in topics {
-        let cursor = match *lock(active.cursor.lock()) {
+        let cursor = match *lock(active.state.cursor.lock()) {
             Cursor::At(id) | Cursor::Lost(id) => id,
             Cursor::Start => StreamId::ZERO,
         };
@@ -174,14 +176,14 @@ fn xread(shared: &Shared, topics: &[Arc<Active>]) -> redis::Cmd {
 /// Feeds what `XREAD` returned into each topic's local log, moving its cursor.
 fn deliver(reply: &Value, topics: &[Arc<Active>]) {
     for (key, value) in stream::streams(reply) {
-        let Some(active) = topics.iter().find(|active| active.key == key) else {
+        let Some(active) = topics.iter().find(|active| active.state.key == key) else {
             continue;
         };
         for event in stream::entries(&value) {
             if let Some(id) = event.id_str().and_then(StreamId::parse) {
-                *lock(active.cursor.lock()) = Cursor::At(id);
+                *lock(active.state.cursor.lock()) = Cursor::At(id);
             }
-            let _ = active.topic.push(|_| Ok(event));
+            let _ = active.log.push(|_| Ok(event));
         }
     }
 }
