@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
 
 use crate::{DEADLINE, listening};
 
@@ -16,11 +17,26 @@ fn installed(binary: &str) -> bool {
     found
 }
 
+/// A free port for a server that may be restarted on it. Port 0 would give
+/// one from the ephemeral range, where, while the server is down, any
+/// outgoing connection of the other tests may take it as its local port; so
+/// the ports come from below that range (Linux's starts at 32768), one after
+/// another from a start that differs per process, each checked free.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let _ = NEXT.compare_exchange(
+        0,
+        20_000 + (std::process::id() % 1_000) as u16 * 12,
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    loop {
+        let port = NEXT.fetch_add(1, Ordering::Relaxed);
+        assert!(port < 32_768, "no free port left below the ephemeral range");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A `redis-server` of the test's own, on a free port, with no persistence.

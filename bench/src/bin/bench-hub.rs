@@ -17,14 +17,9 @@ use justsse::hub::{Hub, RedisBackend, RedisConfig};
 const SUBSCRIBERS: usize = 1000;
 const EVENTS: u64 = 200;
 
+/// The send stamp in an event's data.
 fn stamp(event: &Event) -> Option<u64> {
-    let data = event.data_str()?;
-    let at = data.find("\"t\":")? + 4;
-    data[at..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
+    bench::stamp_of(event.data_str()?.as_bytes())
 }
 
 async fn run(name: &str, hub: Hub<u8>) {

@@ -30,14 +30,9 @@ const TOPICS: usize = 100;
 const RATES: [u64; 3] = [500, 2000, 5000];
 const END: &str = "end";
 
+/// The send stamp in an event's data.
 fn stamp(event: &Event) -> Option<u64> {
-    let data = event.data_str()?;
-    let at = data.find("\"t\":")? + 4;
-    data[at..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
+    bench::stamp_of(event.data_str()?.as_bytes())
 }
 
 /// Calls per command, summed over `masters` (`INFO commandstats`).

@@ -72,8 +72,9 @@ pub struct RedisConfig {
     pub presence_ttl: Duration,
     /// On a cluster, how many shards the topics are spread over (default 16):
     /// each is one hash slot, read by one blocking reader per instance while
-    /// it has topics with local subscribers. Every instance must use the same
-    /// number (it names the keys); a multiple of the masters spreads evenly.
+    /// it has topics with local subscribers (at most 1,024). Every instance
+    /// must use the same number (it names the keys); a multiple of the
+    /// masters spreads evenly.
     pub shards: usize,
     /// How many replicas must have an event before
     /// [`Hub::publish`](super::Hub::publish) returns (`WAIT`, up to 200 ms,

@@ -14,6 +14,10 @@
 /// The slots of a Redis Cluster.
 const SLOTS: usize = 16384;
 
+/// The most shards: each instance may run a reader per shard, and finding
+/// the tags takes about `count²` hashes at connect (a million at most).
+const MAX_SHARDS: usize = 1024;
+
 /// How topics map to keys and shards.
 #[derive(Debug)]
 pub(super) struct Shards {
@@ -31,9 +35,9 @@ impl Shards {
         }
     }
 
-    /// A cluster: `count` shards (at least 1, at most one per slot).
+    /// A cluster: `count` shards (at least 1, at most [`MAX_SHARDS`]).
     pub(super) fn cluster(prefix: &str, count: usize) -> Self {
-        let count = count.clamp(1, SLOTS);
+        let count = count.clamp(1, MAX_SHARDS);
         Self {
             prefix: prefix.to_owned(),
             tags: (0..count).map(|shard| tag(shard, count)).collect(),
