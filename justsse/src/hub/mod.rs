@@ -23,7 +23,7 @@ pub use memory::MemoryConfig;
 pub use presence::Presence;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use redis::{RedisBackend, RedisConfig, RedisConnection, Servers};
+pub use redis::{RedisBackend, RedisConfig, RedisConnection, RedisServers};
 
 /// The name of the event a subscriber receives when events it should have had
 /// are gone: its `Last-Event-ID` is older than the replay buffer or unknown, or it
@@ -43,6 +43,10 @@ pub enum HubError {
     /// The backend cannot take events now (for example, its server is down).
     #[error("the hub's backend is unavailable: {0}")]
     Unavailable(#[source] BoxError),
+    /// The backend's configuration cannot work (for example, a Redis Cluster
+    /// key prefix with a hash tag).
+    #[error("the hub's configuration is invalid: {0}")]
+    Config(String),
 }
 
 impl From<HubError> for HttpError {

@@ -9,7 +9,7 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, Value};
 
-use super::{RedisConfig, Servers, unavailable};
+use super::{RedisConfig, RedisServers, unavailable};
 use crate::hub::HubError;
 
 /// Opens connections to the configured servers.
@@ -21,10 +21,10 @@ pub(super) enum Connector {
 impl Connector {
     pub(super) fn new(config: &RedisConfig) -> Result<Self, HubError> {
         Ok(match &config.servers {
-            Servers::Node(url) => {
+            RedisServers::Node(url) => {
                 Self::Node(redis::Client::open(url.as_str()).map_err(unavailable)?)
             }
-            Servers::Cluster(urls) => Self::Cluster(urls.clone()),
+            RedisServers::Cluster(urls) => Self::Cluster(urls.clone()),
         })
     }
 

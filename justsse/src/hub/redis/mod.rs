@@ -32,7 +32,7 @@ use stream::StreamId;
 /// Which Redis the hub uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Servers {
+pub enum RedisServers {
     /// One node, e.g. `redis://127.0.0.1:6379/`.
     Node(String),
     /// A Redis Cluster, by some of its nodes (the others are discovered).
@@ -42,10 +42,10 @@ pub enum Servers {
 /// Settings of the Redis hub.
 ///
 /// ```
-/// use justsse::hub::{RedisConfig, Servers};
+/// use justsse::hub::{RedisConfig, RedisServers};
 ///
 /// let node = RedisConfig::new("redis://127.0.0.1:6379/");
-/// assert_eq!(node.servers, Servers::Node("redis://127.0.0.1:6379/".to_owned()));
+/// assert_eq!(node.servers, RedisServers::Node("redis://127.0.0.1:6379/".to_owned()));
 ///
 /// let mut cluster = RedisConfig::cluster(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"]);
 /// cluster.wait_replicas = 1; // an acknowledged publish survives a failover
@@ -54,7 +54,7 @@ pub enum Servers {
 #[derive(Debug, Clone)]
 pub struct RedisConfig {
     /// Where Redis is.
-    pub servers: Servers,
+    pub servers: RedisServers,
     /// Entries kept per topic (approximately: `XADD MAXLEN ~`), and per topic on
     /// each instance for its local subscribers. Default 1,024.
     pub replay: usize,
@@ -88,15 +88,17 @@ pub struct RedisConfig {
 impl RedisConfig {
     /// The defaults, for one Redis node at `url`.
     pub fn new(url: impl Into<String>) -> Self {
-        Self::with(Servers::Node(url.into()))
+        Self::with(RedisServers::Node(url.into()))
     }
 
     /// The defaults, for a Redis Cluster reached through any of `urls`.
     pub fn cluster<S: Into<String>>(urls: impl IntoIterator<Item = S>) -> Self {
-        Self::with(Servers::Cluster(urls.into_iter().map(Into::into).collect()))
+        Self::with(RedisServers::Cluster(
+            urls.into_iter().map(Into::into).collect(),
+        ))
     }
 
-    fn with(servers: Servers) -> Self {
+    fn with(servers: RedisServers) -> Self {
         Self {
             servers,
             replay: 1024,
@@ -179,12 +181,24 @@ fn unavailable(err: redis::RedisError) -> HubError {
 
 impl RedisBackend {
     /// Connects to Redis and starts this instance's readers.
+    ///
+    /// On a cluster, a `key_prefix` with a brace is refused
+    /// ([`HubError::Config`]): Redis would hash every key by the prefix's
+    /// braces, putting all topics in one slot.
     pub async fn connect(config: RedisConfig) -> Result<Self, HubError> {
+        if matches!(config.servers, RedisServers::Cluster(_))
+            && config.key_prefix.contains(['{', '}'])
+        {
+            return Err(HubError::Config(format!(
+                "the key prefix {:?} has a brace: on a Redis Cluster every topic would share its slot",
+                config.key_prefix
+            )));
+        }
         let connector = Connector::new(&config)?;
         let commands = connector.connect(Duration::from_secs(2), true).await?;
         let shards = match config.servers {
-            Servers::Node(_) => Shards::node(&config.key_prefix),
-            Servers::Cluster(_) => Shards::cluster(&config.key_prefix, config.shards),
+            RedisServers::Node(_) => Shards::node(&config.key_prefix),
+            RedisServers::Cluster(_) => Shards::cluster(&config.key_prefix, config.shards),
         };
         let started = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -412,5 +426,21 @@ impl Backend for RedisBackend {
             drop(shared);
             Subscription::new(active.log.reader(cursor, first, skip, Box::new(guard)))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{HubError, RedisBackend, RedisConfig};
+
+    #[tokio::test]
+    async fn a_cluster_key_prefix_with_a_brace_is_refused_before_connecting() {
+        let mut config = RedisConfig::cluster(["redis://127.0.0.1:1/"]);
+        config.key_prefix = "app{1}:".to_owned();
+        let refused = RedisBackend::connect(config).await;
+        assert!(
+            matches!(&refused, Err(HubError::Config(why)) if why.contains("app{1}:")),
+            "{refused:?}"
+        );
     }
 }
