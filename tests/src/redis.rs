@@ -171,6 +171,8 @@ impl RedisCluster {
             .arg("--dir")
             .arg(&dir)
             .args(["--save", "", "--appendonly", "no"])
+            // A replica syncs at once, not after diskless sync's 5 s wait.
+            .args(["--repl-diskless-sync-delay", "0"])
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server starts");
@@ -219,6 +221,52 @@ impl RedisCluster {
                 .trim()
                 .is_empty()
         })
+    }
+
+    /// The live replica following the master on `port`.
+    pub fn replica_of(&self, port: u16) -> Option<u16> {
+        self.live().find(|&replica| {
+            let role = self.cli(replica, &["ROLE"]);
+            let mut lines = role.lines();
+            lines.next() == Some("slave") && lines.nth(1) == Some(port.to_string().as_str())
+        })
+    }
+
+    /// Whether every replica of the master on `port` has all it wrote (`ROLE`:
+    /// the master's replication offset, then each replica's).
+    pub fn in_sync(&self, port: u16) -> bool {
+        let role = self.cli(port, &["ROLE"]);
+        let lines: Vec<&str> = role.lines().collect();
+        let (Some(&"master"), Some(offset)) = (lines.first(), lines.get(1)) else {
+            return false;
+        };
+        let replicas = &lines[2..];
+        !replicas.is_empty()
+            && replicas
+                .chunks(3)
+                .all(|replica| replica.get(2) == Some(offset))
+    }
+
+    /// Freezes the node on `port` (SIGSTOP): it takes nothing in, answers
+    /// nothing, until [`thaw`](Self::thaw).
+    pub fn freeze(&self, port: u16) {
+        self.signal(port, "-STOP");
+    }
+
+    /// Lets a frozen node go on (SIGCONT).
+    pub fn thaw(&self, port: u16) {
+        self.signal(port, "-CONT");
+    }
+
+    fn signal(&self, port: u16, signal: &str) {
+        let node = self.nodes.iter().find(|node| node.port == port);
+        let pid = node.and_then(|node| node.child.as_ref()).map(Child::id);
+        let pid = pid.unwrap_or_else(|| panic!("no live node on {port}"));
+        let sent = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill {signal} {pid}");
     }
 
     /// Kills the node on `port` as a crash would (SIGKILL).

@@ -264,3 +264,93 @@ async fn a_topic_whose_slot_moves_to_another_master_streams_on_unbroken() {
         &until(&mut resumed, &last).await,
     );
 }
+
+#[tokio::test]
+async fn a_failover_to_a_replica_that_missed_events_resyncs_instead_of_a_silent_gap() {
+    let Some(mut cluster) = RedisCluster::start().await else {
+        return;
+    };
+    // No WAIT: the master acknowledges events its replica may never get.
+    let publisher = cluster_hub(&cluster, 1024, 0).await;
+    let other = cluster_hub(&cluster, 1024, 0).await;
+    let topic = "diverged".to_owned();
+    let mut here = publisher.subscribe(&topic, None).await;
+    let mut there = other.subscribe(&topic, None).await;
+    let mut sent = Vec::new();
+    for n in 1..=5 {
+        sent.push(publish(&publisher, &topic, &format!("d{n}")).await);
+    }
+    until(&mut here, "d5").await;
+    until(&mut there, "d5").await;
+    let master = cluster
+        .master_holding("}diverged")
+        .expect("a master holds the topic");
+    let replica = cluster.replica_of(master).expect("the master's replica");
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while !cluster.in_sync(master) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the replica has d1..d5: {}",
+            cluster.cli(master, &["ROLE"])
+        );
+        tokio::task::yield_now().await;
+    }
+
+    // The replica freezes and the master drops its link (what it already
+    // sent would still be read from the socket on thaw); d6..d8 reach the
+    // master and every subscriber, never the replica; then the master dies
+    // and the replica takes over.
+    cluster.freeze(replica);
+    cluster.cli(master, &["CLIENT", "KILL", "TYPE", "replica"]);
+    for n in 6..=8 {
+        sent.push(publish(&publisher, &topic, &format!("d{n}")).await);
+    }
+    until(&mut here, "d8").await;
+    until(&mut there, "d8").await;
+    cluster.kill(master);
+    cluster.thaw(replica);
+    // Publishing waits through the failover; an attempt that fails may
+    // still have landed, so each is named apart (d9-1, d9-2...).
+    let crashed = tokio::time::Instant::now();
+    let mut attempt = 0;
+    loop {
+        assert!(crashed.elapsed() < DEADLINE * 3, "no failover");
+        attempt += 1;
+        let event = Event::named("news").data(format!("d9-{attempt}"));
+        if publisher.publish(&topic, event).await.is_ok() {
+            break;
+        }
+    }
+
+    // Each live subscriber is told first (its last event, d8, is not in the
+    // new master's stream, so what followed it there is unknown), then goes
+    // on from there: d9s may be covered by the resync, d10 comes live.
+    for subscription in [&mut here, &mut there] {
+        let first = next(subscription).await;
+        assert_eq!(first.name(), Some(RESYNC), "{:?}", first.data_str());
+    }
+    publish(&publisher, &topic, "d10").await;
+    for subscription in [&mut here, &mut there] {
+        for event in until(subscription, "d10").await {
+            let data = event.data_str().unwrap_or_default();
+            assert!(data.starts_with("d9-") || data == "d10", "{data}");
+        }
+    }
+    // A browser that saw d7 reconnects: d7 is gone, so it is told, not
+    // silently resumed after it.
+    let mut resumed = other.subscribe(&topic, sent[6].id_str()).await;
+    let first = next(&mut resumed).await;
+    assert_eq!(first.name(), Some(RESYNC), "{:?}", first.data_str());
+    // One that saw d4 (replicated) resumes after it: d5, the d9s, d10.
+    let mut resumed = other.subscribe(&topic, sent[3].id_str()).await;
+    let replayed: Vec<String> = until(&mut resumed, "d10")
+        .await
+        .iter()
+        .map(|event| event.data_str().unwrap_or_default().to_owned())
+        .collect();
+    let d9s = &replayed[1..replayed.len() - 1];
+    assert!(
+        replayed[0] == "d5" && !d9s.is_empty() && d9s.iter().all(|d| d.starts_with("d9-")),
+        "{replayed:?}"
+    );
+}

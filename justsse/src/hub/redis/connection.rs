@@ -7,6 +7,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{Route, SingleNodeRoutingInfo, SlotAddr};
 use redis::{Cmd, Pipeline, RedisFuture, Value};
 
 use super::{RedisConfig, RedisServers, unavailable};
@@ -104,6 +105,26 @@ impl std::fmt::Debug for RedisConnection {
 enum Inner {
     Node(ConnectionManager),
     Cluster(ClusterConnection),
+}
+
+impl RedisConnection {
+    /// Sends `pipeline` to the master serving `key`'s slot, whatever keys its
+    /// commands name or do not name (on one node: to that node).
+    pub(super) async fn pipeline_at(
+        &mut self,
+        key: &str,
+        pipeline: &Pipeline,
+    ) -> redis::RedisResult<Vec<Value>> {
+        match &mut self.0 {
+            Inner::Node(conn) => pipeline.query_async(conn).await,
+            Inner::Cluster(conn) => {
+                let master = Route::with_key(key, SlotAddr::Master);
+                let route = SingleNodeRoutingInfo::SpecificNode(master);
+                conn.route_pipeline(pipeline.clone(), 0, pipeline.len(), route)
+                    .await
+            }
+        }
+    }
 }
 
 impl ConnectionLike for RedisConnection {

@@ -296,17 +296,26 @@ impl Shared {
         if info.lost_after(last) {
             return Err(resync(&latest.to_string(), "too_old"));
         }
+        // From `last` itself: a stream that no longer holds it (a master that
+        // failed over to a replica lacking it) cannot say what came after it.
         let reply: Result<redis::Value, _> = redis::cmd("XRANGE")
             .arg(key)
-            .arg(format!("({last}"))
+            .arg(last.to_string())
             .arg("+")
             .arg("COUNT")
-            .arg(self.config.replay * 2)
+            .arg(self.config.replay * 2 + 1)
             .query_async(&mut conn)
             .await;
-        match reply {
-            Ok(value) => Ok(stream::entries(&value).collect()),
-            Err(_) => Err(resync(&latest.to_string(), "unavailable")),
+        let mut entries: VecDeque<Event> = match reply {
+            Ok(value) => stream::entries(&value).collect(),
+            Err(_) => return Err(resync(&latest.to_string(), "unavailable")),
+        };
+        if last == StreamId::ZERO {
+            return Ok(entries);
+        }
+        match entries.pop_front() {
+            Some(first) if first.id_str().and_then(StreamId::parse) == Some(last) => Ok(entries),
+            _ => Err(resync(&latest.to_string(), "unknown_id")),
         }
     }
 }

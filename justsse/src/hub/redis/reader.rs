@@ -10,7 +10,7 @@ use redis::Value;
 
 use super::connection::RedisConnection;
 use super::stream::{self, StreamId};
-use super::{Active, Cursor, Shared, unavailable};
+use super::{Active, Cursor, RedisServers, Shared, unavailable};
 use crate::hub::HubError;
 use crate::hub::resync;
 use crate::hub::topic::lock;
@@ -19,6 +19,8 @@ use crate::hub::topic::lock;
 /// is opened when the shard first has a topic to follow.
 pub(super) async fn read_loop(shared: Weak<Shared>, shard: usize) {
     let mut conn: Option<RedisConnection> = None;
+    // On a cluster: the node that answered the shard's last read.
+    let mut node: Option<String> = None;
     let mut healthy = true;
     let mut backoff = Duration::from_millis(100);
     loop {
@@ -35,14 +37,20 @@ pub(super) async fn read_loop(shared: Weak<Shared>, shard: usize) {
         if !healthy {
             mark_lost(&topics);
         }
-        match read(&shared, &mut conn, &topics).await {
-            Ok(reply) => {
+        match read(&shared, &mut conn, &mut node, &topics).await {
+            Ok(read) => {
                 if !healthy {
                     tracing::info!(shard, "hub reader reconnected to Redis");
                 }
                 healthy = true;
                 backoff = Duration::from_millis(100);
-                deliver(&reply, &topics);
+                match read {
+                    Read::Entries(reply) => deliver(&reply, &topics),
+                    Read::Moved => {
+                        tracing::info!(shard, "the shard's slot moved to another node");
+                        mark_lost(&topics);
+                    }
+                }
             }
             Err(err) => {
                 if healthy {
@@ -57,13 +65,28 @@ pub(super) async fn read_loop(shared: Weak<Shared>, shard: usize) {
     }
 }
 
+/// What one read found.
+enum Read {
+    /// `XREAD`'s reply.
+    Entries(Value),
+    /// Another node than the last one answered: the shard's slot failed over
+    /// or migrated. The reply is not delivered; every topic is checked first.
+    Moved,
+}
+
 /// Places the topics, then one blocking read of them all. Any failure
 /// counts as an outage: every topic is checked again once Redis answers.
+///
+/// On a cluster the read also asks the node for its id (`CLUSTER MYID`, in
+/// the same round trip): the cluster connection may retry a read on a
+/// replica promoted meanwhile without an error reaching this loop, and that
+/// master may lack entries the last one handed out.
 async fn read(
     shared: &Shared,
     conn: &mut Option<RedisConnection>,
+    node: &mut Option<String>,
     topics: &[Arc<Active>],
-) -> Result<Value, HubError> {
+) -> Result<Read, HubError> {
     let conn = match conn {
         Some(conn) => conn,
         None => {
@@ -72,10 +95,32 @@ async fn read(
         }
     };
     place(conn, topics).await?;
-    xread(shared, topics)
-        .query_async(conn)
+    if matches!(shared.config.servers, RedisServers::Node(_)) {
+        let reply = xread(shared, topics).query_async(conn).await;
+        return reply.map(Read::Entries).map_err(unavailable);
+    }
+    // Every topic of the shard is in one slot: the first names it.
+    let key = topics
+        .first()
+        .map_or("", |active| active.state.key.as_str());
+    let mut pipeline = redis::pipe();
+    pipeline.cmd("CLUSTER").arg("MYID");
+    pipeline.add_command(xread(shared, topics));
+    let replies = conn
+        .pipeline_at(key, &pipeline)
         .await
-        .map_err(unavailable)
+        .map_err(unavailable)?;
+    let [id, reply]: [Value; 2] = replies
+        .try_into()
+        .map_err(|_| HubError::Unavailable("a read without its two replies".into()))?;
+    let id = stream::text(&id).unwrap_or_default();
+    let moved = node.as_ref().is_some_and(|last| *last != id);
+    *node = Some(id);
+    Ok(if moved {
+        Read::Moved
+    } else {
+        Read::Entries(reply)
+    })
 }
 
 /// The shard's topics with local subscribers now.
