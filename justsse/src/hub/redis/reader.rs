@@ -46,8 +46,8 @@ pub(super) async fn read_loop(shared: Weak<Shared>, shard: usize) {
                 backoff = Duration::from_millis(100);
                 match read {
                     Read::Entries(reply) => deliver(&reply, &topics),
-                    Read::Moved => {
-                        tracing::info!(shard, "the shard's slot moved to another node");
+                    Read::NewNode => {
+                        tracing::debug!(shard, "a node new to this reader answered");
                         mark_lost(&topics);
                     }
                 }
@@ -69,9 +69,11 @@ pub(super) async fn read_loop(shared: Weak<Shared>, shard: usize) {
 enum Read {
     /// `XREAD`'s reply.
     Entries(Value),
-    /// Another node than the last one answered: the shard's slot failed over
-    /// or migrated. The reply is not delivered; every topic is checked first.
-    Moved,
+    /// A node this reader has not read from answered: its first read, or
+    /// the shard's slot failed over or migrated. The reply is not delivered;
+    /// every topic is checked first (the topics were placed, or last read,
+    /// on another node that may have had entries this one lacks).
+    NewNode,
 }
 
 /// Places the topics, then one blocking read of them all. Any failure
@@ -114,13 +116,11 @@ async fn read(
         .try_into()
         .map_err(|_| HubError::Unavailable("a read without its two replies".into()))?;
     let id = stream::text(&id).unwrap_or_default();
-    let moved = node.as_ref().is_some_and(|last| *last != id);
+    if node.as_ref() == Some(&id) {
+        return Ok(Read::Entries(reply));
+    }
     *node = Some(id);
-    Ok(if moved {
-        Read::Moved
-    } else {
-        Read::Entries(reply)
-    })
+    Ok(Read::NewNode)
 }
 
 /// The shard's topics with local subscribers now.
