@@ -84,6 +84,12 @@ impl<T: Send + Sync + 'static> Registry<T> {
             .map_or(0, |entry| entry.subscribers())
     }
 
+    /// Every topic's entry now, without their names.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn entries(&self) -> Vec<Arc<Entry<T>>> {
+        lock(self.state.lock()).map.values().cloned().collect()
+    }
+
     /// Every topic now.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn all(&self) -> Vec<(String, Arc<Entry<T>>)> {

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 
 use http_body_util::{Empty, Full};
 use hyper::body::Bytes;
-use justsse_tests::{EventReader, RedisCluster, RedisServer, json, listening, request, send};
+use justsse_tests::{EventReader, RedisCluster, RedisServer, get, json, listening, request, send};
 
 /// A child process killed when the test ends, passed or not.
 struct Process(Child);
@@ -124,16 +124,6 @@ async fn post_json(
         .body(Full::new(Bytes::from(body.to_owned())))
         .expect("a request");
     send(addr, req).await
-}
-
-async fn get(addr: SocketAddr, path: &str) -> hyper::Response<hyper::body::Incoming> {
-    send(
-        addr,
-        request("GET", path)
-            .body(Empty::<Bytes>::new())
-            .expect("a request"),
-    )
-    .await
 }
 
 /// The ticket's event stream through `addr`, as an admin, resuming after

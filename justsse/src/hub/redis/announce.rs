@@ -26,6 +26,19 @@ pub(super) async fn read(
     Ok((secs * 1000 + micros / 1000, announcements))
 }
 
+/// Redis's clock in milliseconds, read on the master of `key`'s slot.
+async fn now_ms(conn: &mut RedisConnection, key: &str) -> Result<u64, HubError> {
+    let mut time = redis::pipe();
+    time.cmd("TIME");
+    let reply = conn.pipeline_at(key, &time).await.map_err(unavailable)?;
+    let (secs, micros): (u64, u64) = reply
+        .into_iter()
+        .next()
+        .and_then(|value| redis::from_redis_value(value).ok())
+        .ok_or_else(|| HubError::Unavailable("TIME without its reply".into()))?;
+    Ok(secs * 1000 + micros / 1000)
+}
+
 /// Announces this instance's subscriber counts every `presence_every`, until
 /// the backend is dropped (its announcements then expire). A failed
 /// announcement is retried at the next tick.
@@ -76,7 +89,7 @@ async fn announce(
         .next()
         .cloned()
         .unwrap_or_default();
-    let (now, _) = read(conn, &shared.shards.presence_key(&anchor)).await?;
+    let now = now_ms(conn, &shared.shards.presence_key(&anchor)).await?;
     let deadline = now.saturating_add(ttl);
     let mut pipe = redis::pipe();
     for (topic, count) in &counts {

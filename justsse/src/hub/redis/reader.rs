@@ -125,12 +125,7 @@ async fn read(
 
 /// The shard's topics with local subscribers now.
 fn followed(shared: &Shared, shard: usize) -> Vec<Arc<Active>> {
-    shared.followed[shard]
-        .topics
-        .all()
-        .into_iter()
-        .map(|(_, active)| active)
-        .collect()
+    shared.followed[shard].topics.entries()
 }
 
 /// After an outage, every topic's entries after the reader's position may
