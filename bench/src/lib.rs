@@ -98,13 +98,22 @@ pub fn quantile_ms(sorted_us: &[u32], p: f64) -> f64 {
 
 /// Stops the subscriber tasks and gathers their latencies (µs), sorted.
 pub async fn collect_latencies(tasks: Vec<tokio::task::JoinHandle<Vec<u32>>>) -> Vec<u32> {
+    for task in &tasks {
+        task.abort();
+    }
+    let mut latencies = gather_latencies(tasks).await;
+    latencies.sort_unstable();
+    latencies
+}
+
+/// Waits for subscriber tasks that end on their own and gathers their
+/// latencies (µs), unsorted (a task that failed adds none).
+pub async fn gather_latencies(tasks: Vec<tokio::task::JoinHandle<Vec<u32>>>) -> Vec<u32> {
     let mut latencies = Vec::new();
     for task in tasks {
-        task.abort();
         if let Ok(mut l) = task.await {
             latencies.append(&mut l);
         }
     }
-    latencies.sort_unstable();
     latencies
 }

@@ -10,7 +10,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bench::{event_data, now_micros};
+use bench::{event_data, gather_latencies, now_micros, quantile_ms};
 use justsse::Event;
 use justsse::hub::{Hub, RedisBackend, RedisConfig};
 
@@ -35,7 +35,7 @@ async fn run(name: &str, hub: Hub<u8>) {
                     break;
                 };
                 if let Some(t) = stamp(&event) {
-                    latencies.push(now_micros().saturating_sub(t));
+                    latencies.push(now_micros().saturating_sub(t) as u32);
                 }
             }
             latencies
@@ -53,18 +53,10 @@ async fn run(name: &str, hub: Hub<u8>) {
             return;
         }
     }
-    let mut all = Vec::new();
-    for task in tasks {
-        if let Ok(mut latencies) = task.await {
-            all.append(&mut latencies);
-        }
-    }
+    let mut all = gather_latencies(tasks).await;
     let elapsed = started.elapsed().as_secs_f64();
     all.sort_unstable();
-    let pct = |p: f64| {
-        all.get((all.len() as f64 * p) as usize)
-            .map_or(0.0, |us| *us as f64 / 1000.0)
-    };
+    let pct = |p: f64| quantile_ms(&all, p);
     println!(
         "| {name} | {} of {} | {:.0} | {:.1} | {:.1} | {:.1} |",
         all.len(),
@@ -72,7 +64,7 @@ async fn run(name: &str, hub: Hub<u8>) {
         all.len() as f64 / elapsed,
         pct(0.5),
         pct(0.99),
-        all.last().map_or(0.0, |us| *us as f64 / 1000.0)
+        pct(1.0)
     );
 }
 

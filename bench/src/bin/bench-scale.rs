@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bench::{event_data, now_micros, quantile_ms};
+use bench::{event_data, gather_latencies, now_micros, quantile_ms};
 use justsse::Event;
 use justsse::hub::{Hub, RedisBackend, RedisConfig};
 use justsse_tests::{RedisCluster, RedisServer};
@@ -123,12 +123,7 @@ async fn run(configs: &[RedisConfig], masters: &[u16], rate: u64, seconds: u64) 
     for topic in 0..TOPICS {
         let _ = hubs[0].publish(&topic, Event::named(END).data("")).await;
     }
-    let mut latencies = Vec::new();
-    for task in tasks {
-        if let Ok(mut l) = task.await {
-            latencies.append(&mut l);
-        }
-    }
+    let mut latencies = gather_latencies(tasks).await;
     let delivered_for = started.elapsed().as_secs_f64();
     latencies.sort_unstable();
     let per_event = after
