@@ -176,6 +176,46 @@ impl Event {
         self.fields().data.as_deref()
     }
 
+    /// The bytes of its text: name, id, data and comment together, without
+    /// the field names and line ends the wire format adds. What a size limit
+    /// (such as a hub's largest event) measures.
+    ///
+    /// ```
+    /// use justsse_http::Event;
+    ///
+    /// assert_eq!(Event::named("news").id(12).data("hello").size(), 11);
+    /// ```
+    pub fn size(&self) -> usize {
+        let fields = self.fields();
+        let text = |field: &Option<String>| field.as_ref().map_or(0, String::len);
+        fields.name.as_ref().map_or(0, |name| name.len())
+            + text(&fields.id)
+            + text(&fields.data)
+            + text(&fields.comment)
+    }
+
+    /// The bytes it takes on the wire: known at once for a frozen event
+    /// ([`freeze`](Self::freeze)), counted by encoding it otherwise; 0 for an
+    /// invalid event, which is never written.
+    ///
+    /// ```
+    /// use justsse_http::Event;
+    ///
+    /// let event = Event::named("news").data("a\nb").freeze()?;
+    /// assert_eq!(event.encoded_len(), "event: news\ndata: a\ndata: b\n\n".len());
+    /// # Ok::<(), justsse_http::EventError>(())
+    /// ```
+    pub fn encoded_len(&self) -> usize {
+        if let Some(frozen) = &self.frozen {
+            return frozen.wire.len();
+        }
+        let mut buf = BytesMut::new();
+        match super::encode::encode(self, &mut buf) {
+            Ok(()) => buf.len(),
+            Err(_) => 0,
+        }
+    }
+
     /// Encodes the event once, for an event sent to many streams: clones share
     /// the encoded bytes, and writing one costs a copy, not an encoding. Changing
     /// a frozen event (any builder call) thaws it first.

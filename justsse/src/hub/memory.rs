@@ -6,11 +6,16 @@ use std::time::Duration;
 
 use justsse_http::{BoxFuture, Event};
 
-use super::registry::Registry;
+use super::registry::{Bounds, Registry};
 use super::topic::Start;
 use super::{Backend, HubError, Presence, Subscription};
 
-/// Settings of the in-memory hub.
+/// Settings of the in-memory hub: what it keeps for replay, bounded by count
+/// and by bytes, so that no client can make it hold more than
+/// [`total_bytes`](Self::total_bytes) (plus a few hundred bytes per topic).
+/// Events dropped for any bound are gone as if too old: a subscriber that
+/// still needed them gets a [`RESYNC`](super::RESYNC). The largest event a hub
+/// takes is set on the hub ([`Hub::max_event_size`](super::Hub::max_event_size)).
 ///
 /// ```
 /// use justsse::hub::{Hub, MemoryConfig};
@@ -19,6 +24,8 @@ use super::{Backend, HubError, Presence, Subscription};
 /// let hub: Hub<u64> = Hub::memory(MemoryConfig {
 ///     replay: 256,
 ///     retain_idle: Duration::from_secs(60),
+///     total_bytes: 16 * 1024 * 1024,
+///     ..MemoryConfig::default()
 /// });
 /// ```
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +36,17 @@ pub struct MemoryConfig {
     /// How long a topic with no subscribers keeps its events for clients that
     /// come back (default 10 minutes); then it is freed.
     pub retain_idle: Duration,
+    /// The most bytes one topic keeps (default 1 MiB): past it, its oldest
+    /// events go (its newest always stays). An event counts its encoding, its
+    /// fields and about 160 bytes of bookkeeping.
+    pub topic_bytes: usize,
+    /// The most bytes every topic together keeps (default 64 MiB): past it,
+    /// the oldest events of the whole hub go first, whatever their topic.
+    pub total_bytes: usize,
+    /// The most topics kept at once (default 10,000). Making one more frees
+    /// the topics nobody listens to that were idle longest (a sixteenth of
+    /// them at a time); topics with subscribers are never freed for it.
+    pub max_topics: usize,
 }
 
 impl Default for MemoryConfig {
@@ -36,6 +54,9 @@ impl Default for MemoryConfig {
         Self {
             replay: 1024,
             retain_idle: super::DEFAULT_RETAIN,
+            topic_bytes: super::DEFAULT_TOPIC_BYTES,
+            total_bytes: super::DEFAULT_TOTAL_BYTES,
+            max_topics: 10_000,
         }
     }
 }
@@ -56,10 +77,13 @@ impl Memory {
             .map_or(0, |d| d.as_millis() as u64);
         Self(Arc::new(Shared {
             epoch,
-            topics: Arc::new(Registry::new(
-                config.replay.max(1),
-                Some(config.retain_idle),
-            )),
+            topics: Arc::new(Registry::new(Bounds {
+                replay: config.replay.max(1),
+                retain: Some(config.retain_idle),
+                topic_bytes: config.topic_bytes,
+                total_bytes: config.total_bytes,
+                max_topics: config.max_topics,
+            })),
         }))
     }
 }

@@ -1,6 +1,7 @@
 //! Broadcast with replay: topics that number their events, keep the last ones,
 //! and let a reconnecting client resume after the last id it saw.
 
+mod budget;
 mod memory;
 mod merged;
 mod presence;
@@ -47,6 +48,14 @@ pub enum HubError {
     /// key prefix with a hash tag).
     #[error("the hub's configuration is invalid: {0}")]
     Config(String),
+    /// The event is larger than the hub takes ([`Hub::max_event_size`]).
+    #[error("the event is {size} bytes; the hub takes events of at most {max} bytes")]
+    TooLarge {
+        /// The event's [`size`](Event::size).
+        size: usize,
+        /// The hub's largest.
+        max: usize,
+    },
 }
 
 impl From<HubError> for HttpError {
@@ -55,6 +64,10 @@ impl From<HubError> for HttpError {
             HubError::Unavailable(_) => HttpError::new(
                 justsse_http::http::StatusCode::SERVICE_UNAVAILABLE,
                 "event delivery is unavailable; try again",
+            ),
+            HubError::TooLarge { max, .. } => HttpError::new(
+                justsse_http::http::StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the event would be larger than the {max} bytes this service publishes"),
             ),
             other => HttpError::internal(other),
         }
@@ -112,6 +125,7 @@ pub trait Backend: Send + Sync + 'static {
 /// ```
 pub struct Hub<K = String> {
     backend: Arc<dyn Backend>,
+    max_event: usize,
     key: PhantomData<fn(&K)>,
 }
 
@@ -119,6 +133,7 @@ impl<K> Clone for Hub<K> {
     fn clone(&self) -> Self {
         Self {
             backend: self.backend.clone(),
+            max_event: self.max_event,
             key: PhantomData,
         }
     }
@@ -151,13 +166,43 @@ impl<K: Display> Hub<K> {
     pub fn with_backend(backend: impl Backend) -> Self {
         Self {
             backend: Arc::new(backend),
+            max_event: DEFAULT_MAX_EVENT,
             key: PhantomData,
         }
     }
 
+    /// The largest event this hub publishes, by [`Event::size`] (its name,
+    /// id, data and comment; default 64 KiB, on every backend): a larger one
+    /// is refused with [`HubError::TooLarge`] (`413` when a handler returns
+    /// it), counted in `justsse_hub_refused_total{reason="too_large"}`.
+    ///
+    /// ```
+    /// use justsse::{Event, hub::{Hub, HubError}};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let hub: Hub<u64> = Hub::new().max_event_size(4096);
+    /// let big = Event::named("comment").data("x".repeat(5000));
+    /// assert!(matches!(hub.publish(&1, big).await, Err(HubError::TooLarge { size: 5007, .. })));
+    /// # }
+    /// ```
+    pub fn max_event_size(mut self, bytes: usize) -> Self {
+        self.max_event = bytes;
+        self
+    }
+
     /// Publishes `event` on `topic`: it gets the topic's next id (any id it had
     /// is replaced) and reaches every subscriber. Returns the event as sent.
+    /// An event over [`max_event_size`](Self::max_event_size) is refused.
     pub async fn publish(&self, topic: &K, event: Event) -> Result<Event, HubError> {
+        let size = event.size();
+        if size > self.max_event {
+            metrics::counter!("justsse_hub_refused_total", "reason" => "too_large").increment(1);
+            return Err(HubError::TooLarge {
+                size,
+                max: self.max_event,
+            });
+        }
         self.backend.publish(topic.to_string(), event).await
     }
 
@@ -225,7 +270,11 @@ impl<K: Display> Hub<K> {
     /// # }
     /// ```
     pub async fn subscribe_all(&self, topics: &[K], last_id: Option<&str>) -> Subscription {
-        let topics: Vec<String> = topics.iter().map(ToString::to_string).collect();
+        let mut topics: Vec<String> = topics.iter().map(ToString::to_string).collect();
+        // A topic named twice is followed once: each one followed costs a
+        // copy of every event, so duplicates would multiply the bytes sent.
+        let mut seen = std::collections::HashSet::with_capacity(topics.len());
+        topics.retain(|topic| seen.insert(topic.clone()));
         let span = tracing::Span::current();
         if !span.is_disabled() {
             span.record("topic", topics.join(",").as_str());
@@ -279,3 +328,12 @@ pub(crate) fn resync(latest_id: &str, reason: &'static str) -> Event {
 
 /// How long an idle topic (no subscribers) keeps its events by default.
 pub(crate) const DEFAULT_RETAIN: Duration = Duration::from_secs(600);
+
+/// The largest event a hub takes by default, by [`Event::size`].
+pub(crate) const DEFAULT_MAX_EVENT: usize = 64 * 1024;
+
+/// The most bytes one topic's local log keeps by default.
+pub(crate) const DEFAULT_TOPIC_BYTES: usize = 1024 * 1024;
+
+/// The most bytes every local log of a hub keeps together by default.
+pub(crate) const DEFAULT_TOTAL_BYTES: usize = 64 * 1024 * 1024;

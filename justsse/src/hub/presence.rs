@@ -2,7 +2,7 @@
 //! instance sharing the backend.
 //!
 //! On Redis each instance announces its count per followed topic in the hash
-//! `<key_prefix>presence:<topic>` (field: the instance, value: `<count>
+//! `<key_prefix>p:<topic>` (field: the instance, value: `<count>
 //! <deadline>`, the deadline in Redis's clock), every
 //! [`presence_every`](super::RedisConfig::presence_every), valid for
 //! [`presence_ttl`](super::RedisConfig::presence_ttl). A reader counts the live

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::budget::Budget;
 use super::topic::{Topic, lock};
 
 pub(crate) struct Registry<T> {
@@ -21,6 +22,24 @@ pub(crate) struct Registry<T> {
     /// come back; `None`: it goes with its last subscriber (its events are
     /// kept elsewhere, in Redis).
     retain: Option<Duration>,
+    /// The bytes every topic's log may hold.
+    budget: Arc<Budget>,
+    /// The most topics kept; past it, making one frees the longest idle
+    /// topics that nobody listens to.
+    max_topics: usize,
+}
+
+/// What a [`Registry`] keeps, at most.
+pub(crate) struct Bounds {
+    /// Events each topic's log keeps.
+    pub(crate) replay: usize,
+    /// See [`Registry::retain`].
+    pub(crate) retain: Option<Duration>,
+    /// Bytes per topic's log, and of every log together.
+    pub(crate) topic_bytes: usize,
+    pub(crate) total_bytes: usize,
+    /// Topics kept at once (those with subscribers are never freed for it).
+    pub(crate) max_topics: usize,
 }
 
 struct Topics<T> {
@@ -43,14 +62,16 @@ impl<T> Entry<T> {
 }
 
 impl<T: Send + Sync + 'static> Registry<T> {
-    pub(crate) fn new(replay: usize, retain: Option<Duration>) -> Self {
+    pub(crate) fn new(bounds: Bounds) -> Self {
         Self {
             state: Mutex::new(Topics {
                 map: HashMap::new(),
                 last_sweep: Instant::now(),
             }),
-            replay,
-            retain,
+            replay: bounds.replay,
+            retain: bounds.retain,
+            budget: Arc::new(Budget::new(bounds.topic_bytes, bounds.total_bytes)),
+            max_topics: bounds.max_topics.max(1),
         }
     }
 
@@ -103,16 +124,21 @@ impl<T: Send + Sync + 'static> Registry<T> {
     fn find(&self, name: &str, make: impl FnOnce() -> T, subscribe: bool) -> Arc<Entry<T>> {
         let mut topics = lock(self.state.lock());
         self.sweep(&mut topics);
-        let entry = topics
-            .map
-            .entry(name.to_owned())
-            .or_insert_with(|| {
-                Arc::new(Entry {
-                    log: Arc::new(Topic::new(self.replay)),
-                    state: make(),
-                })
-            })
-            .clone();
+        if let Some(entry) = topics.map.get(name) {
+            let entry = entry.clone();
+            if subscribe {
+                entry.log.subscribers.fetch_add(1, Ordering::Relaxed);
+            }
+            return entry;
+        }
+        if topics.map.len() >= self.max_topics {
+            self.free_idle(&mut topics);
+        }
+        let entry = Arc::new(Entry {
+            log: Arc::new(Topic::new(self.replay, self.budget.clone())),
+            state: make(),
+        });
+        topics.map.insert(name.to_owned(), entry.clone());
         if subscribe {
             entry.log.subscribers.fetch_add(1, Ordering::Relaxed);
         }
@@ -133,6 +159,28 @@ impl<T: Send + Sync + 'static> Registry<T> {
         topics.map.retain(|_, entry| {
             entry.subscribers() > 0 || now.duration_since(entry.log.last_activity()) < retain
         });
+    }
+
+    /// Frees the longest idle sixteenth (at least one) of the topics nobody
+    /// listens to: the registry is full. Topics with subscribers stay (their
+    /// number is bounded by the streams the server admits).
+    fn free_idle(&self, topics: &mut Topics<T>) {
+        let mut idle: Vec<(Instant, String)> = topics
+            .map
+            .iter()
+            .filter(|(_, entry)| entry.subscribers() == 0)
+            .map(|(name, entry)| (entry.log.last_activity(), name.clone()))
+            .collect();
+        let count = (topics.map.len() / 16).max(1).min(idle.len());
+        if count == 0 {
+            return;
+        }
+        idle.select_nth_unstable(count - 1);
+        for (_, name) in &idle[..count] {
+            topics.map.remove(name);
+        }
+        metrics::counter!("justsse_hub_topics_freed_total", "reason" => "max_topics")
+            .increment(count as u64);
     }
 
     /// The last subscriber of `left` (`name`) left: the topic goes now if it
@@ -173,11 +221,21 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use super::Registry;
+    use super::{Bounds, Registry};
+
+    fn bounds(retain: Option<Duration>) -> Bounds {
+        Bounds {
+            replay: 4,
+            retain,
+            topic_bytes: 1 << 20,
+            total_bytes: 1 << 20,
+            max_topics: 100,
+        }
+    }
 
     #[test]
     fn a_topic_without_retention_goes_with_its_last_subscriber() {
-        let registry = Arc::new(Registry::new(4, None));
+        let registry = Arc::new(Registry::new(bounds(None)));
         let (_, first) = registry.subscribe("t", || 1);
         let (entry, second) = registry.subscribe("t", || 2);
         assert_eq!(
@@ -193,7 +251,7 @@ mod tests {
 
     #[test]
     fn a_retained_topic_stays_while_it_has_events() {
-        let registry = Arc::new(Registry::new(4, Some(Duration::from_secs(60))));
+        let registry = Arc::new(Registry::new(bounds(Some(Duration::from_secs(60)))));
         let (_, guard) = registry.subscribe("quiet", || ());
         drop(guard);
         assert!(registry.all().is_empty(), "nothing to keep");

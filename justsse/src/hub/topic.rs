@@ -18,6 +18,7 @@ use tokio::sync::Notify;
 use tokio::sync::futures::OwnedNotified;
 use tokio::time::Instant;
 
+use super::budget::{Budget, cost};
 use super::resync;
 
 pub(crate) fn lock<T>(result: Result<T, PoisonError<T>>) -> T {
@@ -31,6 +32,8 @@ pub(crate) struct Topic {
     published: Arc<Notify>,
     pub(crate) subscribers: AtomicUsize,
     replay: usize,
+    /// The bytes this log and the hub's logs together may hold.
+    budget: Arc<Budget>,
 }
 
 struct Log {
@@ -38,6 +41,8 @@ struct Log {
     next: u64,
     /// The last events, oldest first: `events[i]` has number `next - len + i`.
     events: VecDeque<Event>,
+    /// What `events` hold, by [`cost`].
+    bytes: usize,
     last_activity: Instant,
 }
 
@@ -74,38 +79,86 @@ enum Read {
     Nothing,
 }
 
+impl Drop for Topic {
+    fn drop(&mut self) {
+        let log = self.log.get_mut().unwrap_or_else(PoisonError::into_inner);
+        self.budget.released(log.events.len(), log.bytes);
+    }
+}
+
 impl Topic {
-    pub(crate) fn new(replay: usize) -> Self {
+    pub(crate) fn new(replay: usize, budget: Arc<Budget>) -> Self {
         Self {
             log: RwLock::new(Log {
                 next: 1,
                 events: VecDeque::new(),
+                bytes: 0,
                 last_activity: Instant::now(),
             }),
             published: Arc::new(Notify::new()),
             subscribers: AtomicUsize::new(0),
             replay: replay.max(1),
+            budget,
         }
     }
 
-    /// Appends the event `make` builds from its local number, and wakes readers.
+    /// Appends the event `make` builds from its local number, and wakes
+    /// readers. The oldest events go while the log holds more than its count
+    /// or its bytes (the newest always stays), then the hub's oldest while
+    /// every log together holds more than the hub's total.
     pub(crate) fn push(
-        &self,
+        self: &Arc<Self>,
         make: impl FnOnce(u64) -> Result<Event, EventError>,
     ) -> Result<Event, EventError> {
-        let event = {
+        let (event, seq) = {
             let mut log = lock(self.log.write());
-            let event = make(log.next)?;
+            let seq = log.next;
+            let event = make(seq)?;
+            let added = cost(&event);
             log.events.push_back(event.clone());
-            if log.events.len() > self.replay {
-                log.events.pop_front();
+            log.bytes += added;
+            let (mut count, mut freed) = (0, 0);
+            while log.events.len() > self.replay
+                || (log.bytes > self.budget.topic && log.events.len() > 1)
+            {
+                let Some(oldest) = log.events.pop_front() else {
+                    break;
+                };
+                let oldest = cost(&oldest);
+                log.bytes -= oldest;
+                (count, freed) = (count + 1, freed + oldest);
             }
+            self.budget.charge(added, count, freed);
             log.next += 1;
             log.last_activity = Instant::now();
-            event
+            (event, seq)
         };
+        self.budget.pushed(Arc::downgrade(self), seq);
         self.published.notify_waiters();
         Ok(event)
+    }
+
+    /// Drops the events numbered up to `seq` that the log still holds (the
+    /// hub is over its total); returns how many went.
+    pub(crate) fn drop_through(&self, seq: u64) -> usize {
+        let mut log = lock(self.log.write());
+        let (mut count, mut freed) = (0, 0);
+        while log.oldest() <= seq {
+            let Some(oldest) = log.events.pop_front() else {
+                break;
+            };
+            let oldest = cost(&oldest);
+            log.bytes -= oldest;
+            (count, freed) = (count + 1, freed + oldest);
+        }
+        self.budget.released(count, freed);
+        count
+    }
+
+    /// Whether the log still holds event number `seq`.
+    pub(crate) fn holds(&self, seq: u64) -> bool {
+        let log = lock(self.log.read());
+        seq >= log.oldest() && seq < log.next
     }
 
     /// The number the next event gets: a reader starting here sees only what

@@ -49,7 +49,7 @@ async fn cluster_backend_passes_the_conformance_suite_with_topics_on_every_maste
     }
     // The topics' streams are spread over all three masters.
     for master in cluster.masters() {
-        let keys = cluster.cli(master, &["--scan", "--pattern", "justsse:{*}spread-*"]);
+        let keys = cluster.cli(master, &["--scan", "--pattern", "justsse:{*}t:spread-*"]);
         assert!(
             keys.lines().count() >= 4,
             "master {master} holds {} of the 48 topics",

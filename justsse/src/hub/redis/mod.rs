@@ -21,7 +21,7 @@ use std::time::Duration;
 use justsse_http::{BoxError, BoxFuture, Event};
 use tokio::sync::Notify;
 
-use super::registry::{Entry, Registry, Subscribed};
+use super::registry::{Bounds, Entry, Registry, Subscribed};
 use super::topic::{Skip, lock};
 use super::{Backend, HubError, Presence, Subscription, presence, resync};
 use connection::Connector;
@@ -64,7 +64,7 @@ pub struct RedisConfig {
     /// followed topic waits before its live events start to flow.
     pub block: Duration,
     /// How often this instance announces its subscriber count per followed
-    /// topic, in `<key_prefix>presence:<topic>` (default 5 s): the most other
+    /// topic, in `<key_prefix>p:<topic>` (default 5 s): the most other
     /// instances' [`Hub::subscribers`](super::Hub::subscribers) lag behind it.
     pub presence_every: Duration,
     /// How long an announcement counts (default 15 s): the most a crashed
@@ -209,7 +209,14 @@ impl RedisBackend {
                 .map(|_| Followed {
                     // A topic goes with its last local subscriber: its
                     // events stay in Redis.
-                    topics: Arc::new(Registry::new(config.replay, None)),
+                    topics: Arc::new(Registry::new(Bounds {
+                        replay: config.replay,
+                        retain: None,
+                        topic_bytes: super::DEFAULT_TOPIC_BYTES,
+                        total_bytes: super::DEFAULT_TOTAL_BYTES,
+                        // A topic lives as long as its subscribers here.
+                        max_topics: usize::MAX,
+                    })),
                     added: Notify::new(),
                 })
                 .collect(),

@@ -53,15 +53,16 @@ impl Shards {
         usize::from(crc16(topic.as_bytes())) % self.tags.len()
     }
 
-    /// The stream key of `topic`.
+    /// The stream key of `topic`: `t:` before the name and `p:` before a
+    /// presence hash's keep the two key spaces apart, whatever a topic is named.
     pub(super) fn key(&self, topic: &str) -> String {
-        format!("{}{}{topic}", self.prefix, self.tags[self.of(topic)])
+        format!("{}{}t:{topic}", self.prefix, self.tags[self.of(topic)])
     }
 
     /// The hash of `topic`'s presence announcements, in the stream's slot.
     pub(super) fn presence_key(&self, topic: &str) -> String {
         format!(
-            "{}{}presence:{topic}",
+            "{}{}p:{topic}",
             self.prefix,
             self.tags[self.of(topic)]
         )
@@ -97,11 +98,11 @@ mod tests {
     fn one_node_keeps_plain_keys() {
         let shards = Shards::node("justsse:");
         assert_eq!(shards.len(), 1);
-        assert_eq!(shards.key("tickets:7"), "justsse:tickets:7");
-        assert_eq!(
-            shards.presence_key("tickets:7"),
-            "justsse:presence:tickets:7"
-        );
+        assert_eq!(shards.key("tickets:7"), "justsse:t:tickets:7");
+        assert_eq!(shards.presence_key("tickets:7"), "justsse:p:tickets:7");
+        // A topic named like another's presence hash has a key of its own
+        // (it once was that hash's key, and publishing to it failed).
+        assert_ne!(shards.key("p:zz"), shards.presence_key("zz"));
     }
 
     #[test]
@@ -126,6 +127,6 @@ mod tests {
         let presence = shards.presence_key("tickets:7");
         let tag = |k: &str| k[k.find('{').unwrap()..=k.find('}').unwrap()].to_owned();
         assert_eq!(tag(&key), tag(&presence));
-        assert!(key.ends_with("}tickets:7"), "{key}");
+        assert!(key.ends_with("}t:tickets:7"), "{key}");
     }
 }
