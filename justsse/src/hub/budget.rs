@@ -95,3 +95,32 @@ impl Budget {
         self.held.load(Ordering::Acquire)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use justsse_http::Event;
+
+    use super::{Budget, cost};
+    use crate::hub::topic::Topic;
+
+    #[test]
+    fn the_total_holds_under_any_mix_of_topics_and_is_given_back() {
+        let budget = Arc::new(Budget::new(50_000, 200_000));
+        let topics: Vec<Arc<Topic>> = (0..10)
+            .map(|_| Arc::new(Topic::new(1024, budget.clone())))
+            .collect();
+        let mut kept = 0;
+        for n in 0..2_000usize {
+            let data = "z".repeat(n % 3_000);
+            let topic = &topics[n * 7 % topics.len()];
+            let pushed = topic.push(|seq| Event::new().id(seq).data(data).freeze());
+            kept = cost(&pushed.expect("valid"));
+            assert!(budget.held() <= 200_000, "held {} after {n}", budget.held());
+        }
+        assert!(budget.held() >= kept, "the newest event is kept");
+        drop(topics);
+        assert_eq!(budget.held(), 0, "freed topics give their bytes back");
+    }
+}

@@ -37,7 +37,107 @@ fn hub(replay: usize) -> Hub<&'static str> {
     Hub::memory(MemoryConfig {
         replay,
         retain_idle: Duration::from_secs(60),
+        ..MemoryConfig::default()
     })
+}
+
+/// Whether a subscriber resuming after `id` on `topic` gets a resync (the
+/// events after it are gone) rather than a replay.
+async fn resumes_with_resync(hub: &Hub<&'static str>, topic: &'static str, id: &Event) -> bool {
+    let mut sub = hub.subscribe(&topic, id.id_str()).await;
+    let first = ready(&mut sub, 1);
+    first.first().and_then(Event::name) == Some(RESYNC)
+}
+
+#[tokio::test]
+async fn an_event_over_the_largest_size_is_refused_and_nothing_is_kept() {
+    let hub = hub(16).max_event_size(1000);
+    let mut live = hub.subscribe(&"t", None).await;
+    let refused = hub.publish(&"t", Event::new().data("x".repeat(1001))).await;
+    assert!(
+        matches!(refused, Err(justsse::hub::HubError::TooLarge { size: 1001, max: 1000 })),
+        "{refused:?}"
+    );
+    let err = justsse::HttpError::from(refused.expect_err("refused"));
+    assert_eq!(err.status(), justsse::http::StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(ready(&mut live, 1).is_empty(), "nothing was published");
+    hub.publish(&"t", Event::new().data("x".repeat(1000)))
+        .await
+        .expect("the largest size is taken");
+    assert_eq!(ready(&mut live, 2).len(), 1);
+}
+
+#[tokio::test]
+async fn a_topic_over_its_bytes_drops_its_oldest_events_and_resumers_resync() {
+    let hub = Hub::memory(MemoryConfig {
+        topic_bytes: 100_000,
+        ..MemoryConfig::default()
+    });
+    let mut sent = Vec::new();
+    for n in 0..10 {
+        let data = format!("{n}{}", "x".repeat(20_000));
+        sent.push(hub.publish(&"t", Event::new().data(data)).await.expect("publish"));
+    }
+    // An event costs about twice its 20 KB (its encoding and its fields):
+    // two fit in 100 KB, so resuming after the 7th replays the last two...
+    let mut recent = hub.subscribe(&"t", sent[7].id_str()).await;
+    let replayed = ready(&mut recent, 10);
+    assert_eq!(replayed.len(), 2, "the newest two are kept");
+    assert!(replayed[0].data_str().is_some_and(|d| d.starts_with('8')));
+    // ...while one that needed an older one is told to resync.
+    assert!(resumes_with_resync(&hub, "t", &sent[5]).await);
+}
+
+#[tokio::test]
+async fn the_hub_over_its_total_drops_the_oldest_events_of_any_topic_first() {
+    let hub = Hub::memory(MemoryConfig {
+        topic_bytes: 200_000,
+        total_bytes: 300_000,
+        ..MemoryConfig::default()
+    });
+    let big = || Event::new().data("y".repeat(20_000));
+    let first = hub.publish(&"old", big()).await.expect("publish");
+    hub.publish(&"old", big()).await.expect("publish");
+    // Fill the hub through other topics, each within its own share: about
+    // 40 KB an event, nine events are over 300 KB, and the two oldest go.
+    let mut newest = Vec::new();
+    for topic in ["a", "b", "c", "d", "e", "f", "g"] {
+        newest.push(hub.publish(&topic, big()).await.expect("publish"));
+    }
+    assert!(
+        resumes_with_resync(&hub, "old", &first).await,
+        "the hub's oldest events went first, though their topic is small"
+    );
+    // The newest topic's event is still there: resuming from before it (the
+    // topic's start, number 0) replays it.
+    let last = newest.last().expect("seven");
+    let before = format!("{}0", last.id_str().expect("id").trim_end_matches(char::is_numeric));
+    let mut replay = hub.subscribe(&"g", Some(before.as_str())).await;
+    assert_eq!(ready(&mut replay, 2).len(), 1, "the newest event is kept");
+}
+
+#[tokio::test]
+async fn past_the_most_topics_the_longest_idle_go_and_subscribed_ones_stay() {
+    let hub = Hub::memory(MemoryConfig {
+        max_topics: 16,
+        ..MemoryConfig::default()
+    });
+    let _watcher = hub.subscribe(&"watched", None).await;
+    let kept = hub.publish(&"watched", Event::new().data("w")).await.expect("publish");
+    let first = hub.publish(&"idle-0", Event::new().data("0")).await.expect("publish");
+    for n in 1..40 {
+        let topic: &'static str = Box::leak(format!("idle-{n}").into_boxed_str());
+        hub.publish(&topic, Event::new().data("n")).await.expect("publish");
+    }
+    assert!(
+        resumes_with_resync(&hub, "idle-0", &first).await,
+        "the longest idle topic was freed"
+    );
+    let mut resumed = hub.subscribe(&"watched", None).await;
+    assert!(ready(&mut resumed, 1).is_empty());
+    let mut replay = hub.subscribe(&"watched", Some(kept.id_str().expect("id"))).await;
+    assert!(ready(&mut replay, 1).is_empty(), "nothing after the kept event");
+    assert_eq!(hub.subscribers(&"watched").await.expect("count").here, 3);
 }
 
 #[tokio::test]
@@ -141,6 +241,7 @@ async fn idle_topics_are_freed() {
     let hub: Hub<u32> = Hub::memory(MemoryConfig {
         replay: 8,
         retain_idle: Duration::from_secs(60),
+        ..MemoryConfig::default()
     });
     // A topic with subscribers only is freed when the last one leaves.
     let sub = hub.subscribe(&1, None).await;
