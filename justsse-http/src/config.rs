@@ -154,11 +154,27 @@ impl ServerConfig {
         self
     }
 
-    /// The most event streams one client IP may hold open at once (default: no
-    /// limit). One more is answered `429` with `Retry-After`. Behind a proxy
-    /// every client has the proxy's address: set this on the proxy instead.
+    /// The most event streams one client may hold open at once (default: no
+    /// limit). One more is answered `429` with `Retry-After`, before its
+    /// handler runs. A client is an IPv4 address, or an IPv6 network of
+    /// [`ipv6_prefix`](Self::ipv6_prefix) bits (a /64 by default).
+    ///
+    /// There is no default because the server cannot tell a client from a
+    /// proxy: behind a load balancer every client has the balancer's address,
+    /// and any default would cap the whole service. A server facing clients
+    /// directly should set it (the tickets example sets 32: a browser needs one
+    /// stream per tab); behind a proxy, set the limit on the proxy.
     pub fn max_streams_per_ip(mut self, streams: usize) -> Self {
         self.stream_limits.per_ip = Some(streams.max(1));
+        self
+    }
+
+    /// How many leading bits of an IPv6 address name one client for
+    /// [`max_streams_per_ip`](Self::max_streams_per_ip) (default 64: one host
+    /// usually holds a whole /64 and may use any address in it; 128 counts
+    /// each address, 48 each site).
+    pub fn ipv6_prefix(mut self, bits: u8) -> Self {
+        self.stream_limits.ipv6_prefix = bits.min(128);
         self
     }
 

@@ -366,6 +366,10 @@ pub(crate) enum Routed<'r, 'p> {
         params: matchit::Params<'r, 'p>,
         /// The route's path as written.
         pattern: &'r str,
+        /// Whether the answer is expected to be an event stream (an SSE route,
+        /// or a GET that accepts one): its place among the open streams is
+        /// taken before the handler runs.
+        streams: bool,
     },
     Answer(Response),
 }
@@ -386,6 +390,11 @@ impl Routes {
         let accepts_sse = methods.sse.is_some() && accepts_event_stream(headers);
         match methods.select(method, accepts_sse) {
             Some(handler) => Routed::Found {
+                streams: methods
+                    .sse
+                    .as_ref()
+                    .is_some_and(|sse| Arc::ptr_eq(sse, handler))
+                    || (*method == Method::GET && accepts_event_stream(headers)),
                 handler,
                 params: matched.params,
                 pattern: &self.patterns[*matched.value],

@@ -23,7 +23,7 @@ use crate::request::{Origin, Params, Request};
 use crate::request_body::BodyLimits;
 use crate::response::{IntoResponse, Response};
 use crate::router::{Routed, Routes};
-use crate::stream_limits::OpenStreams;
+use crate::stream_limits::{OpenStreams, StreamPermit};
 
 /// What every connection of one server shares.
 pub(crate) struct App {
@@ -61,13 +61,21 @@ impl App {
             parts.uri.query(),
             &parts.headers,
         );
-        let (handler, params, pattern) = match routed {
+        let (handler, params, pattern, streams) = match routed {
             Routed::Found {
                 handler,
                 params,
                 pattern,
-            } => (handler, Params::from_matched(params), pattern),
+                streams,
+            } => (handler, Params::from_matched(params), pattern, streams),
             Routed::Answer(response) => return Handling::ready(response),
+        };
+        // A stream over its limits is refused before its handler runs, so a
+        // refused request starts nothing (no subscription, no task).
+        let permit = match streams.then(|| self.open_streams.admit(client_ip(origin))) {
+            Some(Err(refused)) => return Handling::ready(refused.into_response()),
+            Some(Ok(permit)) => permit.map(Box::new),
+            None => None,
         };
         let span = request_span(&parts.method, pattern, origin.peer);
         let is_head = parts.method == Method::HEAD;
@@ -80,6 +88,7 @@ impl App {
             Ok(future) => Handling {
                 future: Some(future),
                 is_head,
+                permit,
                 origin: Some(origin.clone()),
                 app: Some(self.clone()),
                 expired: None,
@@ -96,15 +105,21 @@ impl App {
         &self,
         mut response: Response,
         is_head: bool,
+        admitted: Option<Box<StreamPermit>>,
         client: Option<IpAddr>,
         span: Option<Box<tracing::Span>>,
     ) -> Response {
         if is_head {
             strip_body(&mut response);
         } else if let Some(stream) = response.body_mut().as_sse_mut() {
-            let permit = match self.open_streams.admit(client) {
-                Ok(permit) => permit,
-                Err(refused) => return refused.into_response(),
+            // Admitted before the handler ran when a stream was expected; a
+            // stream from a route that did not say so is counted now.
+            let permit = match admitted {
+                Some(permit) => Some(*permit),
+                None => match self.open_streams.admit(client) {
+                    Ok(permit) => permit,
+                    Err(refused) => return refused.into_response(),
+                },
             };
             stream.attach(
                 &self.config.streams,
@@ -144,6 +159,9 @@ fn request_span(method: &Method, route: &str, peer: Option<SocketAddr>) -> Optio
 pub(crate) struct Handling {
     future: Option<BoxFuture<Response>>,
     is_head: bool,
+    /// Its place among the open streams, taken before the handler ran (boxed:
+    /// only requests for streams, under a limit, have one).
+    permit: Option<Box<StreamPermit>>,
     /// Where the request came from, for the per-client stream limit.
     origin: Option<Arc<Origin>>,
     app: Option<Arc<App>>,
@@ -163,6 +181,7 @@ impl Handling {
         Self {
             future: Some(Box::pin(std::future::ready(response))),
             is_head: false,
+            permit: None,
             origin: None,
             app: None,
             expired: None,
@@ -203,13 +222,18 @@ impl Future for Handling {
         this.future = None;
         let response = match this.app.take() {
             Some(app) => {
-                let client = this.origin.take().and_then(|origin| origin.peer).map(|peer| peer.ip());
-                app.finish(response, this.is_head, client, this.span.take())
+                let client = this.origin.take().and_then(|origin| client_ip(&origin));
+                let permit = this.permit.take();
+                app.finish(response, this.is_head, permit, client, this.span.take())
             }
             None => response,
         };
         Poll::Ready(Ok(response))
     }
+}
+
+fn client_ip(origin: &Origin) -> Option<IpAddr> {
+    origin.peer.map(|peer| peer.ip())
 }
 
 fn panicked(panic: &(dyn Any + Send)) -> Response {

@@ -12,11 +12,40 @@ use http::header::{HeaderValue, RETRY_AFTER};
 use crate::error::HttpError;
 
 /// What [`ServerConfig`](crate::ServerConfig) says about open streams.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct StreamLimits {
     pub(crate) total: Option<usize>,
     pub(crate) per_ip: Option<usize>,
+    /// IPv6 clients count per network of this many leading bits.
+    pub(crate) ipv6_prefix: u8,
     pub(crate) lifetime: Option<Duration>,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        Self {
+            total: None,
+            per_ip: None,
+            ipv6_prefix: 64,
+            lifetime: None,
+        }
+    }
+}
+
+impl StreamLimits {
+    /// The client whose share `ip` counts against: an IPv4 address itself
+    /// (an IPv4-mapped IPv6 one too), an IPv6 address by its network, since
+    /// one host commonly holds a whole /64 and picks a new address at will.
+    fn client(&self, ip: IpAddr) -> IpAddr {
+        match ip.to_canonical() {
+            IpAddr::V6(v6) => {
+                let bits = u32::from(self.ipv6_prefix.min(128));
+                let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+                IpAddr::V6((u128::from(v6) & mask).into())
+            }
+            v4 => v4,
+        }
+    }
 }
 
 /// The open streams of one server, counted when a limit asks for it.
@@ -72,6 +101,7 @@ impl OpenStreams {
             ));
         }
         if let (Some(limit), Some(ip)) = (self.limits.per_ip, ip) {
+            let ip = self.limits.client(ip);
             let mut per_ip = self.per_ip.lock().unwrap_or_else(PoisonError::into_inner);
             let open = per_ip.entry(ip).or_insert(0);
             if *open >= limit {
@@ -121,7 +151,7 @@ mod tests {
         let streams = Arc::new(OpenStreams::new(StreamLimits {
             total: Some(3),
             per_ip: Some(2),
-            lifetime: None,
+            ..StreamLimits::default()
         }));
         let (a, b) = (Some(IpAddr::from([10, 0, 0, 1])), Some(IpAddr::from([10, 0, 0, 2])));
         let first = streams.admit(a).expect("first");
@@ -135,6 +165,32 @@ mod tests {
         assert_eq!(streams.total.load(Ordering::Acquire), 0);
         assert!(streams.per_ip.lock().expect("lock").is_empty());
         assert!(streams.admit(a).expect("room again").is_some());
+    }
+
+    #[test]
+    fn ipv6_clients_share_their_network_s_limit() {
+        let streams = Arc::new(OpenStreams::new(StreamLimits {
+            per_ip: Some(2),
+            ..StreamLimits::default()
+        }));
+        let ip = |text: &str| Some(text.parse::<IpAddr>().expect("an address"));
+        let _one = streams.admit(ip("2001:db8:1:2::1")).expect("first");
+        let _two = streams.admit(ip("2001:db8:1:2:ffff::9")).expect("same /64");
+        let refused = streams.admit(ip("2001:db8:1:2:abcd::7")).expect_err("the /64 is full");
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(streams.admit(ip("2001:db8:1:3::1")).is_ok(), "another /64");
+        // An IPv4-mapped address is its IPv4 client.
+        let _v4 = streams.admit(ip("192.0.2.1")).expect("v4");
+        let _mapped = streams.admit(ip("::ffff:192.0.2.1")).expect("the same client");
+        assert!(streams.admit(ip("192.0.2.1")).is_err(), "two already");
+        let exact = StreamLimits {
+            ipv6_prefix: 128,
+            ..StreamLimits::default()
+        };
+        assert_ne!(
+            exact.client("2001:db8::1".parse().expect("ip")),
+            exact.client("2001:db8::2".parse().expect("ip"))
+        );
     }
 
     #[test]

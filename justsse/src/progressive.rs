@@ -93,6 +93,32 @@ impl<T: Serialize> Channel<T> {
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
     }
+
+    /// Resolves when the client is gone (its stream closed or reset, its
+    /// connection lost, or the server shutting down): await it beside the work
+    /// that feeds the channel, so that work stops with its client instead of at
+    /// its next `send`.
+    ///
+    /// ```
+    /// use justsse::progressive::Channel;
+    /// use std::time::Duration;
+    ///
+    /// async fn feed(updates: Channel<u64>) {
+    ///     let mut every = tokio::time::interval(Duration::from_secs(5));
+    ///     for n in 0.. {
+    ///         tokio::select! {
+    ///             () = updates.closed() => break,
+    ///             _ = every.tick() => {}
+    ///         }
+    ///         if updates.send(&n).await.is_err() {
+    ///             break;
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    pub async fn closed(&self) {
+        self.tx.closed().await;
+    }
 }
 
 impl<T: Send> Extract for Option<Channel<T>> {

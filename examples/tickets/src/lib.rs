@@ -256,7 +256,13 @@ impl StatusController {
                 let mut every = tokio::time::interval(Duration::from_secs(5));
                 every.tick().await;
                 loop {
-                    every.tick().await;
+                    // The task ends as soon as its client leaves, not at its
+                    // next send: clients that open and drop streams at once
+                    // leave no task behind.
+                    tokio::select! {
+                        () = updates.closed() => break,
+                        _ = every.tick() => {}
+                    }
                     // Records unreachable for a moment: no update this time.
                     let Ok(status) = status_of(&store, started).await else {
                         continue;

@@ -156,3 +156,35 @@ async fn the_client_address_is_the_connection_s_peer() {
     let client = TestClient::serve(layered).await.expect("serves");
     assert_eq!(client.get("/whoami").send().await.text().await, "127.0.0.1");
 }
+
+/// How many times `counted` ran.
+static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A stream whose handler counts its starts, as a subscription or a task would.
+async fn counted() -> impl EventStream {
+    STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    idle().await
+}
+
+/// Regression: the limits were checked after the handler had run, so each
+/// refused request had already subscribed or spawned its work (71k refused
+/// requests started 71k tasks).
+#[tokio::test]
+async fn a_refused_stream_never_runs_its_handler() {
+    let app = App::new()
+        .route("/counted", route::sse(counted))
+        .config(ServerConfig::default().max_streams(1));
+    let client = TestClient::serve(app).await.expect("serves");
+    let open = client.sse("/counted").send().await;
+    assert_eq!(open.status(), 200);
+    for _ in 0..20 {
+        let refused = client.sse("/counted").send().await;
+        assert_eq!(refused.status(), 503);
+    }
+    assert_eq!(
+        STARTED.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "only the admitted stream's handler ran"
+    );
+    drop(open);
+}
