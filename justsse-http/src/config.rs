@@ -35,6 +35,8 @@ pub struct ServerConfig {
     pub(crate) streams: StreamDefaults,
     pub(crate) stream_limits: StreamLimits,
     pub(crate) http2_keep_alive: Option<(Duration, Duration)>,
+    pub(crate) write_timeout: Duration,
+    pub(crate) stream_buffer: usize,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<crate::tls::TlsConfig>,
 }
@@ -53,6 +55,8 @@ impl Default for ServerConfig {
             streams: StreamDefaults::default(),
             stream_limits: StreamLimits::default(),
             http2_keep_alive: Some((Duration::from_secs(30), Duration::from_secs(20))),
+            write_timeout: Duration::from_secs(30),
+            stream_buffer: 32 * 1024,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -114,6 +118,31 @@ impl ServerConfig {
     /// no pings.
     pub fn http2_keep_alive(mut self, every_and_timeout: Option<(Duration, Duration)>) -> Self {
         self.http2_keep_alive = every_and_timeout;
+        self
+    }
+
+    /// How long a write to a client may wait with nothing accepted (default
+    /// 30 s): then the connection is closed, every stream on it ended and
+    /// what was queued for it freed. Only a peer that reads nothing at all is
+    /// cut: any progress starts the wait over. It catches what keep-alive
+    /// `PING`s cannot, a client that answers pings but never reads its data.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// The most bytes of one HTTP/2 event stream queued in the server for a
+    /// client that reads slower than events come (default 32 KiB; at least
+    /// 1 KiB). Past it the stream's handler is not polled: a hub subscription
+    /// falls behind and, once the topic's replay buffer has moved past it,
+    /// gets a `resync` (the slow-consumer policy), while the events wait in
+    /// the hub's shared buffer rather than in a copy per client. With the
+    /// event batch being written (up to 16 KiB), a stream holds at most about
+    /// 48 KiB: a connection of 200 streams about 10 MiB. HTTP/1.1 streams are
+    /// bounded by [`max_header_size`](Self::max_header_size), hyper's buffer
+    /// for both directions.
+    pub fn stream_buffer(mut self, bytes: usize) -> Self {
+        self.stream_buffer = bytes.clamp(1024, u32::MAX as usize);
         self
     }
 

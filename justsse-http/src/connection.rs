@@ -29,6 +29,7 @@ use crate::layer::AppService;
 use crate::protocol::{Protocol, detect};
 use crate::response::{IntoResponse, Response};
 use crate::service::{App, Handling};
+use crate::write_deadline::WriteDeadline;
 
 /// How long an HTTP/2 peer has at most to acknowledge the `GOAWAY` that closes
 /// an idle connection (or to finish its handshake) before the socket is closed
@@ -54,7 +55,8 @@ impl Builders {
         let mut http2 = http2::Builder::new(TokioExecutor::new());
         http2
             .timer(TokioTimer::new())
-            .max_header_list_size(u32::try_from(config.max_header_size).unwrap_or(u32::MAX));
+            .max_header_list_size(u32::try_from(config.max_header_size).unwrap_or(u32::MAX))
+            .max_send_buf_size(config.stream_buffer);
         if let Some((every, timeout)) = config.http2_keep_alive {
             http2
                 .keep_alive_interval(Some(every))
@@ -81,6 +83,7 @@ pub(crate) async fn serve(
     layered: Option<Arc<AppService>>,
     builders: Arc<Builders>,
 ) {
+    let stream = WriteDeadline::new(stream, app.config.write_timeout);
     #[cfg(feature = "tls")]
     if let Some(acceptor) = builders.tls.clone() {
         // Boxed: a TLS session is large, and unboxed every plain connection's
@@ -95,7 +98,7 @@ pub(crate) async fn serve(
 #[cfg(feature = "tls")]
 async fn serve_tls(
     acceptor: tokio_rustls::TlsAcceptor,
-    stream: TcpStream,
+    stream: WriteDeadline<TcpStream>,
     peer: SocketAddr,
     app: Arc<App>,
     layered: Option<Arc<AppService>>,

@@ -57,6 +57,7 @@ runtime! {
     mod stream_limits;
     pub mod sse;
     mod wrap;
+    mod write_deadline;
 
     pub use body::Body;
     pub use config::ServerConfig;

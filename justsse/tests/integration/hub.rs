@@ -55,7 +55,13 @@ async fn an_event_over_the_largest_size_is_refused_and_nothing_is_kept() {
     let mut live = hub.subscribe(&"t", None).await;
     let refused = hub.publish(&"t", Event::new().data("x".repeat(1001))).await;
     assert!(
-        matches!(refused, Err(justsse::hub::HubError::TooLarge { size: 1001, max: 1000 })),
+        matches!(
+            refused,
+            Err(justsse::hub::HubError::TooLarge {
+                size: 1001,
+                max: 1000
+            })
+        ),
         "{refused:?}"
     );
     let err = justsse::HttpError::from(refused.expect_err("refused"));
@@ -76,7 +82,11 @@ async fn a_topic_over_its_bytes_drops_its_oldest_events_and_resumers_resync() {
     let mut sent = Vec::new();
     for n in 0..10 {
         let data = format!("{n}{}", "x".repeat(20_000));
-        sent.push(hub.publish(&"t", Event::new().data(data)).await.expect("publish"));
+        sent.push(
+            hub.publish(&"t", Event::new().data(data))
+                .await
+                .expect("publish"),
+        );
     }
     // An event costs about twice its 20 KB (its encoding and its fields):
     // two fit in 100 KB, so resuming after the 7th replays the last two...
@@ -111,7 +121,12 @@ async fn the_hub_over_its_total_drops_the_oldest_events_of_any_topic_first() {
     // The newest topic's event is still there: resuming from before it (the
     // topic's start, number 0) replays it.
     let last = newest.last().expect("seven");
-    let before = format!("{}0", last.id_str().expect("id").trim_end_matches(char::is_numeric));
+    let before = format!(
+        "{}0",
+        last.id_str()
+            .expect("id")
+            .trim_end_matches(char::is_numeric)
+    );
     let mut replay = hub.subscribe(&"g", Some(before.as_str())).await;
     assert_eq!(ready(&mut replay, 2).len(), 1, "the newest event is kept");
 }
@@ -123,11 +138,19 @@ async fn past_the_most_topics_the_longest_idle_go_and_subscribed_ones_stay() {
         ..MemoryConfig::default()
     });
     let _watcher = hub.subscribe(&"watched", None).await;
-    let kept = hub.publish(&"watched", Event::new().data("w")).await.expect("publish");
-    let first = hub.publish(&"idle-0", Event::new().data("0")).await.expect("publish");
+    let kept = hub
+        .publish(&"watched", Event::new().data("w"))
+        .await
+        .expect("publish");
+    let first = hub
+        .publish(&"idle-0", Event::new().data("0"))
+        .await
+        .expect("publish");
     for n in 1..40 {
         let topic: &'static str = Box::leak(format!("idle-{n}").into_boxed_str());
-        hub.publish(&topic, Event::new().data("n")).await.expect("publish");
+        hub.publish(&topic, Event::new().data("n"))
+            .await
+            .expect("publish");
     }
     assert!(
         resumes_with_resync(&hub, "idle-0", &first).await,
@@ -135,8 +158,13 @@ async fn past_the_most_topics_the_longest_idle_go_and_subscribed_ones_stay() {
     );
     let mut resumed = hub.subscribe(&"watched", None).await;
     assert!(ready(&mut resumed, 1).is_empty());
-    let mut replay = hub.subscribe(&"watched", Some(kept.id_str().expect("id"))).await;
-    assert!(ready(&mut replay, 1).is_empty(), "nothing after the kept event");
+    let mut replay = hub
+        .subscribe(&"watched", Some(kept.id_str().expect("id")))
+        .await;
+    assert!(
+        ready(&mut replay, 1).is_empty(),
+        "nothing after the kept event"
+    );
     assert_eq!(hub.subscribers(&"watched").await.expect("count").here, 3);
 }
 

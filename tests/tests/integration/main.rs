@@ -30,6 +30,7 @@ mod route_table;
 mod router;
 mod server;
 mod shutdown;
+mod slow_readers;
 mod sse;
 mod stream_limits;
 mod test_client;

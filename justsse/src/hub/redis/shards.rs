@@ -61,11 +61,7 @@ impl Shards {
 
     /// The hash of `topic`'s presence announcements, in the stream's slot.
     pub(super) fn presence_key(&self, topic: &str) -> String {
-        format!(
-            "{}{}p:{topic}",
-            self.prefix,
-            self.tags[self.of(topic)]
-        )
+        format!("{}{}p:{topic}", self.prefix, self.tags[self.of(topic)])
     }
 }
 
