@@ -24,7 +24,7 @@ use tracing::Instrument;
 
 mod records;
 
-pub use records::{InMemory, Records};
+pub use records::{InMemory, MAX_RECORD_BYTES, MAX_TICKETS, Records};
 
 /// A ticket.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -128,8 +128,26 @@ struct NewTicket {
 /// A comment as it is posted.
 #[derive(Deserialize, JsonSchema)]
 struct Comment {
-    /// What it says.
+    /// What it says: at most [`MAX_COMMENT`] bytes.
     body: String,
+}
+
+/// The longest comment, in bytes: a longer one is answered 413.
+pub const MAX_COMMENT: usize = 4096;
+
+/// The longest ticket subject, in bytes: a longer one is answered 413.
+pub const MAX_SUBJECT: usize = 256;
+
+/// The largest request body the app reads: a comment or a subject with room
+/// for JSON escapes; past it, 413 before any of it is kept.
+pub const BODY_LIMIT: usize = 6 * MAX_COMMENT;
+
+/// 413 for `what`, longer than `max` bytes.
+fn too_long(what: &str, max: usize) -> HttpError {
+    HttpError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("{what} is longer than {max} bytes"),
+    )
 }
 
 /// A comment on a ticket, numbered from 1 per ticket: a client merging the
@@ -171,6 +189,9 @@ impl TicketController {
         &self,
         Json(new): Json<NewTicket>,
     ) -> Result<(StatusCode, Json<Ticket>), HttpError> {
+        if new.subject.len() > MAX_SUBJECT {
+            return Err(too_long("the subject", MAX_SUBJECT));
+        }
         let ticket = self.store.records.create(new.subject).await?;
         Ok((StatusCode::CREATED, Json(ticket)))
     }
@@ -188,6 +209,9 @@ impl TicketController {
         ticket: Ticket,
         Json(comment): Json<Comment>,
     ) -> Result<(StatusCode, Json<PostedComment>), HttpError> {
+        if comment.body.len() > MAX_COMMENT {
+            return Err(too_long("the comment", MAX_COMMENT));
+        }
         let posted = self.store.records.comment(ticket.id, comment.body).await?;
         let event = TicketEvent::Comment(posted.clone()).to_event()?;
         self.store.hub.publish(&ticket.id, event).await?;
@@ -290,7 +314,7 @@ static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
 /// request is served inside a `tracing` span that carries it.
 pub async fn request_id(req: Request, next: Next) -> Response {
     let id = match req.header("x-request-id") {
-        Some(id) if !id.is_empty() && id.len() <= 128 => id.to_owned(),
+        Some(id) if is_request_id(id) => id.to_owned(),
         _ => format!(
             "{:x}-{}",
             std::process::id(),
@@ -305,49 +329,97 @@ pub async fn request_id(req: Request, next: Next) -> Response {
     response
 }
 
+/// Whether a client's `x-request-id` is taken as it is: 1 to 128 letters,
+/// digits and `-_.:`. Anything else (a line break, a quote, spaces) would let
+/// a client forge log lines or headers, so a new id is made instead.
+pub fn is_request_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+}
+
 /// `app` with CORS for the browser origins in `origins` (comma-separated, as
 /// the `CORS_ORIGINS` variable gives them): credentials allowed, so an
 /// `EventSource` with `withCredentials` on another origin may open the streams.
+///
+/// `*` (alone or among others) allows every origin **without** credentials:
+/// any page may then call the API with an `Authorization` header it holds
+/// itself, but no page can use a visitor's cookie, since allowing credentials
+/// to every origin would let any site act as its visitors.
 pub fn with_cors(app: App, origins: &str) -> App {
-    let origins: Vec<HeaderValue> = origins
+    let origins: Vec<&str> = origins
         .split(',')
         .map(str::trim)
         .filter(|origin| !origin.is_empty())
-        .filter_map(|origin| HeaderValue::from_str(origin).ok())
         .collect();
-    app.layer(
-        CorsLayer::new()
-            .allow_origin(origins)
-            .allow_methods([Method::GET, Method::POST])
-            .allow_headers([
-                header::AUTHORIZATION,
-                header::CONTENT_TYPE,
-                HeaderName::from_static("last-event-id"),
-            ])
-            .allow_credentials(true),
-    )
+    let cors = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("last-event-id"),
+        ]);
+    let cors = if origins.contains(&"*") {
+        cors.allow_origin(tower_http::cors::Any)
+    } else {
+        let origins: Vec<HeaderValue> = origins
+            .iter()
+            .filter_map(|origin| HeaderValue::from_str(origin).ok())
+            .collect();
+        cors.allow_origin(origins).allow_credentials(true)
+    };
+    app.layer(cors)
 }
 
-/// The server's metrics in Prometheus text (the exporter holds what the
-/// `metrics` facade recorded).
-async fn metrics(exporter: State<PrometheusHandle>) -> String {
-    exporter.render()
+/// The server's metrics, for admins only: what they say (streams open,
+/// clients refused, the hub's bytes) helps an attacker as much as an operator.
+struct MetricsController {
+    exporter: PrometheusHandle,
 }
 
-/// Serves `GET /metrics` in Prometheus text from `exporter`: connections,
-/// streams by end reason, events and bytes sent, rejections, timeouts, hub
-/// resyncs (the names are listed in docs/runtime.md).
+#[controller("/")]
+impl MetricsController {
+    /// The server's metrics in Prometheus text (the exporter holds what the
+    /// `metrics` facade recorded). Prometheus scrapes it with
+    /// `authorization: { credentials: <an admin token> }`.
+    #[get("/metrics")]
+    #[uses(auth)]
+    #[guard(|user: &User| user.is_admin)]
+    async fn metrics(&self) -> String {
+        self.exporter.render()
+    }
+}
+
+/// Serves `GET /metrics` in Prometheus text from `exporter`, to admins only
+/// (`401` without a token, `403` for others): connections, streams by end
+/// reason, events and bytes sent, rejections, timeouts, the hub's bytes and
+/// resyncs (the names are listed in docs/runtime.md). To keep metrics off the
+/// public port altogether, leave this out and let the exporter listen on a
+/// private address of its own (`PrometheusBuilder::with_http_listener`).
 pub fn with_metrics(app: App, exporter: PrometheusHandle) -> App {
-    app.state(exporter)
-        .route("/metrics", justsse::route::get(metrics))
+    app.controller(MetricsController { exporter })
 }
 
 /// What the OpenAPI document at `GET /openapi.json` says about the API.
 pub fn openapi() -> OpenApi {
     OpenApi::new("Tickets", env!("CARGO_PKG_VERSION")).description(
         "Support tickets, their comments, and each ticket's live events \
-         (Server-Sent Events; admins only: `authorization: Bearer admin-token`).",
+         (Server-Sent Events; admins only: `authorization: Bearer <token>`).",
     )
+}
+
+/// The most event streams one client (an IPv4 address, an IPv6 /64) holds
+/// open: a browser needs one per open tab.
+pub const MAX_STREAMS_PER_CLIENT: usize = 32;
+
+/// The server settings of the app: bodies no larger than [`BODY_LIMIT`] and
+/// [`MAX_STREAMS_PER_CLIENT`]. Behind a load balancer every client has its
+/// address: raise the per-client limit there and set one on the balancer.
+pub fn config() -> ServerConfig {
+    ServerConfig::default()
+        .body_limit(BODY_LIMIT)
+        .max_streams_per_ip(MAX_STREAMS_PER_CLIENT)
 }
 
 /// The whole application on `hub`, its records in this process's memory.
@@ -362,6 +434,7 @@ pub fn app_with_hub(hub: Hub<u64>) -> App {
 pub fn app_with(records: Records, hub: Hub<u64>) -> App {
     let store = TicketStore { records, hub };
     App::new()
+        .config(config())
         .openapi_at("/openapi.json", openapi())
         .wrap(request_id)
         .state(Sessions::demo())

@@ -26,11 +26,37 @@ pub enum Records {
     Redis(RedisConnection),
 }
 
-/// The records of one process.
+/// The records of one process: a demo store, bounded so that no client can
+/// fill the memory with it: at most [`MAX_TICKETS`] tickets and
+/// [`MAX_RECORD_BYTES`] of subjects and comments; past either, `507 Insufficient
+/// Storage`. A real service keeps its records in a database.
 #[derive(Default)]
 pub struct InMemory {
     tickets: BTreeMap<u64, Ticket>,
     comments: HashMap<u64, Vec<PostedComment>>,
+    /// The bytes of every subject and comment kept.
+    bytes: usize,
+}
+
+/// The most tickets the in-memory store keeps.
+pub const MAX_TICKETS: usize = 10_000;
+
+/// The most bytes of subjects and comments the in-memory store keeps.
+pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
+
+impl InMemory {
+    /// Counts `bytes` more (of a new ticket's subject when `ticket`), or
+    /// refuses when the store would be over its bounds.
+    fn keep(&mut self, bytes: usize, ticket: bool) -> Result<(), HttpError> {
+        if self.bytes + bytes > MAX_RECORD_BYTES || (ticket && self.tickets.len() >= MAX_TICKETS) {
+            return Err(HttpError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "the demo store is full; restart the example to empty it",
+            ));
+        }
+        self.bytes += bytes;
+        Ok(())
+    }
 }
 
 impl Default for Records {
@@ -72,6 +98,7 @@ impl Records {
         match self {
             Records::Memory(records) => {
                 let mut records = Self::memory(records);
+                records.keep(subject.len(), true)?;
                 let id = records
                     .tickets
                     .keys()
@@ -158,6 +185,7 @@ impl Records {
         match self {
             Records::Memory(records) => {
                 let mut records = Self::memory(records);
+                records.keep(body.len(), false)?;
                 let on_ticket = records.comments.entry(id).or_default();
                 let posted = PostedComment {
                     id: on_ticket.len() as u64 + 1,

@@ -16,8 +16,36 @@ async fn metrics_are_served_in_prometheus_text() {
     let client = TestClient::new(tickets::with_metrics(tickets::app(), exporter)).expect("builds");
     let mut status = client.sse("/status").send().await.events();
     assert!(status.next().await.is_some(), "a status event");
+    // A comment, so the hub holds bytes.
+    let opened = client
+        .post("/tickets")
+        .json(&serde_json::json!({"subject": "s"}))
+        .send()
+        .await;
+    assert_eq!(opened.status(), StatusCode::CREATED);
+    let comment = serde_json::json!({"body": "counted"});
+    let posted = client
+        .post("/tickets/1/comments")
+        .json(&comment)
+        .send()
+        .await;
+    assert_eq!(posted.status(), StatusCode::CREATED);
 
-    let scraped = client.get("/metrics").send().await;
+    // Not public: what the metrics say helps an attacker too.
+    let anonymous = client.get("/metrics").send().await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let user = client
+        .get("/metrics")
+        .header("authorization", "Bearer user-token")
+        .send()
+        .await;
+    assert_eq!(user.status(), StatusCode::FORBIDDEN);
+
+    let scraped = client
+        .get("/metrics")
+        .header("authorization", "Bearer admin-token")
+        .send()
+        .await;
     assert_eq!(scraped.status(), StatusCode::OK);
     let text = scraped.text().await;
     for metric in [
@@ -25,6 +53,7 @@ async fn metrics_are_served_in_prometheus_text() {
         "justsse_streams_open",
         "justsse_events_sent_total",
         "justsse_stream_bytes_sent_total",
+        "justsse_hub_bytes",
     ] {
         assert!(
             value(&text, metric) >= 1,
