@@ -79,6 +79,23 @@ async fn oversize_header_is_431() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.200}");
 }
 
+/// Regression: a head sent in one write was parsed whole when one read
+/// brought all of it, so heads up to ~114 KB passed the 64 KiB limit.
+#[tokio::test]
+async fn a_head_over_the_limit_is_431_even_in_one_write() {
+    let server = TestServer::start(router()).await;
+    for size in [66 * 1024, 100 * 1024, 114 * 1024] {
+        let big = "b".repeat(size);
+        let head = format!("GET /ok HTTP/1.1\r\nhost: t\r\nx-big: {big}\r\n\r\n");
+        let answer = raw_exchange(server.addr, head.as_bytes()).await;
+        assert!(answer.starts_with("HTTP/1.1 431"), "{size}: {answer:.200}");
+    }
+    let fits = "c".repeat(60 * 1024);
+    let head = format!("GET /ok HTTP/1.1\r\nhost: t\r\nconnection: close\r\nx-c: {fits}\r\n\r\n");
+    let answer = raw_exchange(server.addr, head.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.200}");
+}
+
 #[tokio::test]
 async fn past_max_connections_new_clients_get_503_and_are_closed() {
     let server =
