@@ -398,6 +398,21 @@ async fn redis_dying_and_coming_back_under_live_streams() {
         )))
         .expect("request");
     assert_eq!(send(server.addr, req).await.status(), 503);
+    // Regression: only the first failed at once; later ones each waited out
+    // six backed-off reconnects (7.5 s). Every one is refused promptly.
+    for _ in 0..5 {
+        let started = tokio::time::Instant::now();
+        let err = hub
+            .publish(&"outage".to_owned(), Event::new().data("lost"))
+            .await
+            .expect_err("Redis is still down");
+        assert!(matches!(err, HubError::Unavailable(_)), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "refused after {:?}",
+            started.elapsed()
+        );
+    }
     // The server itself keeps serving.
     assert_eq!(justsse_tests::get(server.addr, "/nope").await.status(), 404);
 

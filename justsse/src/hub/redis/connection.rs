@@ -40,10 +40,14 @@ impl Connector {
     ) -> Result<RedisConnection, HubError> {
         match self {
             Self::Node(client) => {
+                // One retry, soon: with Redis down every command fails at once
+                // (503 to the client) and the next one tries again, instead of
+                // each waiting out six backed-off reconnects (7.5 s).
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(Duration::from_secs(1)))
                     .set_response_timeout(Some(response))
-                    .set_max_delay(Duration::from_secs(2));
+                    .set_number_of_retries(1)
+                    .set_max_delay(Duration::from_millis(200));
                 let manager = client
                     .get_connection_manager_with_config(config)
                     .await
