@@ -157,3 +157,31 @@ async fn cors_for_every_origin_is_served_without_credentials() {
         Some("true")
     );
 }
+
+/// Regression: `/status`'s task noticed its client had left only at its next
+/// send, 5 s later, so clients opening and dropping streams at once piled up
+/// tasks (157k-198k streams in 10 s: 7 -> 519-678 MB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_streams_dropped_at_once_leave_no_task_behind() {
+    let client = TestClient::serve(tickets::app()).await.expect("serves");
+    let tasks = || tokio::runtime::Handle::current().metrics().num_alive_tasks();
+    let mut first = client.sse("/status").send().await.events();
+    assert!(first.next().await.is_some(), "a status event");
+    drop(first);
+    let before = tasks();
+    for _ in 0..50 {
+        let mut status = client.sse("/status").send().await.events();
+        assert!(status.next().await.is_some(), "a status event");
+        drop(status);
+    }
+    // Within 2 s, well before the 5 s tick at which the old tasks ended.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    while tasks() > before + 5 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} tasks alive, {before} before 50 streams came and went",
+            tasks()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
