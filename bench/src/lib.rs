@@ -1,5 +1,7 @@
 //! Shared by the bench servers and the load client: the scenario's payloads.
 
+pub mod attacker;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use justsse::runtime::{Router, sse};
 use justsse::{Event, KeepAlive, Request, ServerConfig, Sse};
-use justsse_tests::{DEADLINE, TestServer, events};
+use justsse_tests::{DEADLINE, TestServer, events, raw_h2};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -92,48 +92,15 @@ async fn an_http1_client_that_reads_nothing_is_closed_after_the_write_timeout() 
     drop(stalled);
 }
 
-/// An HTTP/2 frame: length, type, flags, stream, payload.
-fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-    let len = u32::try_from(payload.len()).expect("small");
-    let mut out = len.to_be_bytes()[1..].to_vec();
-    out.extend([kind, flags]);
-    out.extend(stream.to_be_bytes());
-    out.extend(payload);
-    out
-}
-
-/// `GET /flood` accepting an event stream, in HPACK without indexing or
-/// Huffman: `:method GET` (static 2), `:scheme http` (6), then literals with
-/// indexed names `:path` (4), `:authority` (1) and `accept` (19).
-fn get_flood() -> Vec<u8> {
-    let mut block = vec![0x82, 0x86];
-    for (prefix, value) in [
-        (&[0x04][..], &b"/flood"[..]),
-        (&[0x01], b"localhost"),
-        (&[0x0f, 0x04], b"text/event-stream"),
-    ] {
-        block.extend(prefix);
-        block.push(u8::try_from(value.len()).expect("short"));
-        block.extend(value);
-    }
-    block
-}
-
 #[tokio::test]
 async fn an_h2_client_with_huge_windows_that_reads_nothing_is_closed() {
     let alive = Arc::new(AtomicUsize::new(0));
     let server = server(alive.clone()).await;
     let mut stalled = connect_small(server.addr).await;
-    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
-    // SETTINGS_INITIAL_WINDOW_SIZE = 2^31 - 1, the connection window too,
-    // and an acknowledgement of the server's settings (never read).
-    hello.extend(frame(0x4, 0, 0, &[0, 4, 0x7f, 0xff, 0xff, 0xff]));
-    hello.extend(frame(0x8, 0, 0, &(0x7fff_ffffu32 - 65_535).to_be_bytes()));
-    hello.extend(frame(0x4, 0x1, 0, &[]));
+    let mut hello = raw_h2::preface_with_huge_windows();
     let streams = 20;
     for n in 0..streams {
-        // END_HEADERS | END_STREAM on streams 1, 3, 5...
-        hello.extend(frame(0x1, 0x5, 2 * n + 1, &get_flood()));
+        hello.extend(raw_h2::get_event_stream(2 * n + 1, "/flood", None));
     }
     stalled.write_all(&hello).await.expect("requests");
     until_alive(&alive, streams as usize).await;
