@@ -15,9 +15,11 @@
 //!   each dropped as soon as its headers arrive, for 10 s.
 //! - `no-read`: 5 clients (127.0.0.2-6), each one HTTP/2 connection of 200
 //!   admin streams with the largest windows, never reading; 1,000 comments of
-//!   4 KiB; then the write timeout (30 s) must close them.
+//!   4 KiB; then the write timeout (30 s) must close them. `no-read-wide`:
+//!   the same with 32 clients of 32 streams each (all within the example's
+//!   per-client limit: 1,024 streams).
 //!
-//! About 90 seconds in all. Every loop is bounded in count and time, and all
+//! About two minutes in all. Every loop is bounded in count and time, and all
 //! traffic goes to 127.0.0.0/8.
 
 use std::collections::BTreeMap;
@@ -156,11 +158,13 @@ async fn churn(addr: SocketAddr) -> Told {
     told.clone()
 }
 
-async fn no_read(addr: SocketAddr) -> Told {
+/// `clients` clients (127.0.0.2 on), each one HTTP/2 connection of
+/// `streams` admin streams with the largest windows, never reading.
+async fn no_read(addr: SocketAddr, clients: u8, streams: u32) -> Told {
     let mut told = Told::new();
     open_tickets(addr, 1).await;
     let mut stalled = Vec::new();
-    for client in 2..=6u8 {
+    for client in 2..2 + clients {
         let socket = TcpSocket::new_v4().expect("a socket");
         socket.set_recv_buffer_size(4096).expect("a buffer size");
         socket
@@ -171,7 +175,7 @@ async fn no_read(addr: SocketAddr) -> Told {
             continue;
         };
         let mut hello = raw_h2::preface_with_huge_windows();
-        for n in 0..200 {
+        for n in 0..streams {
             hello.extend(raw_h2::get_event_stream(
                 2 * n + 1,
                 "/tickets/1/events",
@@ -241,7 +245,8 @@ async fn run(name: &str) -> std::io::Result<()> {
     let told = match name {
         "comments" => comments(addr).await,
         "churn" => churn(addr).await,
-        _ => no_read(addr).await,
+        "no-read-wide" => no_read(addr, 32, 32).await,
+        _ => no_read(addr, 5, 200).await,
     };
     let took = started.elapsed();
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -273,7 +278,9 @@ async fn run(name: &str) -> std::io::Result<()> {
 async fn main() -> std::io::Result<()> {
     let mut chosen: Vec<String> = std::env::args().skip(1).collect();
     if chosen.is_empty() {
-        chosen = ["comments", "churn", "no-read"].map(str::to_owned).to_vec();
+        chosen = ["comments", "churn", "no-read", "no-read-wide"]
+            .map(str::to_owned)
+            .to_vec();
     }
     println!("tickets example, release build, defaults; a fresh process per attack\n");
     println!("| attack | took | RSS before, MiB | peak | 3 s after |");
