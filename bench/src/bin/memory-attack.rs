@@ -99,7 +99,9 @@ async fn comments(addr: SocketAddr) -> Told {
 
 /// An HTTP/2 connection's request sender, its connection driven in the
 /// background; `None` if the server cannot be reached.
-async fn h2_sender(addr: SocketAddr) -> Option<hyper::client::conn::http2::SendRequest<Empty<Bytes>>> {
+async fn h2_sender(
+    addr: SocketAddr,
+) -> Option<hyper::client::conn::http2::SendRequest<Empty<Bytes>>> {
     let stream = TcpStream::connect(addr).await.ok()?;
     let (sender, conn) = hyper::client::conn::http2::handshake::<_, _, Empty<Bytes>>(
         TokioExecutor::new(),
@@ -122,11 +124,19 @@ async fn churn(addr: SocketAddr) -> Told {
                 // A connection the server closed (it sends GOAWAY to clients
                 // resetting too many streams) is replaced, as an attacker would.
                 let Some(sender) = h2_sender(addr).await else {
-                    *told.lock().expect("lock").entry("connect failed".to_owned()).or_default() += 1;
+                    *told
+                        .lock()
+                        .expect("lock")
+                        .entry("connect failed".to_owned())
+                        .or_default() += 1;
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 };
-                *told.lock().expect("lock").entry("connections".to_owned()).or_default() += 1;
+                *told
+                    .lock()
+                    .expect("lock")
+                    .entry("connections".to_owned())
+                    .or_default() += 1;
                 while Instant::now() < until && !sender.is_closed() {
                     let mut batch = JoinSet::new();
                     for _ in 0..190 {
@@ -223,7 +233,10 @@ async fn run(name: &str) -> std::io::Result<()> {
     let pid = child.id();
     let ready = Instant::now();
     while TcpStream::connect(addr).await.is_err() {
-        assert!(ready.elapsed() < Duration::from_secs(10), "tickets did not start");
+        assert!(
+            ready.elapsed() < Duration::from_secs(10),
+            "tickets did not start"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let before = rss_kib(pid);
@@ -269,7 +282,10 @@ async fn run(name: &str) -> std::io::Result<()> {
         println!("|   | {count} x {line} | | | |");
     }
     let normal = normal.lock().expect("lock");
-    let seen: Vec<String> = normal.iter().map(|(line, n)| format!("{n} x {line}")).collect();
+    let seen: Vec<String> = normal
+        .iter()
+        .map(|(line, n)| format!("{n} x {line}"))
+        .collect();
     println!("|   | normal client: {} | | | |", seen.join("; "));
     Ok(())
 }

@@ -164,7 +164,11 @@ async fn cors_for_every_origin_is_served_without_credentials() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_streams_dropped_at_once_leave_no_task_behind() {
     let client = TestClient::serve(tickets::app()).await.expect("serves");
-    let tasks = || tokio::runtime::Handle::current().metrics().num_alive_tasks();
+    let tasks = || {
+        tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+    };
     let mut first = client.sse("/status").send().await.events();
     assert!(first.next().await.is_some(), "a status event");
     drop(first);
