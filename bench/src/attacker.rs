@@ -26,8 +26,8 @@ pub fn fds(pid: u32) -> usize {
 }
 
 /// Starts the release tickets example (beside this binary) on a free port,
-/// logging warnings only.
-pub fn start_tickets() -> std::io::Result<(Child, SocketAddr)> {
+/// logging warnings only; returns once it accepts connections.
+pub async fn start_tickets() -> std::io::Result<(Child, SocketAddr)> {
     let exe = std::env::current_exe()?.with_file_name("tickets");
     if !exe.exists() {
         eprintln!(
@@ -44,7 +44,16 @@ pub fn start_tickets() -> std::io::Result<(Child, SocketAddr)> {
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()?;
-    Ok((child, SocketAddr::from(([127, 0, 0, 1], port))))
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let ready = std::time::Instant::now();
+    while TcpStream::connect(addr).await.is_err() {
+        assert!(
+            ready.elapsed() < Duration::from_secs(10),
+            "tickets did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok((child, addr))
 }
 
 /// What the normal client saw: status lines (or failures) and their counts.

@@ -217,16 +217,8 @@ async fn attack(addr: SocketAddr, attacks: &[(&str, &str, usize)]) -> Vec<Vec<Ou
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let (mut child, addr) = start_tickets()?;
+    let (mut child, addr) = start_tickets().await?;
     let pid = child.id();
-    let ready = Instant::now();
-    while TcpStream::connect(addr).await.is_err() {
-        assert!(
-            ready.elapsed() < Duration::from_secs(10),
-            "tickets did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     let (rss_before, fds_before) = (rss_kib(pid), fds(pid));
 
     let normal: Normal = Arc::default();

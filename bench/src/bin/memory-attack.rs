@@ -229,16 +229,8 @@ async fn no_read(addr: SocketAddr, clients: u8, streams: u32) -> Told {
 /// Runs `name` against a fresh tickets process; prints one table row and
 /// what the attack and the normal client were told.
 async fn run(name: &str) -> std::io::Result<()> {
-    let (mut child, addr) = start_tickets()?;
+    let (mut child, addr) = start_tickets().await?;
     let pid = child.id();
-    let ready = Instant::now();
-    while TcpStream::connect(addr).await.is_err() {
-        assert!(
-            ready.elapsed() < Duration::from_secs(10),
-            "tickets did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     let before = rss_kib(pid);
     let normal: Normal = Arc::default();
     let stop = Arc::new(tokio::sync::Notify::new());

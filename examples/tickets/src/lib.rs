@@ -128,7 +128,7 @@ struct NewTicket {
 /// A comment as it is posted.
 #[derive(Deserialize, JsonSchema)]
 struct Comment {
-    /// What it says: at most [`MAX_COMMENT`] bytes.
+    /// What it says: at most 4,096 bytes (`MAX_COMMENT`).
     body: String,
 }
 

@@ -36,9 +36,10 @@ pub struct MemoryConfig {
     /// How long a topic with no subscribers keeps its events for clients that
     /// come back (default 10 minutes); then it is freed.
     pub retain_idle: Duration,
-    /// The most bytes one topic keeps (default 1 MiB): past it, its oldest
-    /// events go (its newest always stays). An event counts its encoding, its
-    /// fields and about 160 bytes of bookkeeping.
+    /// The most bytes one topic keeps (default 4 MiB, so that the count
+    /// bound governs events up to about 2 KiB): past it, its oldest events go
+    /// (its newest always stays). An event counts its encoding, its fields
+    /// and about 160 bytes of bookkeeping, about twice its size.
     pub topic_bytes: usize,
     /// The most bytes every topic together keeps (default 64 MiB): past it,
     /// the oldest events of the whole hub go first, whatever their topic.

@@ -333,7 +333,7 @@ pub(crate) const DEFAULT_RETAIN: Duration = Duration::from_secs(600);
 pub(crate) const DEFAULT_MAX_EVENT: usize = 64 * 1024;
 
 /// The most bytes one topic's local log keeps by default.
-pub(crate) const DEFAULT_TOPIC_BYTES: usize = 1024 * 1024;
+pub(crate) const DEFAULT_TOPIC_BYTES: usize = 4 * 1024 * 1024;
 
 /// The most bytes every local log of a hub keeps together by default.
 pub(crate) const DEFAULT_TOTAL_BYTES: usize = 64 * 1024 * 1024;

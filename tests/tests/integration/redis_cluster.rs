@@ -147,7 +147,7 @@ async fn a_master_failing_over_costs_subscribers_nothing_or_one_resync() {
     }
     let before = before.expect("published before the crash");
     let master = cluster
-        .master_holding("}failover")
+        .master_holding("}t:failover")
         .expect("a master holds the topic");
     cluster.kill(master);
     let crashed = tokio::time::Instant::now();
@@ -216,14 +216,14 @@ async fn a_topic_whose_slot_moves_to_another_master_streams_on_unbroken() {
     };
     publish_some(&mut acked).await;
     let from = cluster
-        .master_holding("}moving")
+        .master_holding("}t:moving")
         .expect("a master holds the topic");
     let to = cluster
         .masters()
         .into_iter()
         .find(|&port| port != from)
         .expect("another master");
-    let key = cluster.cli(from, &["--scan", "--pattern", "*}moving"]);
+    let key = cluster.cli(from, &["--scan", "--pattern", "*}t:moving"]);
     let slot = cluster.cli(from, &["CLUSTER", "KEYSLOT", key.trim()]);
     let slot = slot.trim();
     let id = |port| cluster.cli(port, &["CLUSTER", "MYID"]).trim().to_owned();
@@ -248,7 +248,7 @@ async fn a_topic_whose_slot_moves_to_another_master_streams_on_unbroken() {
     }
     publish_some(&mut acked).await;
     assert_eq!(
-        cluster.master_holding("}moving"),
+        cluster.master_holding("}t:moving"),
         Some(to),
         "the stream moved"
     );
@@ -283,7 +283,7 @@ async fn a_failover_to_a_replica_that_missed_events_resyncs_instead_of_a_silent_
     until(&mut here, "d5").await;
     until(&mut there, "d5").await;
     let master = cluster
-        .master_holding("}diverged")
+        .master_holding("}t:diverged")
         .expect("a master holds the topic");
     let replica = cluster.replica_of(master).expect("the master's replica");
     let deadline = tokio::time::Instant::now() + DEADLINE;
