@@ -401,3 +401,15 @@ proptest! {
         })?;
     }
 }
+
+/// Regression: `subscribe_all` with a topic named 1,000 times followed it
+/// 1,000 times, so each publish sent 1,000 copies (16 MB per event).
+#[tokio::test]
+async fn a_topic_named_many_times_in_subscribe_all_is_followed_once() {
+    let hub = hub(16);
+    let topics = vec!["same"; 1000];
+    let mut all = hub.subscribe_all(&topics, None).await;
+    hub.publish(&"same", Event::new().data("once")).await.expect("publish");
+    assert_eq!(ready(&mut all, 10).len(), 1, "one copy of the event");
+    assert_eq!(hub.subscribers(&"same").await.expect("count").here, 1);
+}
