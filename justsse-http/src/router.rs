@@ -59,6 +59,8 @@ pub enum RouteError {
 #[derive(Default, Clone)]
 pub struct MethodRouter {
     methods: Vec<(Method, SharedHandler)>,
+    /// The methods in `methods` whose handlers answer with event streams.
+    streams: Vec<Method>,
     sse: Option<SharedHandler>,
     duplicate: Option<String>,
 }
@@ -113,6 +115,28 @@ impl MethodRouter {
         self
     }
 
+    /// Adds `handler` for `method`, answering with an event stream: a stream
+    /// that starts with a request (`POST` and a JSON body, as model output and
+    /// MCP do). Its place among the open streams
+    /// ([`ServerConfig::max_streams`](crate::ServerConfig::max_streams)) is
+    /// taken before it runs, so a refused request starts nothing.
+    ///
+    /// ```
+    /// use justsse_http::{Event, MethodRouter, Request, Sse, http::Method};
+    ///
+    /// async fn complete(_: Request) -> Sse {
+    ///     let words = futures_util::stream::iter(
+    ///         ["hello", "world"].map(|w| Ok::<_, std::convert::Infallible>(Event::new().data(w))),
+    ///     );
+    ///     Sse::new(words)
+    /// }
+    /// let route = MethodRouter::default().stream(Method::POST, complete);
+    /// ```
+    pub fn stream(mut self, method: Method, handler: impl Handler) -> Self {
+        self.streams.push(method.clone());
+        self.on(method, handler)
+    }
+
     /// Adds the event-stream handler.
     pub fn sse(mut self, handler: impl Handler) -> Self {
         if self.sse.is_some() {
@@ -154,6 +178,7 @@ impl MethodRouter {
         if let Some(method) = other.duplicate {
             self.duplicate.get_or_insert(method);
         }
+        self.streams.extend(other.streams);
         for (method, handler) in other.methods {
             if self.methods.iter().any(|(m, _)| *m == method) {
                 self.duplicate.get_or_insert(method.to_string());
@@ -394,6 +419,7 @@ impl Routes {
                     .sse
                     .as_ref()
                     .is_some_and(|sse| Arc::ptr_eq(sse, handler))
+                    || methods.streams.contains(method)
                     || (*method == Method::GET && accepts_event_stream(headers)),
                 handler,
                 params: matched.params,

@@ -181,6 +181,11 @@ pub fn sse<R: SseResponse<M>, M>(cx: Context, value: R, retry: Option<u64>) -> R
     Ok(with_retry(cx.finish(value.into_sse()), retry))
 }
 
+/// The route table's kind of a stream route answering `R`.
+pub const fn stream_kind<R: SseResponse<M>, M>() -> RouteKind {
+    R::KIND
+}
+
 /// A generator SSE route's response, with the route's `retry` hint (ms).
 pub fn generator<S>(cx: Context, events: S, retry: Option<u64>) -> RouteResult
 where

@@ -243,11 +243,16 @@ impl Mount<'_> {
         // response, so no wrapper has to copy it once more per request.
         let handler = move |req: Request| route(controller.clone(), Context::new(req, app.clone()));
         let methods = match (info.kind, info.method) {
-            (RouteKind::Sse, _) => MethodRouter::default().sse(handler),
-            (RouteKind::Progressive, _) => {
+            (RouteKind::Sse, "GET") => MethodRouter::default().sse(handler),
+            (RouteKind::Progressive, "GET") => {
                 MethodRouter::default().get(handler.clone()).sse(handler)
             }
-            (_, method) => match method.parse() {
+            (kind, method) => match method.parse() {
+                // A stream that starts with a request: its place among the
+                // open streams is taken before its handler runs.
+                Ok(method) if kind == RouteKind::Sse => {
+                    MethodRouter::default().stream(method, handler)
+                }
                 Ok(method) => MethodRouter::default().on(method, handler),
                 Err(_) => {
                     self.missing

@@ -232,6 +232,18 @@ mod with_schemas {
         }
     }
 
+    impl<T: JsonSchema> DescribeOutput for Probe<crate::JsonOrStream<T>> {
+        fn describe_output(&self, d: &mut Describe<'_>) {
+            d.response = Some(d.schema::<T>());
+        }
+    }
+
+    impl<T: JsonSchema, E> DescribeOutput for Probe<Result<crate::JsonOrStream<T>, E>> {
+        fn describe_output(&self, d: &mut Describe<'_>) {
+            d.response = Some(d.schema::<T>());
+        }
+    }
+
     impl<T: JsonSchema> DescribeParam for Probe<T> {
         fn describe_param(&self, d: &mut Describe<'_>, name: &'static str) {
             let schema = d.schema::<T>();

@@ -91,7 +91,7 @@ pub use progressive::Channel;
 pub use schemars;
 pub use sse_event::SseEvent;
 pub use state::{AppState, State};
-pub use stream::EventStream;
+pub use stream::{EventStream, JsonOrStream};
 
 /// The runtime wired by hand, without controllers: a [`Router`](runtime::Router)
 /// of handler functions, a [`Server`](runtime::Server) with its own

@@ -80,9 +80,10 @@ impl<K: std::fmt::Debug, H, S> std::fmt::Debug for Route<K, H, S> {
 #[derive(Debug, Clone)]
 pub struct Plain(Method);
 
-/// A route answering `GET` with an event stream.
-#[derive(Debug, Clone, Copy)]
-pub struct Stream;
+/// A route answering with an event stream: `GET` ([`sse`]), or a stream
+/// that starts with a request ([`Route::stream`]).
+#[derive(Debug, Clone)]
+pub struct Stream(Method);
 
 fn route<K, H>(kind: K, handler: H) -> Route<K, H, ()> {
     Route {
@@ -124,7 +125,7 @@ pub fn delete<H>(handler: H) -> Route<Plain, H, ()> {
 /// An event-stream route (`GET` with `Accept: text/event-stream`): the handler
 /// returns an [`EventStream`](crate::EventStream) or an [`Sse`](crate::Sse).
 pub fn sse<H>(handler: H) -> Route<Stream, H, ()> {
-    route(Stream, handler)
+    route(Stream(Method::GET), handler)
 }
 
 /// How a route kind answers: its methods, and the response its handler's
@@ -172,7 +173,7 @@ impl<O: IntoResponse> Respond<O, ()> for Plain {
 
 impl<O: SseResponse<M>, M: 'static> Respond<O, M> for Stream {
     fn kind(&self) -> RouteKind {
-        RouteKind::Sse
+        O::KIND
     }
 
     fn events(&self) -> &'static [&'static str] {
@@ -184,11 +185,14 @@ impl<O: SseResponse<M>, M: 'static> Respond<O, M> for Stream {
     }
 
     fn method(&self) -> &'static str {
-        "GET"
+        method_name(&self.0)
     }
 
     fn methods(&self, handler: impl justsse_http::Handler) -> MethodRouter {
-        MethodRouter::default().sse(handler)
+        match self.0 {
+            Method::GET => MethodRouter::default().sse(handler),
+            _ => MethodRouter::default().stream(self.0.clone(), handler),
+        }
     }
 
     fn respond(value: O) -> Response {
@@ -313,6 +317,44 @@ where
 fn short_name<T>() -> &'static str {
     let name = std::any::type_name::<T>();
     name.rsplit("::").next().unwrap_or(name)
+}
+
+impl<H, S> Route<Plain, H, S> {
+    /// This route answers with an event stream: a stream that starts with a
+    /// request, as model output and MCP start theirs with a `POST` and a JSON
+    /// body. The handler returns what an [`sse`] handler returns (or a
+    /// [`JsonOrStream`](crate::JsonOrStream) to let the request choose); the
+    /// body is read and checked before the stream's headers are sent.
+    ///
+    /// ```
+    /// use justsse::prelude::*;
+    /// use justsse::route;
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Prompt { words: u32 }
+    ///
+    /// async fn complete(Json(prompt): Json<Prompt>) -> impl EventStream {
+    ///     stream! {
+    ///         for n in 0..prompt.words {
+    ///             yield Event::named("token").data(format!("word{n} "));
+    ///         }
+    ///         yield Event::new().data("[DONE]");
+    ///     }
+    /// }
+    ///
+    /// let app = App::new().route("/complete", route::post(complete).stream());
+    /// assert_eq!(app.routes()[0].kind.label(), "sse");
+    /// ```
+    pub fn stream(self) -> Route<Stream, H, S> {
+        Route {
+            kind: Stream(self.kind.0),
+            handler: self.handler,
+            steps: self.steps,
+            uses: self.uses,
+            guards: self.guards,
+            wraps: self.wraps,
+        }
+    }
 }
 
 impl<K, H, S: Steps> Route<K, H, S> {

@@ -4,6 +4,7 @@ use futures_util::Stream;
 use justsse_http::http::HeaderMap;
 use justsse_http::{BoxError, Event, HttpError, IntoResponse, Response, Sse};
 
+use crate::controller::RouteKind;
 use crate::describe::Describer;
 use crate::sse_event::SseEvent;
 
@@ -35,10 +36,14 @@ pub struct AsResult<M>(M);
 /// `Option` of either (`None` answers 204 so the browser stops reconnecting), or
 /// `(HeaderMap, _)` of any of these (response headers such as `Set-Cookie`).
 #[diagnostic::on_unimplemented(
-    message = "an `#[sse]` handler cannot return `{Self}`",
+    message = "an event-stream route (`#[sse]`, or `stream` on `#[post]` and the like) cannot return `{Self}`",
     note = "return `Sse`, an `impl Stream<Item = Result<Event, E>>`, a `Result` of either with `HttpError`, or write a generator body with `yield`"
 )]
 pub trait SseResponse<M> {
+    /// The route table's kind: an event stream, or for [`JsonOrStream`]
+    /// JSON or a stream.
+    const KIND: RouteKind = RouteKind::Sse;
+
     /// The names of the events it sends, when its type tells them (a stream
     /// of an [`SseEvent`] type).
     const EVENTS: &'static [&'static str] = &[];
@@ -137,6 +142,7 @@ pub struct AsOption<M>(M);
 /// `None` answers `204 No Content`, which tells a browser's `EventSource` to stop
 /// reconnecting: the way to end a stream for good.
 impl<T: SseResponse<M>, M> SseResponse<AsOption<M>> for Option<T> {
+    const KIND: RouteKind = T::KIND;
     const EVENTS: &'static [&'static str] = T::EVENTS;
     const DESCRIBE: Describer = T::DESCRIBE;
 
@@ -156,6 +162,7 @@ pub struct AsWithHeaders<M>(M);
 /// `(HeaderMap, stream)` from an `#[sse]` handler. They replace headers of the
 /// same name the stream sets itself.
 impl<T: SseResponse<M>, M> SseResponse<AsWithHeaders<M>> for (HeaderMap, T) {
+    const KIND: RouteKind = T::KIND;
     const EVENTS: &'static [&'static str] = T::EVENTS;
     const DESCRIBE: Describer = T::DESCRIBE;
 
@@ -167,6 +174,7 @@ impl<T: SseResponse<M>, M> SseResponse<AsWithHeaders<M>> for (HeaderMap, T) {
 }
 
 impl<T: SseResponse<M>, M> SseResponse<AsResult<M>> for Result<T, HttpError> {
+    const KIND: RouteKind = T::KIND;
     const EVENTS: &'static [&'static str] = T::EVENTS;
     const DESCRIBE: Describer = T::DESCRIBE;
 
@@ -174,6 +182,73 @@ impl<T: SseResponse<M>, M> SseResponse<AsResult<M>> for Result<T, HttpError> {
         match self {
             Ok(value) => value.into_sse(),
             Err(err) => err.into_response(),
+        }
+    }
+}
+
+/// What a stream route answers when the request chooses between a JSON
+/// answer and an event stream, as OpenAI's `"stream": true` does: the route
+/// table lists it as `json+sse`, and the OpenAPI document shows both the JSON
+/// schema of `T` and the route's events.
+///
+/// ```
+/// use justsse::prelude::*;
+/// use justsse::JsonOrStream;
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Ask { text: String, stream: bool }
+///
+/// struct Echo;
+///
+/// #[controller("/echo")]
+/// impl Echo {
+///     /// The text back, at once or word by word.
+///     #[post("/", stream)]
+///     async fn echo(&self, Json(ask): Json<Ask>) -> JsonOrStream<String> {
+///         if !ask.stream {
+///             return JsonOrStream::json(ask.text);
+///         }
+///         JsonOrStream::stream(stream! {
+///             for word in ask.text.split(' ').map(str::to_owned).collect::<Vec<_>>() {
+///                 yield Event::named("word").data(word);
+///             }
+///         })
+///     }
+/// }
+/// ```
+#[derive(Debug)]
+pub struct JsonOrStream<T>(Answer<T>);
+
+#[derive(Debug)]
+enum Answer<T> {
+    Json(T),
+    Stream(Response),
+}
+
+impl<T> JsonOrStream<T> {
+    /// Answers `value` as JSON (`200`).
+    pub fn json(value: T) -> Self {
+        Self(Answer::Json(value))
+    }
+
+    /// Answers with the event stream `events` (what an `#[sse]` handler may
+    /// return: a `stream!`, an `impl Stream` of events, [`Sse`]...).
+    pub fn stream<S: SseResponse<M>, M>(events: S) -> Self {
+        Self(Answer::Stream(events.into_sse()))
+    }
+}
+
+/// Marks a choice of JSON or a stream.
+#[derive(Debug)]
+pub struct AsJsonOrStream;
+
+impl<T: serde::Serialize> SseResponse<AsJsonOrStream> for JsonOrStream<T> {
+    const KIND: RouteKind = RouteKind::Progressive;
+
+    fn into_sse(self) -> Response {
+        match self.0 {
+            Answer::Json(value) => justsse_http::Json(value).into_response(),
+            Answer::Stream(response) => response,
         }
     }
 }

@@ -71,6 +71,9 @@ pub(crate) struct RouteModel {
     pub(crate) method: Method,
     /// `#[get("..", sse)]`: JSON for plain clients, a stream for SSE clients.
     pub(crate) progressive: bool,
+    /// A stream that starts with a request (`#[post("..", stream)]`, or a
+    /// `stream!` body on a method other than GET).
+    pub(crate) stream: bool,
     /// `retry = <ms>`: the reconnection hint sent first.
     pub(crate) retry: Option<u64>,
     /// `events = Type`: the `SseEvent` type the stream sends, for the route table.
@@ -85,7 +88,7 @@ pub(crate) struct RouteModel {
     pub(crate) steps: Vec<Step>,
     /// `#[wrap(..)]` around this route, outermost first.
     pub(crate) wraps: Vec<Path>,
-    /// The body of a generator handler (an `#[sse]` method ending in `stream! {}`).
+    /// The body of a generator handler (a streaming method ending in `stream! {}`).
     pub(crate) generator: Option<Block>,
     /// The return type as written; `None` for `()`.
     pub(crate) output: Option<Type>,

@@ -156,12 +156,14 @@ pub(super) struct RouteAttr {
     pub(super) method: Method,
     pub(super) lit: LitStr,
     pub(super) progressive: bool,
+    /// `#[post("/path", stream)]`: the route answers with an event stream.
+    pub(super) stream: bool,
     pub(super) retry: Option<u64>,
     /// `events = TicketEvent`: the `SseEvent` type the stream sends.
     pub(super) events: Option<Path>,
 }
 
-/// An option after the path: `sse`, `retry = 3000`, or `events = Type`.
+/// An option after the path: `sse`, `stream`, `retry = 3000`, or `events = Type`.
 pub(super) struct RouteOption {
     name: Ident,
     value: Option<OptionValue>,
@@ -215,6 +217,7 @@ pub(super) fn parse_route_attr(
         method,
         lit,
         progressive: false,
+        stream: false,
         retry: None,
         events: None,
     };
@@ -232,12 +235,14 @@ pub(super) fn parse_route_attr(
         seen.push(text.clone());
         match (text.as_str(), method, value) {
             ("sse", Method::Get, None) => route.progressive = true,
-            ("retry", Method::Sse, Some(OptionValue::Int(ms)))
-            | ("retry", Method::Get, Some(OptionValue::Int(ms))) => match ms.base10_parse() {
+            ("stream", Method::Post | Method::Put | Method::Patch | Method::Delete, None) => {
+                route.stream = true;
+            }
+            ("retry", _, Some(OptionValue::Int(ms))) => match ms.base10_parse() {
                 Ok(ms) => route.retry = Some(ms),
                 Err(err) => cx.push(err),
             },
-            ("events", Method::Sse | Method::Get, Some(OptionValue::Path(ty))) => {
+            ("events", _, Some(OptionValue::Path(ty))) => {
                 route.events = Some(ty);
             }
             ("events", _, _) => cx.error_at(
@@ -245,8 +250,17 @@ pub(super) fn parse_route_attr(
                 "`events` names the `SseEvent` type of a stream: `#[sse(\"/path\", events = TicketEvent)]`",
             ),
             ("get" | "post" | "put" | "patch" | "delete", Method::Sse, _) => {
-                cx.error_at(&option, format!("an `#[sse]` route answers GET requests only; remove `{text}`"));
+                cx.error_at(
+                    &option,
+                    format!(
+                        "an `#[sse]` route answers GET; a stream that starts with a request body is written `#[{text}(\"/path\", stream)]`"
+                    ),
+                );
             }
+            ("stream", Method::Get | Method::Sse, _) => cx.error_at(
+                &option,
+                "a GET stream is written `#[sse(\"/path\")]`; `stream` is for `#[post]`, `#[put]`, `#[patch]` and `#[delete]`",
+            ),
             ("sse" | "retry", _, _) => cx.error_at(
                 &option,
                 format!("`{text}` is written `#[get(\"/path\", sse)]` or `#[sse(\"/path\", retry = 3000)]`"),
@@ -255,7 +269,7 @@ pub(super) fn parse_route_attr(
                 let takes = match method {
                     Method::Sse => "`retry = <ms>` and `events = Type`",
                     Method::Get => "`sse`, `retry = <ms>` and `events = Type`",
-                    _ => "no options",
+                    _ => "`stream`, `retry = <ms>` and `events = Type`",
                 };
                 cx.error_at(&option, format!("unknown option `{text}`: `#[{name}]` takes {takes}"));
             }
@@ -272,6 +286,18 @@ pub(super) fn parse_route_attr(
             &route.lit,
             "`retry` applies to event streams: add `sse` or use `#[sse]`",
         );
+    }
+    let body_method = !matches!(method, Method::Get | Method::Sse);
+    for (given, option) in [
+        (route.events.is_some(), "events"),
+        (route.retry.is_some(), "retry"),
+    ] {
+        if given && body_method && !route.stream {
+            cx.error_at(
+                &route.lit,
+                format!("`{option}` applies to event streams: add `stream`, as in `#[{name}(\"/path\", stream, {option} = ..)]`"),
+            );
+        }
     }
     Some(route)
 }

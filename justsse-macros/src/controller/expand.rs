@@ -163,7 +163,11 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
                 quote!(Self::#handler(#(#call_args),*))
             };
             match method {
-                Method::Sse => quote!(::justsse::__private::sse(__cx, #call.await, #retry)),
+                _ if method == Method::Sse || route.stream => {
+                    // A return type that is no stream is reported at its span.
+                    let span = route.output.as_ref().map_or(handler.span(), Spanned::span);
+                    quote_spanned!(span=> ::justsse::__private::sse(__cx, #call.await, #retry))
+                }
                 _ if route.progressive => {
                     quote!(::justsse::__private::progressive(__cx, #call.await, #retry))
                 }
@@ -256,6 +260,12 @@ fn route_info(model: &ControllerModel, route: &RouteModel) -> TokenStream {
     let path = &route.path;
     let kind = match (route.method, &route.output) {
         (Method::Sse, _) => quote!(::justsse::__private::RouteKind::Sse),
+        // A stream from a request: what its response type says (JSON or a
+        // stream, chosen per request, is `json+sse`).
+        (_, Some(ty)) if route.stream && route.generator.is_none() && !names_impl(ty) => {
+            quote_spanned! {ty.span()=> ::justsse::__private::stream_kind::<#ty, _>()}
+        }
+        _ if route.stream => quote!(::justsse::__private::RouteKind::Sse),
         _ if route.progressive => quote!(::justsse::__private::RouteKind::Progressive),
         (_, None) => quote!(::justsse::__private::RouteKind::Empty),
         // `impl IntoResponse` cannot be named here: its body is not known.

@@ -132,6 +132,7 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
         method: kind,
         lit,
         progressive,
+        stream,
         retry,
         events,
     }) = route_attr
@@ -215,9 +216,12 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
         }
     }
 
-    let generator = match (kind, find_yield(method.block.to_token_stream())) {
-        (Method::Sse, _) if ends_in_stream_macro(&method.block) => Some(method.block.clone()),
-        (Method::Sse, Some(_)) => {
+    // Any method but a plain GET streams from a `stream!` body: `#[sse]` on
+    // GET, `#[post]` (with or without `stream`) and the others on a request.
+    let streams = kind != Method::Get;
+    let generator = match (streams, find_yield(method.block.to_token_stream())) {
+        (true, _) if ends_in_stream_macro(&method.block) => Some(method.block.clone()),
+        (true, Some(_)) => {
             if let Some(span) = find_bare_yield(method.block.to_token_stream()) {
                 cx.error_span(
                     span,
@@ -229,15 +233,16 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
             }
             None
         }
-        (Method::Sse, None) | (_, None) => None,
-        (_, Some(span)) => {
+        (true, None) | (false, None) => None,
+        (false, Some(span)) => {
             cx.error_span(
                 span,
-                "`yield` makes an event stream: only an `#[sse]` route can yield",
+                "`yield` makes an event stream: a GET stream is an `#[sse]` route",
             );
             None
         }
     };
+    let stream = stream || (kind != Method::Sse && generator.is_some());
 
     // Handlers are async because the route calls them so; one that does not
     // await is not the user's to fix.
@@ -247,6 +252,7 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
     Some(RouteModel {
         method: kind,
         progressive,
+        stream,
         retry,
         events,
         lit,

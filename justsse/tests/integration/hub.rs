@@ -409,7 +409,9 @@ async fn a_topic_named_many_times_in_subscribe_all_is_followed_once() {
     let hub = hub(16);
     let topics = vec!["same"; 1000];
     let mut all = hub.subscribe_all(&topics, None).await;
-    hub.publish(&"same", Event::new().data("once")).await.expect("publish");
+    hub.publish(&"same", Event::new().data("once"))
+        .await
+        .expect("publish");
     assert_eq!(ready(&mut all, 10).len(), 1, "one copy of the event");
     assert_eq!(hub.subscribers(&"same").await.expect("count").here, 1);
 }

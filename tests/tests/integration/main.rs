@@ -23,6 +23,7 @@ mod merged_stream;
 mod new_project;
 mod observability;
 mod openapi;
+mod post_streams;
 mod realtime;
 mod redis_cluster;
 mod redis_hub;

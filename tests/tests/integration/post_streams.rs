@@ -1,0 +1,271 @@
+//! Event streams that start with a request: `#[post(.., stream)]` and
+//! `stream!` bodies on `POST`, the body read and checked before any header
+//! (JSON 4xx, never a 200 stream that errors), the middleware chain, JSON or a
+//! stream chosen per request, hand-built routes, the route table, and work
+//! that stops within a second when the client leaves (HTTP/1.1 and HTTP/2).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use justsse::prelude::*;
+use justsse::{JsonOrStream, route};
+use justsse_tests::{DEADLINE, EventReader, TestServer, json, request, send, send_h2};
+use serde::Deserialize;
+
+#[derive(Deserialize, schemars::JsonSchema)]
+struct Prompt {
+    words: u32,
+    #[serde(default)]
+    stream: bool,
+}
+
+#[derive(Clone)]
+struct Caller;
+
+async fn auth(head: &RequestHead) -> Result<Caller, HttpError> {
+    match head.header("authorization") {
+        Some("Bearer key") => Ok(Caller),
+        _ => Err(HttpError::unauthorized("send `Authorization: Bearer key`")),
+    }
+}
+
+/// Counts what the generations produce, to see when production stops.
+#[derive(Default)]
+struct Produced(AtomicUsize);
+
+struct Model {
+    produced: Arc<Produced>,
+}
+
+#[controller("/v1")]
+impl Model {
+    /// Words of a completion, one event each, then `[DONE]`.
+    #[post("/complete")]
+    #[uses(auth)]
+    async fn complete(&self, Json(prompt): Json<Prompt>) -> impl EventStream {
+        stream! {
+            for n in 0..prompt.words {
+                yield Event::named("token").data(format!("w{n}"));
+            }
+            yield Event::new().data("[DONE]");
+        }
+    }
+
+    /// The whole text as JSON, or its words as a stream (`"stream": true`).
+    #[post("/chat", stream)]
+    async fn chat(&self, Json(prompt): Json<Prompt>) -> JsonOrStream<String> {
+        let words: Vec<String> = (0..prompt.words).map(|n| format!("w{n}")).collect();
+        if !prompt.stream {
+            return JsonOrStream::json(words.join(" "));
+        }
+        JsonOrStream::stream(stream! {
+            for word in words {
+                yield Event::named("token").data(word);
+            }
+        })
+    }
+
+    /// Produces words forever, slowly, counting each.
+    #[post("/forever", stream)]
+    async fn forever(&self) -> impl EventStream {
+        let produced = self.produced.clone();
+        stream! {
+            loop {
+                produced.0.fetch_add(1, Ordering::SeqCst);
+                yield Event::named("token").data("w");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+
+    /// Regression: a `#[post]` returning `Sse` was listed as POST and mounted
+    /// as GET, so every POST was answered 405.
+    #[post("/legacy")]
+    async fn legacy(&self) -> Sse {
+        Sse::new(futures_util::stream::iter([Ok::<_, HttpError>(
+            Event::new().data("legacy"),
+        )]))
+    }
+}
+
+async fn by_hand(Json(prompt): Json<Prompt>) -> impl EventStream {
+    stream! {
+        for n in 0..prompt.words {
+            yield Event::new().data(format!("h{n}"));
+        }
+    }
+}
+
+fn app(produced: Arc<Produced>) -> App {
+    App::new()
+        .controller(Model { produced })
+        .route("/by-hand", route::post(by_hand).stream())
+}
+
+async fn server() -> (TestServer, Arc<Produced>) {
+    let produced = Arc::new(Produced::default());
+    let router = app(produced.clone()).into_router().expect("builds");
+    let config = ServerConfig::default().keep_alive(justsse::KeepAlive::off());
+    (TestServer::with_config(router, config).await, produced)
+}
+
+fn post(path: &str, body: &'static str) -> justsse::http::Request<Full<Bytes>> {
+    request("POST", path)
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer key")
+        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .expect("request")
+}
+
+async fn datas(reader: &mut EventReader) -> Vec<String> {
+    let mut out = Vec::new();
+    while let Some(event) = reader.next().await {
+        out.push(event.data);
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_post_with_a_json_body_answers_with_an_event_stream() {
+    let (server, _) = server().await;
+    let response = send(server.addr, post("/v1/complete", r#"{"words": 3}"#)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut reader = EventReader::new(response);
+    assert_eq!(datas(&mut reader).await, ["w0", "w1", "w2", "[DONE]"]);
+
+    let by_hand = send(server.addr, post("/by-hand", r#"{"words": 2}"#)).await;
+    let mut reader = EventReader::new(by_hand);
+    assert_eq!(datas(&mut reader).await, ["h0", "h1"]);
+
+    let legacy = send(server.addr, post("/v1/legacy", "{}")).await;
+    assert_eq!(legacy.status(), 200, "mounted on POST");
+    assert_eq!(datas(&mut EventReader::new(legacy)).await, ["legacy"]);
+}
+
+#[tokio::test]
+async fn a_bad_body_or_caller_is_a_json_error_before_any_stream() {
+    let (server, _) = server().await;
+    let cases: [(&str, &str, Option<&str>, u16); 4] = [
+        ("not json", "application/json", Some("Bearer key"), 400),
+        (
+            r#"{"words": "three"}"#,
+            "application/json",
+            Some("Bearer key"),
+            400,
+        ),
+        (r#"{"words": 3}"#, "text/plain", Some("Bearer key"), 415),
+        (r#"{"words": 3}"#, "application/json", None, 401),
+    ];
+    for (body, content_type, authorization, status) in cases {
+        let mut req = request("POST", "/v1/complete").header("content-type", content_type);
+        if let Some(authorization) = authorization {
+            req = req.header("authorization", authorization);
+        }
+        let req = req.body(Full::new(Bytes::from(body))).expect("request");
+        let response = send(server.addr, req).await;
+        assert_eq!(response.status(), status, "{body} as {content_type}");
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let answer = json(response).await;
+        assert!(answer["message"].is_string(), "{answer}");
+    }
+    let big = format!(
+        r#"{{"words": 3, "pad": "{}"}}"#,
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let req = request("POST", "/v1/complete")
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer key")
+        .body(Full::new(Bytes::from(big)))
+        .expect("request");
+    assert_eq!(send(server.addr, req).await.status(), 413);
+    // A GET is not a stream here.
+    let get = justsse_tests::get(server.addr, "/v1/complete").await;
+    assert_eq!(get.status(), 405);
+    assert_eq!(get.headers()["allow"], "POST");
+}
+
+#[tokio::test]
+async fn the_request_chooses_json_or_a_stream() {
+    let (server, _) = server().await;
+    let plain = send(server.addr, post("/v1/chat", r#"{"words": 3}"#)).await;
+    assert_eq!(plain.headers()["content-type"], "application/json");
+    assert_eq!(json(plain).await, "w0 w1 w2");
+    let streamed = send(
+        server.addr,
+        post("/v1/chat", r#"{"words": 3, "stream": true}"#),
+    )
+    .await;
+    assert_eq!(streamed.headers()["content-type"], "text/event-stream");
+    assert_eq!(
+        datas(&mut EventReader::new(streamed)).await,
+        ["w0", "w1", "w2"]
+    );
+}
+
+#[test]
+fn the_route_table_says_post_and_what_each_answers() {
+    let table = app(Arc::default()).routes().to_string();
+    for row in [
+        ("POST", "/v1/complete", "sse"),
+        ("POST", "/v1/chat", "json+sse"),
+        ("POST", "/v1/forever", "sse"),
+        ("POST", "/v1/legacy", "sse"),
+        ("POST", "/by-hand", "sse"),
+    ] {
+        assert!(
+            table.lines().any(|line| {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                words.len() >= 3 && (words[0], words[1], words[2]) == row
+            }),
+            "{row:?} in\n{table}"
+        );
+    }
+}
+
+/// Waits until production stops: the count no longer moves for 200 ms, within
+/// a second of the client leaving; returns how many items came after it left.
+async fn produced_after_leaving(produced: &Produced, left_at: usize) -> usize {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        let before = produced.0.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let after = produced.0.load(Ordering::SeqCst);
+        if after == before {
+            return after - left_at;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still producing a second after the client left ({} items since)",
+            after - left_at
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_work_stops_when_the_client_leaves_on_http1_and_h2() {
+    let (server, produced) = server().await;
+    let response = send(server.addr, post("/v1/forever", "{}")).await;
+    let mut reader = EventReader::new(response);
+    for _ in 0..5 {
+        assert_eq!(reader.next().await.expect("a token").data, "w");
+    }
+    drop(reader);
+    let left_at = produced.0.load(Ordering::SeqCst);
+    let after = produced_after_leaving(&produced, left_at).await;
+    assert!(after < 30, "{after} items after the HTTP/1.1 client left");
+
+    let response = send_h2(server.addr, post("/v1/forever", "{}")).await;
+    let mut reader = EventReader::new(response);
+    for _ in 0..5 {
+        assert_eq!(reader.next().await.expect("a token").data, "w");
+    }
+    drop(reader);
+    let left_at = produced.0.load(Ordering::SeqCst);
+    let after = produced_after_leaving(&produced, left_at).await;
+    assert!(after < 30, "{after} items after the h2 stream was reset");
+    let _ = DEADLINE;
+}
