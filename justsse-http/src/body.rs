@@ -122,6 +122,16 @@ impl Body {
         }
     }
 
+    /// For an event stream that sets no keep-alive of its own: uses
+    /// `keep_alive` instead of the server's (a route's `keep_alive = off`:
+    /// some model clients choke on comment lines). Other bodies are left as
+    /// they are.
+    pub fn keep_alive_default(&mut self, keep_alive: crate::sse::KeepAlive) {
+        if let Kind::Sse(body) = &mut self.kind {
+            body.default_keep_alive(keep_alive);
+        }
+    }
+
     /// Whether this body is an event stream.
     pub fn is_event_stream(&self) -> bool {
         matches!(self.kind, Kind::Sse(_))

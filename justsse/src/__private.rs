@@ -19,7 +19,7 @@ pub use justsse_http::MethodRouter;
 
 use futures_util::Stream;
 pub use justsse_http::IntoResponse;
-use justsse_http::{BoxError, Sse};
+use justsse_http::{BoxError, KeepAlive, Sse};
 pub use serde;
 
 /// Parses the text of path parameter `name`: 400 naming it when malformed.
@@ -176,9 +176,19 @@ pub fn respond<R: IntoResponse>(cx: Context, value: R) -> RouteResult {
     Ok(cx.finish(value.into_response()))
 }
 
-/// A non-generator SSE route's response, with the route's `retry` hint (ms).
-pub fn sse<R: SseResponse<M>, M>(cx: Context, value: R, retry: Option<u64>) -> RouteResult {
-    Ok(with_retry(cx.finish(value.into_sse()), retry))
+/// What a stream route's attribute sets on its stream, in milliseconds:
+/// `retry = <ms>`, and `keep_alive = off` (0) or `= <ms>`.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamOptions {
+    /// The reconnection hint sent first.
+    pub retry: Option<u64>,
+    /// The keep-alive period, 0 for none; `None` keeps the server's.
+    pub keep_alive: Option<u64>,
+}
+
+/// A non-generator SSE route's response, with the route's options.
+pub fn sse<R: SseResponse<M>, M>(cx: Context, value: R, options: StreamOptions) -> RouteResult {
+    Ok(with_options(cx.finish(value.into_sse()), options))
 }
 
 /// The route table's kind of a stream route answering `R`.
@@ -186,14 +196,14 @@ pub const fn stream_kind<R: SseResponse<M>, M>() -> RouteKind {
     R::KIND
 }
 
-/// A generator SSE route's response, with the route's `retry` hint (ms).
-pub fn generator<S>(cx: Context, events: S, retry: Option<u64>) -> RouteResult
+/// A generator SSE route's response, with the route's options.
+pub fn generator<S>(cx: Context, events: S, options: StreamOptions) -> RouteResult
 where
     S: Stream<Item = Result<Event, BoxError>> + Send + 'static,
 {
-    Ok(with_retry(
+    Ok(with_options(
         cx.finish(Sse::new(events).into_response()),
-        retry,
+        options,
     ))
 }
 
@@ -201,16 +211,25 @@ where
 pub fn progressive<R: ProgressiveResponse>(
     cx: Context,
     value: R,
-    retry: Option<u64>,
+    options: StreamOptions,
 ) -> RouteResult {
-    Ok(with_retry(crate::progressive::respond(cx, value), retry))
+    Ok(with_options(
+        crate::progressive::respond(cx, value),
+        options,
+    ))
 }
 
-fn with_retry(mut response: Response, retry: Option<u64>) -> Response {
-    if let Some(ms) = retry {
-        response
+fn with_options(mut response: Response, options: StreamOptions) -> Response {
+    let ms = std::time::Duration::from_millis;
+    if let Some(retry) = options.retry {
+        response.body_mut().retry_hint(ms(retry));
+    }
+    match options.keep_alive {
+        Some(0) => response.body_mut().keep_alive_default(KeepAlive::off()),
+        Some(every) => response
             .body_mut()
-            .retry_hint(std::time::Duration::from_millis(ms));
+            .keep_alive_default(KeepAlive::every(ms(every))),
+        None => {}
     }
     response
 }

@@ -96,6 +96,11 @@ impl Drop for SseBody {
 }
 
 impl SseBody {
+    /// Keeps `keep_alive` unless the stream set its own.
+    pub(crate) fn default_keep_alive(&mut self, keep_alive: KeepAlive) {
+        self.keep_alive.get_or_insert(keep_alive);
+    }
+
     pub(crate) fn new(
         stream: EventStream,
         keep_alive: Option<KeepAlive>,

@@ -96,6 +96,19 @@ impl Event {
         Self::new().event(name)
     }
 
+    /// `data: [DONE]`: the last event OpenAI-style streams send, which their
+    /// clients (the official SDKs among them) wait for before they stop
+    /// reading.
+    ///
+    /// ```
+    /// use justsse_http::Event;
+    ///
+    /// assert_eq!(Event::done().to_string(), "data: [DONE]\n\n");
+    /// ```
+    pub fn done() -> Self {
+        Self::new().data("[DONE]")
+    }
+
     /// Sets the event name.
     pub fn event(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.thaw();

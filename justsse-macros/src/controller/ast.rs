@@ -76,6 +76,8 @@ pub(crate) struct RouteModel {
     pub(crate) stream: bool,
     /// `retry = <ms>`: the reconnection hint sent first.
     pub(crate) retry: Option<u64>,
+    /// `keep_alive = off` (0) or `= <ms>`: the stream's keep-alive.
+    pub(crate) keep_alive: Option<u64>,
     /// `events = Type`: the `SseEvent` type the stream sends, for the route table.
     pub(crate) events: Option<Path>,
     /// The path as written in the attribute, for error spans.

@@ -159,6 +159,8 @@ pub(super) struct RouteAttr {
     /// `#[post("/path", stream)]`: the route answers with an event stream.
     pub(super) stream: bool,
     pub(super) retry: Option<u64>,
+    /// `keep_alive = off` (0) or `keep_alive = <ms>`: the stream's own.
+    pub(super) keep_alive: Option<u64>,
     /// `events = TicketEvent`: the `SseEvent` type the stream sends.
     pub(super) events: Option<Path>,
 }
@@ -219,6 +221,7 @@ pub(super) fn parse_route_attr(
         progressive: false,
         stream: false,
         retry: None,
+        keep_alive: None,
         events: None,
     };
     let mut seen: Vec<String> = Vec::new();
@@ -242,6 +245,17 @@ pub(super) fn parse_route_attr(
                 Ok(ms) => route.retry = Some(ms),
                 Err(err) => cx.push(err),
             },
+            ("keep_alive", _, Some(OptionValue::Int(ms))) => match ms.base10_parse::<u64>() {
+                Ok(ms) => route.keep_alive = Some(ms.max(1)),
+                Err(err) => cx.push(err),
+            },
+            ("keep_alive", _, Some(OptionValue::Path(off))) if off.is_ident("off") => {
+                route.keep_alive = Some(0);
+            }
+            ("keep_alive", _, _) => cx.error_at(
+                &option,
+                "`keep_alive` is `off` or a period in milliseconds: `keep_alive = off`, `keep_alive = 20000`",
+            ),
             ("events", _, Some(OptionValue::Path(ty))) => {
                 route.events = Some(ty);
             }
@@ -267,9 +281,9 @@ pub(super) fn parse_route_attr(
             ),
             _ => {
                 let takes = match method {
-                    Method::Sse => "`retry = <ms>` and `events = Type`",
-                    Method::Get => "`sse`, `retry = <ms>` and `events = Type`",
-                    _ => "`stream`, `retry = <ms>` and `events = Type`",
+                    Method::Sse => "`retry = <ms>`, `keep_alive = off | <ms>` and `events = Type`",
+                    Method::Get => "`sse`, `retry = <ms>`, `keep_alive = off | <ms>` and `events = Type`",
+                    _ => "`stream`, `retry = <ms>`, `keep_alive = off | <ms>` and `events = Type`",
                 };
                 cx.error_at(&option, format!("unknown option `{text}`: `#[{name}]` takes {takes}"));
             }
@@ -281,16 +295,22 @@ pub(super) fn parse_route_attr(
             "`events` applies to event streams: add `sse` or use `#[sse]`",
         );
     }
-    if route.retry.is_some() && method == Method::Get && !route.progressive {
-        cx.error_at(
-            &route.lit,
-            "`retry` applies to event streams: add `sse` or use `#[sse]`",
-        );
+    for (given, option) in [
+        (route.retry.is_some(), "retry"),
+        (route.keep_alive.is_some(), "keep_alive"),
+    ] {
+        if given && method == Method::Get && !route.progressive {
+            cx.error_at(
+                &route.lit,
+                format!("`{option}` applies to event streams: add `sse` or use `#[sse]`"),
+            );
+        }
     }
     let body_method = !matches!(method, Method::Get | Method::Sse);
     for (given, option) in [
         (route.events.is_some(), "events"),
         (route.retry.is_some(), "retry"),
+        (route.keep_alive.is_some(), "keep_alive"),
     ] {
         if given && body_method && !route.stream {
             cx.error_at(

@@ -135,9 +135,13 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
     }
 
     let handler = &route.handler;
-    let retry = match route.retry {
+    let ms = |ms: Option<u64>| match ms {
         Some(ms) => quote!(::core::option::Option::Some(#ms)),
         None => quote!(::core::option::Option::None),
+    };
+    let (retry, keep_alive) = (ms(route.retry), ms(route.keep_alive));
+    let retry = quote! {
+        ::justsse::__private::StreamOptions { retry: #retry, keep_alive: #keep_alive }
     };
     let finish = match (&route.generator, route.method) {
         (Some(body), _) => {

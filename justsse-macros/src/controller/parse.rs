@@ -134,6 +134,7 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
         progressive,
         stream,
         retry,
+        keep_alive,
         events,
     }) = route_attr
     else {
@@ -254,6 +255,7 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
         progressive,
         stream,
         retry,
+        keep_alive,
         events,
         lit,
         path: route_path,

@@ -50,7 +50,26 @@ impl Model {
             for n in 0..prompt.words {
                 yield Event::named("token").data(format!("w{n}"));
             }
-            yield Event::new().data("[DONE]");
+            yield Event::done();
+        }
+    }
+
+    /// One event, then nothing, without keep-alive comments (some model
+    /// clients choke on comment lines).
+    #[post("/quiet", stream, keep_alive = off)]
+    async fn quiet(&self) -> impl EventStream {
+        stream! {
+            yield Event::new().data("first");
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// The same with the server's keep-alive.
+    #[post("/chatty", stream)]
+    async fn chatty(&self) -> impl EventStream {
+        stream! {
+            yield Event::new().data("first");
+            std::future::pending::<()>().await;
         }
     }
 
@@ -108,7 +127,8 @@ fn app(produced: Arc<Produced>) -> App {
 async fn server() -> (TestServer, Arc<Produced>) {
     let produced = Arc::new(Produced::default());
     let router = app(produced.clone()).into_router().expect("builds");
-    let config = ServerConfig::default().keep_alive(justsse::KeepAlive::off());
+    let config =
+        ServerConfig::default().keep_alive(justsse::KeepAlive::every(Duration::from_millis(50)));
     (TestServer::with_config(router, config).await, produced)
 }
 
@@ -268,4 +288,24 @@ async fn the_work_stops_when_the_client_leaves_on_http1_and_h2() {
     let after = produced_after_leaving(&produced, left_at).await;
     assert!(after < 30, "{after} items after the h2 stream was reset");
     let _ = DEADLINE;
+}
+
+/// The bytes a stream sends within `window`.
+async fn bytes_within(server: &TestServer, path: &str, window: Duration) -> String {
+    let mut reader = EventReader::new(send(server.addr, post(path, "{}")).await);
+    let _ = tokio::time::timeout(window, async { while reader.chunk().await.is_some() {} }).await;
+    String::from_utf8_lossy(&reader.raw).into_owned()
+}
+
+#[tokio::test]
+async fn a_route_can_turn_keep_alive_comments_off() {
+    let (server, _) = server().await;
+    let window = Duration::from_millis(400);
+    let chatty = bytes_within(&server, "/v1/chatty", window).await;
+    assert!(
+        chatty.contains(":\n\n"),
+        "the server's keep-alive: {chatty:?}"
+    );
+    let quiet = bytes_within(&server, "/v1/quiet", window).await;
+    assert_eq!(quiet, "data: first\n\n", "no comment lines");
 }
