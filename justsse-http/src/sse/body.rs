@@ -15,7 +15,7 @@ use tokio_util::sync::WaitForCancellationFutureOwned;
 use super::encode::{KEEP_ALIVE, encode};
 use super::event::Event;
 use super::keep_alive::{KeepAlive, KeepAliveTimer};
-use crate::error::{BoxError, HttpError};
+use crate::error::BoxError;
 use crate::observe::{self, EndReason};
 use crate::stream_limits::StreamPermit;
 
@@ -176,15 +176,8 @@ impl SseBody {
 
     /// Encodes an error that ended the stream as one `error` event.
     fn write_error(&mut self, err: BoxError) {
-        let err = match err.downcast::<HttpError>() {
-            Ok(http) => *http,
-            Err(other) => HttpError::internal(other),
-        };
-        err.log();
-        let event = Event::named("error").json(&serde_json::json!({ "message": err.message() }));
-        if let Ok(event) = event {
-            let _ = encode(&event, &mut self.buf);
-        }
+        // The error event has no id and a fixed name: always valid.
+        let _ = encode(&super::error_event(err), &mut self.buf);
         self.end(EndReason::Error);
     }
 

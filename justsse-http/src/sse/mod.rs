@@ -22,6 +22,26 @@ use crate::body::Body;
 use crate::error::BoxError;
 use crate::response::{IntoResponse, Response};
 
+/// The `error` event a stream ends with when it fails with `err`: data
+/// `{"message": ...}`, the message of an [`HttpError`](crate::HttpError) with a
+/// 4xx status, otherwise a generic one (the error itself is logged).
+///
+/// ```
+/// use justsse_http::{HttpError, sse::error_event};
+///
+/// let event = error_event(HttpError::bad_request("no such model").into());
+/// assert_eq!(event.to_string(), "event: error\ndata: {\"message\":\"no such model\"}\n\n");
+/// ```
+pub fn error_event(err: BoxError) -> Event {
+    let err = match err.downcast::<crate::HttpError>() {
+        Ok(http) => *http,
+        Err(other) => crate::HttpError::internal(other),
+    };
+    err.log();
+    let message = serde_json::json!({ "message": err.message() }).to_string();
+    Event::named("error").data(message)
+}
+
 /// A response that streams server-sent events.
 ///
 /// The stream's items are `Result<Event, E>`: each event is written and flushed as

@@ -7,10 +7,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use justsse_http::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, Uri, header};
+use justsse_http::http::{
+    HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, header,
+};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
@@ -75,6 +77,13 @@ impl ClientError {
 #[derive(Debug, Clone)]
 struct Target {
     uri: Uri,
+    /// The first request's method and body: `GET` and none, or a stream
+    /// that starts with a request (`POST` and a JSON body).
+    method: Method,
+    body: Bytes,
+    /// Where reconnects go instead, with `GET` and `Last-Event-ID`; `None`:
+    /// the first request again.
+    resume: Option<Uri>,
     https: bool,
     host: String,
     port: u16,
@@ -128,6 +137,9 @@ pub struct EventSource {
 #[derive(Debug)]
 pub struct EventSourceBuilder {
     url: String,
+    method: Method,
+    body: Bytes,
+    resume: Option<String>,
     headers: HeaderMap,
     invalid: Option<String>,
     connect_timeout: Duration,
@@ -142,6 +154,9 @@ impl EventSource {
     pub fn builder(url: impl Into<String>) -> EventSourceBuilder {
         EventSourceBuilder {
             url: url.into(),
+            method: Method::GET,
+            body: Bytes::new(),
+            resume: None,
             headers: HeaderMap::new(),
             invalid: None,
             connect_timeout: Duration::from_secs(10),
@@ -174,7 +189,8 @@ impl EventSource {
                 if let Some(wait) = self.wait.take() {
                     tokio::time::sleep(wait).await;
                 }
-                match self.target.connect(self.parser.last_event_id()).await {
+                let last_event_id = self.parser.last_event_id().to_owned();
+                match self.target.connect(&last_event_id).await {
                     Ok(body) => {
                         self.body = Some(body);
                         self.failures = 0;
@@ -252,6 +268,59 @@ fn jitter() -> f64 {
 }
 
 impl EventSourceBuilder {
+    /// Starts the stream with a `POST` of `body` as JSON (`content-type:
+    /// application/json`), as model output and MCP streams start: the server
+    /// answers the POST with the stream. Reconnects send the same request
+    /// with `Last-Event-ID`, unless [`resume_at`](Self::resume_at) names where
+    /// the stream is resumed.
+    ///
+    /// ```no_run
+    /// use justsse::client::{EventSource, SourceItem};
+    ///
+    /// # async fn run() -> Result<(), justsse::client::ClientError> {
+    /// let body = serde_json::json!({"model": "fake", "stream": true});
+    /// let mut source = EventSource::builder("http://127.0.0.1:3000/v1/chat/completions")
+    ///     .header("authorization", "Bearer sk-local")
+    ///     .post_json(&body)
+    ///     .build()?;
+    /// while let Some(Ok(item)) = source.next().await {
+    ///     if let SourceItem::Message(event) = item {
+    ///         if event.data == "[DONE]" {
+    ///             break;
+    ///         }
+    ///         println!("{}", event.data);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn post_json<T: serde::Serialize + ?Sized>(self, body: &T) -> Self {
+        match serde_json::to_vec(body) {
+            Ok(json) => self
+                .header("content-type", "application/json")
+                .request(Method::POST, json),
+            Err(err) => Self {
+                invalid: Some(format!("the body does not serialize: {err}")),
+                ..self
+            },
+        }
+    }
+
+    /// Starts the stream with `method` and `body` (set its `content-type`
+    /// with [`header`](Self::header)).
+    pub fn request(mut self, method: Method, body: impl Into<Bytes>) -> Self {
+        self.method = method;
+        self.body = body.into();
+        self
+    }
+
+    /// Reconnects with a `GET` of `path_and_query` on the same server (and
+    /// `Last-Event-ID`) instead of sending the first request again: where a
+    /// generation started by a `POST` is resumed.
+    pub fn resume_at(mut self, path_and_query: &str) -> Self {
+        self.resume = Some(path_and_query.to_owned());
+        self
+    }
+
     /// Sends `name: value` with every connection (authentication, say).
     pub fn header(mut self, name: &str, value: &str) -> Self {
         match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
@@ -316,9 +385,21 @@ impl EventSourceBuilder {
             .trim_end_matches(']')
             .to_owned();
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let resume = match &self.resume {
+            Some(path) => {
+                let mut parts = uri.clone().into_parts();
+                parts.path_and_query =
+                    Some(path.parse().map_err(|_| ClientError::Url(path.clone()))?);
+                Some(Uri::from_parts(parts).map_err(|_| ClientError::Url(path.clone()))?)
+            }
+            None => None,
+        };
         Ok(EventSource {
             target: Target {
                 uri,
+                method: self.method,
+                body: self.body,
+                resume,
                 https,
                 host,
                 port,
@@ -341,9 +422,9 @@ impl EventSourceBuilder {
 
 /// A sender on one new connection: HTTP/2 when TLS agreed on it.
 enum Sender {
-    Http1(hyper::client::conn::http1::SendRequest<Empty<Bytes>>),
+    Http1(hyper::client::conn::http1::SendRequest<Full<Bytes>>),
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
-    Http2(hyper::client::conn::http2::SendRequest<Empty<Bytes>>),
+    Http2(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
 }
 
 impl Target {
@@ -361,8 +442,15 @@ impl Target {
         } else {
             Sender::Http1(http1(tcp).await?)
         };
-        let mut request = Request::get(self.uri.clone())
-            .body(Empty::new())
+        // A reconnect goes where the stream resumes, when it has such a place.
+        let (method, uri, body) = match &self.resume {
+            Some(resume) if !last_event_id.is_empty() => (Method::GET, resume, Bytes::new()),
+            _ => (self.method.clone(), &self.uri, self.body.clone()),
+        };
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri.clone())
+            .body(Full::new(body))
             .map_err(|err| ClientError::Url(err.to_string()))?;
         let headers = request.headers_mut();
         headers.clone_from(&self.headers);
@@ -383,7 +471,7 @@ impl Target {
                     if let Ok(host) = HeaderValue::try_from(self.authority()) {
                         request.headers_mut().insert(header::HOST, host);
                     }
-                    *request.uri_mut() = self.path();
+                    *request.uri_mut() = path_of(request.uri());
                     sender.send_request(request).await
                 }
                 Sender::Http2(sender) => sender.send_request(request).await,
@@ -414,13 +502,6 @@ impl Target {
         self.uri
             .authority()
             .map_or_else(|| self.host.clone(), |a| a.as_str().to_owned())
-    }
-
-    fn path(&self) -> Uri {
-        self.uri.path_and_query().map_or_else(
-            || Uri::from_static("/"),
-            |p| p.as_str().parse().unwrap_or_else(|_| Uri::from_static("/")),
-        )
     }
 
     #[cfg(feature = "tls")]
@@ -477,9 +558,17 @@ fn default_tls() -> std::sync::Arc<tokio_rustls::rustls::ClientConfig> {
         .clone()
 }
 
+/// The origin-form of `uri` (its path and query), as HTTP/1.1 sends it.
+fn path_of(uri: &Uri) -> Uri {
+    uri.path_and_query().map_or_else(
+        || Uri::from_static("/"),
+        |p| p.as_str().parse().unwrap_or_else(|_| Uri::from_static("/")),
+    )
+}
+
 async fn http1<I>(
     io: I,
-) -> Result<hyper::client::conn::http1::SendRequest<Empty<Bytes>>, ClientError>
+) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>, ClientError>
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {

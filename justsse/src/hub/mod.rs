@@ -219,6 +219,77 @@ impl<K: Display> Hub<K> {
             .await
     }
 
+    /// Runs `events` in a task of its own, publishing each on `topic`: a
+    /// generation **detached** from the request that started it. It goes on
+    /// when the client leaves, and any client (on any instance sharing the
+    /// backend) follows it with [`subscribe`](Self::subscribe) and its
+    /// `Last-Event-ID`, getting the rest exactly once. Returns the topic's
+    /// subscription from the generation's first event, for the client that
+    /// started it. An error from `events` ends the generation with an
+    /// `error` event (its message for an [`HttpError`] with a 4xx status, a
+    /// generic one otherwise); so does a publish the backend refuses. Mark
+    /// the end with a last event of your own ([`Event::done`], say) and end
+    /// the subscriptions there with [`Subscription::until`].
+    ///
+    /// The topic is bounded like any other (its bytes, `replay` events) and
+    /// freed when nobody has followed it for the hub's retention time; use a
+    /// topic per generation.
+    ///
+    /// ```
+    /// use justsse::{Event, hub::Hub};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let hub: Hub<String> = Hub::new();
+    /// let words = futures_util::stream::iter(["a", "b", "[DONE]"].map(|word| {
+    ///     Ok::<_, std::convert::Infallible>(Event::new().data(word))
+    /// }));
+    /// let topic = "generation-7".to_owned();
+    /// let mut first = hub.detach(&topic, words).await.until(|e| e.data_str() == Some("[DONE]"));
+    /// let a = first.next().await.expect("a");
+    /// drop(first); // the client leaves; the generation goes on
+    ///
+    /// let mut resumed = hub.subscribe(&topic, a.id_str()).await.until(|e| e.data_str() == Some("[DONE]"));
+    /// assert_eq!(resumed.next().await.expect("b").data_str(), Some("b"));
+    /// assert_eq!(resumed.next().await.expect("done").data_str(), Some("[DONE]"));
+    /// assert!(resumed.next().await.is_none());
+    /// # }
+    /// ```
+    pub async fn detach<S, E>(&self, topic: &K, events: S) -> Subscription
+    where
+        S: Stream<Item = Result<Event, E>> + Send + 'static,
+        E: Into<BoxError> + Send + 'static,
+    {
+        let subscription = self.subscribe(topic, None).await;
+        let (backend, max, topic) = (self.backend.clone(), self.max_event, topic.to_string());
+        tokio::spawn(async move {
+            let hub: Hub<String> = Hub {
+                backend,
+                max_event: max,
+                key: PhantomData,
+            };
+            let mut events = std::pin::pin!(events);
+            while let Some(item) = futures_util::StreamExt::next(&mut events).await {
+                let event = match item {
+                    Ok(event) => event,
+                    Err(err) => justsse_http::sse::error_event(err.into()),
+                };
+                let last = event.name() == Some("error");
+                if let Err(err) = hub.publish(&topic, event).await {
+                    tracing::warn!(%topic, error = %err, "a detached generation could not publish; it ends");
+                    let _ = hub
+                        .publish(&topic, justsse_http::sse::error_event(err.into()))
+                        .await;
+                    return;
+                }
+                if last {
+                    return;
+                }
+            }
+        });
+        subscription
+    }
+
     /// How many subscribers `topic` has: on this instance, and on every
     /// instance sharing the backend (the same on the in-memory hub; on Redis,
     /// the others' counts as they last announced them, see
@@ -302,6 +373,23 @@ impl Subscription {
     /// The next event; `None` only if the backend ends the subscription.
     pub async fn next(&mut self) -> Option<Event> {
         futures_util::StreamExt::next(self).await
+    }
+
+    /// These events up to the first for which `last` is true (included),
+    /// then the end: a hub subscription is endless, a generation is not.
+    /// An `error` event ends it too.
+    pub fn until(self, last: impl FnMut(&Event) -> bool + Send + 'static) -> Subscription {
+        // Once the last event is out, nothing is polled again: the topic
+        // itself never ends.
+        Subscription::new(futures_util::stream::unfold(
+            Some((self, last)),
+            |state| async move {
+                let (mut events, mut last) = state?;
+                let event = events.next().await?;
+                let ended = last(&event) || event.name() == Some("error");
+                Some((event, (!ended).then_some((events, last))))
+            },
+        ))
     }
 }
 

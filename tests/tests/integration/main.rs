@@ -12,6 +12,7 @@ mod descriptors;
 mod disconnect;
 mod documented_commands;
 mod event_source;
+mod generations;
 mod guards;
 mod hand_chains;
 mod headers;
