@@ -1,0 +1,187 @@
+//! The assistant example judged by the official `openai` Python SDK (in a venv
+//! this test makes, as `npm ci` does for the browser tests) and by raw HTTP:
+//! chat as JSON and as a stream whose deltas concatenate into the same text,
+//! `[DONE]`, the models list, `AuthenticationError` for a bad key, and a
+//! stream the client closes stopping its generation.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use assistant::{Keys, Model};
+use bytes::Bytes;
+use http_body_util::Full;
+use justsse_tests::{EventReader, TestServer, json, request, send};
+
+/// The SDK version the tests pin.
+const OPENAI: &str = "3.60.0";
+
+async fn server(pace: Duration) -> (TestServer, Model) {
+    let model = Model::new(pace);
+    let app = assistant::app(model.clone(), Keys::parse("sk-test"));
+    let router = app.into_router().expect("builds");
+    (TestServer::start(router).await, model)
+}
+
+/// A venv with the pinned SDK, made once; `None` (said loudly) where no
+/// Python is installed, a failure under `CI=true`.
+fn venv() -> Option<PathBuf> {
+    static MADE: Mutex<Option<PathBuf>> = Mutex::new(None);
+    let mut made = MADE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(dir) = made.as_ref() {
+        return Some(dir.clone());
+    }
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("openai-{OPENAI}"));
+    let python = dir.join("bin/python");
+    if !python.exists() {
+        let created = Command::new("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg(&dir)
+            .status();
+        match created {
+            Ok(status) if status.success() => {}
+            other => {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "python3 with venv is needed for the SDK tests: {other:?}"
+                );
+                eprintln!(
+                    "SKIPPED: no python3 -m venv ({other:?}); the openai SDK tests did not run"
+                );
+                return None;
+            }
+        }
+        let installed = Command::new(dir.join("bin/pip"))
+            .args(["install", "--quiet", &format!("openai=={OPENAI}")])
+            .status()
+            .expect("pip runs");
+        assert!(installed.success(), "pip install openai=={OPENAI}");
+    }
+    *made = Some(python.clone());
+    Some(python)
+}
+
+/// Runs the SDK script's `check` against `server`; what it printed.
+async fn sdk(server: &TestServer, check: &str) -> Option<serde_json::Value> {
+    let python = venv()?;
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/openai_sdk.py");
+    let base = server.url("/v1");
+    let check = check.to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .arg(script)
+            .arg(base)
+            .arg(check)
+            .output()
+    })
+    .await
+    .expect("joins")
+    .expect("python runs");
+    assert!(
+        output.status.success(),
+        "the SDK script failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout.lines().last().expect("a line of JSON");
+    Some(serde_json::from_str(line).expect("JSON"))
+}
+
+const SAID: &str = "You said: the quick brown fox jumps over the lazy dog";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openai_sdk_chats_as_json_and_as_a_stream_with_the_same_text() {
+    let (server, _) = server(Duration::from_millis(2)).await;
+    let Some(seen) = sdk(&server, "chat").await else {
+        return;
+    };
+    assert_eq!(seen["sdk"], OPENAI);
+    assert_eq!(seen["text"], SAID);
+    assert_eq!(
+        seen["streamed"], SAID,
+        "the deltas concatenate into the text"
+    );
+    assert_eq!(seen["finish_reason"], "stop");
+    assert_eq!(seen["stream_finish_reason"], "stop");
+    assert_eq!(seen["completion_tokens"], 10);
+    assert_eq!(seen["models"], serde_json::json!(["fake-1"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openai_sdk_raises_authentication_and_not_found_errors() {
+    let (server, _) = server(Duration::from_millis(2)).await;
+    let Some(seen) = sdk(&server, "auth").await else {
+        return;
+    };
+    assert_eq!(seen["raised"], "AuthenticationError");
+    assert_eq!(seen["status"], 401);
+    assert_eq!(seen["code"], "invalid_api_key");
+    assert_eq!(seen["unknown_model"], "model_not_found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_the_sdk_closes_stops_its_generation() {
+    let (server, model) = server(Duration::from_millis(20)).await;
+    let Some(seen) = sdk(&server, "close").await else {
+        return;
+    };
+    assert_eq!(seen["seen"], 4);
+    // The client closed after 4 chunks of 402: generation stops within a
+    // second and goes no further.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    let stopped = loop {
+        let before = model.generated.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let after = model.generated.load(Ordering::SeqCst);
+        if after == before {
+            break after;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still generating ({after})"
+        );
+    };
+    assert!(
+        stopped < 60,
+        "{stopped} tokens generated for a client that read 4 chunks"
+    );
+}
+
+fn chat(body: &'static str, key: &str) -> justsse::http::Request<Full<Bytes>> {
+    request("POST", "/v1/chat/completions")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {key}"))
+        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .expect("request")
+}
+
+#[tokio::test]
+async fn the_wire_is_openai_s_chunks_then_done_and_errors_in_its_shape() {
+    let (server, _) = server(Duration::from_millis(1)).await;
+    let body = r#"{"model":"fake-1","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+    let response = send(server.addr, chat(body, "sk-test")).await;
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut reader = EventReader::new(response);
+    let events = reader.rest().await;
+    let raw = String::from_utf8_lossy(&reader.raw).into_owned();
+    assert!(!raw.contains(":\n\n"), "no comment lines: {raw:?}");
+    assert_eq!(events.last().map(|e| e.data.as_str()), Some("[DONE]"));
+    let first: serde_json::Value = serde_json::from_str(&events[0].data).expect("JSON");
+    assert_eq!(first["object"], "chat.completion.chunk");
+    assert_eq!(first["choices"][0]["delta"]["role"], "assistant");
+
+    let refused = send(server.addr, chat(body, "sk-wrong")).await;
+    assert_eq!(refused.status(), 401);
+    let error = json(refused).await;
+    assert_eq!(error["error"]["code"], "invalid_api_key");
+    assert_eq!(error["error"]["type"], "invalid_request_error");
+    assert!(error["error"]["message"].is_string());
+    let bad = send(server.addr, chat("{", "sk-test")).await;
+    assert_eq!(bad.status(), 400);
+    assert_eq!(json(bad).await["error"]["type"], "invalid_request_error");
+}
