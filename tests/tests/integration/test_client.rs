@@ -62,3 +62,41 @@ async fn an_app_missing_state_is_refused() {
     };
     assert!(missing[0].contains("Greeting"), "{missing:?}");
 }
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Count {
+    to: u32,
+}
+
+async fn count(Json(count): Json<Count>) -> impl EventStream {
+    stream! {
+        for n in 1..=count.to {
+            yield Event::named("n").data(n.to_string());
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn test_client_streams_post_responses() {
+    let app = App::new().route("/count", route::post(count).stream());
+    let client = TestClient::new(app).expect("builds");
+    let mut events = client
+        .post("/count")
+        .json(&serde_json::json!({"to": 3}))
+        .send()
+        .await
+        .events();
+    for n in ["1", "2", "3"] {
+        assert_eq!(events.next().await.expect("an event").data, n);
+    }
+    let bad = client
+        .post("/count")
+        .json(&serde_json::json!({"to": "x"}))
+        .send()
+        .await;
+    assert_eq!(
+        bad.status(),
+        StatusCode::BAD_REQUEST,
+        "checked before any stream"
+    );
+}
