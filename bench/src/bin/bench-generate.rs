@@ -1,7 +1,8 @@
 //! Streams that start with a POST, side by side: 1,000 concurrent
 //! `POST /v1/chat/completions` streams of 50 tokens (a token every 20 ms, the
 //! same JSON chunk per token) against justsse (`#[post(.., stream)]` and
-//! `stream!`) and axum (`Sse` over an `async_stream`), each server in its own
+//! `stream!`) and axum (`Sse` over an `async_stream`; as served by default, and
+//! with `tcp_nodelay` as justsse serves), each server in its own
 //! process: tokens delivered per second, server CPU per token, and resident
 //! memory per open generation.
 //!
@@ -91,9 +92,20 @@ mod axum_server {
         })
     }
 
-    pub(crate) async fn serve(port: u16) {
+    /// axum as its docs serve it; with `nodelay`, Nagle's algorithm off as
+    /// justsse has it (small token writes otherwise wait for the peer's ACK).
+    pub(crate) async fn serve(port: u16, nodelay: bool) {
         let app = axum::Router::new().route("/v1/chat/completions", axum::routing::post(chat));
-        if let Ok(listener) = tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+        let Ok(listener) = tokio::net::TcpListener::bind(("127.0.0.1", port)).await else {
+            return;
+        };
+        if nodelay {
+            use axum::serve::ListenerExt;
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            let _ = axum::serve(listener, app).await;
+        } else {
             let _ = axum::serve(listener, app).await;
         }
     }
@@ -182,7 +194,8 @@ fn main() -> std::io::Result<()> {
         let port: u16 = args.get(3).and_then(|p| p.parse().ok()).unwrap_or(3000);
         runtime.block_on(async {
             match args.get(2).map(String::as_str) {
-                Some("axum") => axum_server::serve(port).await,
+                Some("axum") => axum_server::serve(port, false).await,
+                Some("axum-nodelay") => axum_server::serve(port, true).await,
                 _ => justsse_server::serve(port).await,
             }
         });
@@ -197,7 +210,7 @@ fn main() -> std::io::Result<()> {
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     let mut rows = Vec::new();
-    for server in ["justsse", "axum"] {
+    for server in ["justsse", "axum", "axum-nodelay"] {
         let run = runtime.block_on(run(server))?;
         println!(
             "| {server} | {} of {} | {:.2} | {:.0} | {:.2} | {:.1} |",
@@ -210,9 +223,9 @@ fn main() -> std::io::Result<()> {
         );
         rows.push(run);
     }
-    if let [ours, theirs] = rows.as_slice() {
+    if let [ours, _, theirs] = rows.as_slice() {
         println!(
-            "\njustsse/axum: CPU per token {:.2}x, memory per generation {:.2}x",
+            "\njustsse/axum-nodelay: CPU per token {:.2}x, memory per generation {:.2}x",
             ours.cpu_us_per_token / theirs.cpu_us_per_token,
             ours.kib_per_generation / theirs.kib_per_generation.max(0.001)
         );
