@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use justsse::hub::{Hub, HubError, MemoryConfig, RESYNC, RedisBackend, RedisConfig, Subscription};
 use justsse::prelude::*;
-use justsse_tests::{EventReader, RedisServer, TestServer, events, request, send};
+use justsse_tests::{DEADLINE, EventReader, RedisServer, TestServer, events, request, send};
 
 async fn redis_hub(server: &RedisServer, replay: usize) -> Hub<String> {
     let mut config = RedisConfig::new(server.url());
@@ -435,4 +435,36 @@ async fn redis_dying_and_coming_back_under_live_streams() {
         }
     }
     assert_eq!(reader.next().await.expect("after").data, "after");
+}
+
+/// A topic nobody publishes to any more (a finished generation, say) leaves
+/// Redis after `retain_idle`: each publish sets its key's expiry. A client
+/// resuming from it afterwards gets a resync; before, a replay.
+#[tokio::test]
+async fn an_idle_topic_expires_from_redis_after_its_retention() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    let mut config = RedisConfig::new(redis.url());
+    config.retain_idle = Some(Duration::from_millis(300));
+    let hub: Hub<String> = Hub::with_backend(RedisBackend::connect(config).await.expect("connects"));
+    let topic = "fleeting".to_owned();
+    let first = hub.publish(&topic, Event::new().data("1")).await.expect("publish");
+    hub.publish(&topic, Event::new().data("2")).await.expect("publish");
+    let mut replayed = hub.subscribe(&topic, first.id_str()).await;
+    assert_eq!(replayed.next().await.expect("replayed").data_str(), Some("2"));
+    drop(replayed);
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let mut resumed = hub.subscribe(&topic, first.id_str()).await;
+        let event = tokio::time::timeout(DEADLINE, resumed.next())
+            .await
+            .expect("an event")
+            .expect("an event");
+        if event.name() == Some(RESYNC) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the topic never expired");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -83,6 +83,13 @@ pub struct RedisConfig {
     /// (subscribers that had not read it never see it). With 1, a publish
     /// returns only once a replica holds it.
     pub wait_replicas: usize,
+    /// How long a topic's stream stays in Redis after its last event (default
+    /// one day; `None` keeps it for good): each publish sets the key's expiry
+    /// (`PEXPIRE`, in the same round trip), so topics nobody publishes to any
+    /// more, such as finished generations ([`Hub::detach`](super::Hub::detach)),
+    /// leave Redis by themselves. A client resuming from an expired topic gets
+    /// a `resync`.
+    pub retain_idle: Option<Duration>,
 }
 
 impl RedisConfig {
@@ -108,6 +115,7 @@ impl RedisConfig {
             presence_ttl: Duration::from_secs(15),
             shards: 16,
             wait_replicas: 0,
+            retain_idle: Some(Duration::from_secs(24 * 60 * 60)),
         }
     }
 }
@@ -344,13 +352,35 @@ impl Backend for RedisBackend {
             xadd.arg("d").arg(event.data_str().unwrap_or_default());
             let mut conn = shared.commands.clone();
             let wanted = shared.config.wait_replicas;
+            // The key's expiry, sent right behind the entry on the same
+            // connection (so after it: a new key exists by then), without
+            // waiting for it apart; a miss is mended by the next publish.
+            let expire = shared.config.retain_idle.map(|retain| {
+                let ms = u64::try_from(retain.as_millis()).unwrap_or(u64::MAX).max(1);
+                let mut expire = redis::cmd("PEXPIRE");
+                expire.arg(shared.shards.key(&topic)).arg(ms);
+                expire
+            });
             let id: String = if wanted == 0 {
-                xadd.query_async(&mut conn).await.map_err(unavailable)?
+                // Single commands, not a pipeline: they follow a slot's
+                // migration (ASK), which a pipeline does not.
+                let mut expiring = conn.clone();
+                let added = xadd.query_async::<String>(&mut conn);
+                let expired = async move {
+                    if let Some(expire) = expire {
+                        let _: redis::RedisResult<()> = expire.query_async(&mut expiring).await;
+                    }
+                };
+                tokio::join!(added, expired).0.map_err(unavailable)?
             } else {
-                // One round trip to the key's master: the entry, then the wait
-                // for its replicas.
-                let (id, acked): (String, usize) = redis::pipe()
-                    .add_command(xadd)
+                // One round trip to the key's master: the entry, its expiry,
+                // then the wait for its replicas.
+                let mut pipe = redis::pipe();
+                pipe.add_command(xadd);
+                if let Some(expire) = expire {
+                    pipe.add_command(expire).ignore();
+                }
+                let (id, acked): (String, usize) = pipe
                     .cmd("WAIT")
                     .arg(wanted)
                     .arg(WAIT_MS)
