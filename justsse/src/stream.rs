@@ -238,6 +238,14 @@ impl<T> JsonOrStream<T> {
     }
 }
 
+/// Any route may answer it, a `GET` too (its table kind is then that of a
+/// response whose body the type does not tell).
+impl<T: serde::Serialize> IntoResponse for JsonOrStream<T> {
+    fn into_response(self) -> Response {
+        self.into_sse()
+    }
+}
+
 /// Marks a choice of JSON or a stream.
 #[derive(Debug)]
 pub struct AsJsonOrStream;

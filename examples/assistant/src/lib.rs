@@ -3,6 +3,8 @@
 //! an event stream of `chat.completion.chunk`s ending in `data: [DONE]`;
 //! `GET /v1/models` lists the model. A client that leaves stops its
 //! generation within a second (`assistant_tokens_generated_total` shows it).
+//! `POST /v1/responses` with `background` starts a generation that outlives
+//! its client, resumed by `GET /v1/responses/{id}?stream=true&starting_after=N`.
 //!
 //! ```text
 //! cargo run -p assistant            # PORT=3000, ASSISTANT_API_KEYS=sk-local
@@ -21,6 +23,10 @@ use justsse::prelude::*;
 use justsse::{Next, Request, Response};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+mod responses;
+
+pub use responses::{CreateResponse, Input, Responses, Retrieve};
 
 /// The one model this service has.
 pub const MODEL: &str = "fake-1";
@@ -210,7 +216,7 @@ struct ModelInfo {
     owned_by: &'static str,
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -366,10 +372,23 @@ pub fn with_metrics(app: App, exporter: metrics_exporter_prometheus::PrometheusH
     app.controller(MetricsController { exporter })
 }
 
-/// The service with `model`, accepting `keys`.
+/// The service with `model`, accepting `keys`, its background responses in
+/// this process's hub.
 pub fn app(model: Model, keys: Keys) -> App {
+    app_with_hub(model, keys, Hub::new())
+}
+
+/// The service with background responses on `hub`.
+pub fn app_with_hub(model: Model, keys: Keys, hub: Hub<String>) -> App {
     App::new()
         .wrap(openai_errors)
         .state(keys)
-        .controller(Api { model })
+        .controller(Api {
+            model: model.clone(),
+        })
+        .controller(responses::ResponsesApi {
+            model,
+            responses: Arc::default(),
+            hub,
+        })
 }

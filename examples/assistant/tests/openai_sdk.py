@@ -54,6 +54,38 @@ elif check == "close":
             break
     stream.close()
     out["seen"] = seen
+elif check == "background":
+    # A background response, streamed; the client drops it after a few
+    # events, then resumes after the last sequence number it saw.
+    stream = client.responses.create(
+        model="fake-1", input="one two three four five six seven eight", stream=True, background=True
+    )
+    deltas = []
+    response_id = None
+    last = None
+    for event in stream:
+        last = event.sequence_number
+        if event.type == "response.created":
+            response_id = event.response.id
+        if event.type == "response.output_text.delta":
+            deltas.append(event.delta)
+            if len(deltas) == 3:
+                break
+    stream.close()
+    resumed = client.responses.retrieve(response_id, stream=True, starting_after=last)
+    sequences = []
+    for event in resumed:
+        sequences.append(event.sequence_number)
+        if event.type == "response.output_text.delta":
+            deltas.append(event.delta)
+        if event.type == "response.completed":
+            out["completed_text"] = event.response.output_text
+    out["streamed"] = "".join(deltas)
+    out["resumed_after"] = last
+    out["first_resumed"] = sequences[0] if sequences else None
+    out["in_order"] = sequences == sorted(set(sequences))
+    out["retrieved"] = client.responses.retrieve(response_id).output_text
+    out["status"] = client.responses.retrieve(response_id).status
 else:
     raise SystemExit(f"unknown check {check}")
 

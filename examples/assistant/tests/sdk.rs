@@ -185,3 +185,22 @@ async fn the_wire_is_openai_s_chunks_then_done_and_errors_in_its_shape() {
     assert_eq!(bad.status(), 400);
     assert_eq!(json(bad).await["error"]["type"], "invalid_request_error");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_response_dropped_by_the_sdk_resumes_after_its_last_sequence_number() {
+    let (server, _) = server(Duration::from_millis(30)).await;
+    let Some(seen) = sdk(&server, "background").await else {
+        return;
+    };
+    let text = "You said: one two three four five six seven eight";
+    assert_eq!(seen["streamed"], text, "every delta once, in order: {seen}");
+    assert_eq!(seen["completed_text"], text);
+    assert_eq!(
+        seen["first_resumed"].as_u64(),
+        seen["resumed_after"].as_u64().map(|n| n + 1),
+        "resumed right after the last event seen"
+    );
+    assert_eq!(seen["in_order"], true);
+    assert_eq!(seen["retrieved"], text);
+    assert_eq!(seen["status"], "completed");
+}

@@ -219,6 +219,28 @@ impl<K: Display> Hub<K> {
             .await
     }
 
+    /// An id to resume `topic` after that misses nothing published from now
+    /// on: pass it to [`subscribe`](Self::subscribe) later to get everything
+    /// since, while the hub still keeps it (the start of a generation, say).
+    /// `None` when the backend cannot tell.
+    ///
+    /// ```
+    /// use justsse::{Event, hub::Hub};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), justsse::hub::HubError> {
+    /// let hub: Hub<&str> = Hub::new();
+    /// let start = hub.position(&"t").await;
+    /// hub.publish(&"t", Event::new().data("first")).await?;
+    /// let mut from_start = hub.subscribe(&"t", start.as_deref()).await;
+    /// assert_eq!(from_start.next().await.expect("replayed").data_str(), Some("first"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn position(&self, topic: &K) -> Option<String> {
+        self.backend.position(topic.to_string()).await
+    }
+
     /// Runs `events` in a task of its own, publishing each on `topic`: a
     /// generation **detached** from the request that started it. It goes on
     /// when the client leaves, and any client (on any instance sharing the

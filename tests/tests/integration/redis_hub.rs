@@ -447,12 +447,21 @@ async fn an_idle_topic_expires_from_redis_after_its_retention() {
     };
     let mut config = RedisConfig::new(redis.url());
     config.retain_idle = Some(Duration::from_millis(300));
-    let hub: Hub<String> = Hub::with_backend(RedisBackend::connect(config).await.expect("connects"));
+    let hub: Hub<String> =
+        Hub::with_backend(RedisBackend::connect(config).await.expect("connects"));
     let topic = "fleeting".to_owned();
-    let first = hub.publish(&topic, Event::new().data("1")).await.expect("publish");
-    hub.publish(&topic, Event::new().data("2")).await.expect("publish");
+    let first = hub
+        .publish(&topic, Event::new().data("1"))
+        .await
+        .expect("publish");
+    hub.publish(&topic, Event::new().data("2"))
+        .await
+        .expect("publish");
     let mut replayed = hub.subscribe(&topic, first.id_str()).await;
-    assert_eq!(replayed.next().await.expect("replayed").data_str(), Some("2"));
+    assert_eq!(
+        replayed.next().await.expect("replayed").data_str(),
+        Some("2")
+    );
     drop(replayed);
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
@@ -464,7 +473,10 @@ async fn an_idle_topic_expires_from_redis_after_its_retention() {
         if event.name() == Some(RESYNC) {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the topic never expired");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the topic never expired"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
