@@ -25,7 +25,10 @@ fn browser_tests_pass_in_chromium() {
         "the browser tests need Debian's Chromium at /usr/bin/chromium: apt-get install chromium"
     );
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
-    if !dir.join("node_modules/playwright-core").exists() {
+    let installed = ["playwright-core", "@microsoft/fetch-event-source"]
+        .iter()
+        .all(|package| dir.join("node_modules").join(package).exists());
+    if !installed {
         let installed = Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
             .current_dir(&dir)
