@@ -100,6 +100,19 @@ impl Model {
         }
     }
 
+    /// 1 KiB events as fast as they are taken, counting each.
+    #[post("/flood", stream)]
+    async fn flood(&self) -> impl EventStream {
+        let produced = self.produced.clone();
+        let chunk = "f".repeat(1024);
+        stream! {
+            loop {
+                produced.0.fetch_add(1, Ordering::SeqCst);
+                yield Event::new().data(chunk.clone());
+            }
+        }
+    }
+
     /// Regression: a `#[post]` returning `Sse` was listed as POST and mounted
     /// as GET, so every POST was answered 405.
     #[post("/legacy")]
@@ -308,4 +321,35 @@ async fn a_route_can_turn_keep_alive_comments_off() {
     );
     let quiet = bytes_within(&server, "/v1/quiet", window).await;
     assert_eq!(quiet, "data: first\n\n", "no comment lines");
+}
+
+/// A reader taking a few hundred bytes a second holds the generation back:
+/// it is polled only as its client makes room (the socket buffers and the
+/// stream's 32 KiB), so what it produced stops growing instead of piling up.
+#[tokio::test]
+async fn a_slow_reader_holds_its_generation_back() {
+    let (server, produced) = server().await;
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("buffer size");
+    let mut stream = socket.connect(server.addr).await.expect("connect");
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(b"POST /v1/flood HTTP/1.1\r\nhost: t\r\ncontent-length: 0\r\n\r\n")
+        .await
+        .expect("request");
+    let mut buf = [0u8; 100];
+    let mut samples = Vec::new();
+    for _ in 0..20 {
+        let _ = stream.read(&mut buf).await.expect("a few bytes");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        samples.push(produced.0.load(Ordering::SeqCst));
+    }
+    let (early, late) = (samples[9], samples[19]);
+    // The kernel's send buffer may grow to 4 MiB: about 4,000 events of 1 KiB,
+    // not the millions an unbounded queue would take in two seconds.
+    assert!(
+        late < 8_000,
+        "{late} events produced for a reader that took 2 KB"
+    );
+    assert!(late - early < 100, "still producing: {early} -> {late}");
 }
