@@ -202,6 +202,9 @@ impl<'r> Operation<'r> {
     fn ok_description(&self) -> &'static str {
         match self.route.kind {
             RouteKind::Sse => "An event stream.",
+            RouteKind::Progressive if self.route.method != "GET" => {
+                "JSON, or an event stream, as the request asks."
+            }
             RouteKind::Progressive => {
                 "JSON; an event stream for a client whose `Accept` is `text/event-stream`."
             }

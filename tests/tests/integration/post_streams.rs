@@ -353,3 +353,19 @@ async fn a_slow_reader_holds_its_generation_back() {
     );
     assert!(late - early < 100, "still producing: {early} -> {late}");
 }
+
+#[test]
+fn the_openapi_document_shows_the_body_and_both_answers() {
+    let doc = app(Arc::default()).openapi(&justsse::openapi::OpenApi::new("model", "1"));
+    let chat = &doc["paths"]["/v1/chat"]["post"];
+    assert!(
+        chat["requestBody"]["content"]["application/json"]["schema"].is_object(),
+        "{chat}"
+    );
+    let content = &chat["responses"]["200"]["content"];
+    assert_eq!(content["application/json"]["schema"]["type"], "string", "{content}");
+    assert!(content["text/event-stream"].is_object(), "{content}");
+    let complete = &doc["paths"]["/v1/complete"]["post"]["responses"]["200"]["content"];
+    assert!(complete["text/event-stream"].is_object(), "{complete}");
+    assert!(complete["application/json"].is_null(), "{complete}");
+}
