@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 mod responses;
 
-pub use responses::{CreateResponse, Input, Responses, Retrieve};
+pub use responses::{CreateResponse, Input, MemoryResponses, Responses, Retrieve};
 
 /// The one model this service has.
 pub const MODEL: &str = "fake-1";
@@ -372,14 +372,16 @@ pub fn with_metrics(app: App, exporter: metrics_exporter_prometheus::PrometheusH
     app.controller(MetricsController { exporter })
 }
 
-/// The service with `model`, accepting `keys`, its background responses in
-/// this process's hub.
+/// The service with `model`, accepting `keys`, its responses in this
+/// process (memory and hub).
 pub fn app(model: Model, keys: Keys) -> App {
-    app_with_hub(model, keys, Hub::new())
+    app_with(model, keys, Responses::default(), Hub::new())
 }
 
-/// The service with background responses on `hub`.
-pub fn app_with_hub(model: Model, keys: Keys, hub: Hub<String>) -> App {
+/// The service with its responses' records in `responses` and their events
+/// on `hub`: both in Redis ([`Responses::Redis`], a Redis hub), any instance
+/// resumes any response.
+pub fn app_with(model: Model, keys: Keys, responses: Responses, hub: Hub<String>) -> App {
     App::new()
         .wrap(openai_errors)
         .state(keys)
@@ -388,7 +390,7 @@ pub fn app_with_hub(model: Model, keys: Keys, hub: Hub<String>) -> App {
         })
         .controller(responses::ResponsesApi {
             model,
-            responses: Arc::default(),
+            responses,
             hub,
         })
 }

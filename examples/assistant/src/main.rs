@@ -1,10 +1,13 @@
 //! Runs the assistant example: `cargo run -p assistant` (`PORT` defaults to
 //! 3000; `ASSISTANT_API_KEYS`, comma-separated, to `sk-local`, a key for
-//! local use only; `ASSISTANT_PACE_MS`, the time per word, to 30).
+//! local use only; `ASSISTANT_PACE_MS`, the time per word, to 30; `REDIS_URL`
+//! keeps responses in Redis, for several instances).
 
 use std::time::Duration;
 
-use assistant::{Keys, Model};
+use assistant::{Keys, Model, Responses};
+use justsse::Hub;
+use justsse::hub::{RedisBackend, RedisConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), justsse::Error> {
@@ -20,7 +23,24 @@ async fn main() -> Result<(), justsse::Error> {
         .ok()
         .and_then(|ms| ms.parse().ok())
         .unwrap_or(30);
-    let app = assistant::app(Model::new(Duration::from_millis(pace)), keys);
+    let model = Model::new(Duration::from_millis(pace));
+    // REDIS_URL set: responses and their events live in Redis, so any
+    // instance behind a load balancer resumes any background response.
+    let app = match std::env::var("REDIS_URL") {
+        Ok(url) => {
+            let backend = match RedisBackend::connect(RedisConfig::new(url.clone())).await {
+                Ok(backend) => backend,
+                Err(err) => {
+                    eprintln!("cannot reach Redis at {url}: {err}");
+                    std::process::exit(1);
+                }
+            };
+            println!("responses in Redis at {url}");
+            let responses = Responses::Redis(backend.connection());
+            assistant::app_with(model, keys, responses, Hub::with_backend(backend))
+        }
+        Err(_) => assistant::app(model, keys),
+    };
     let app = match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
         Ok(exporter) => assistant::with_metrics(app, exporter),
         Err(err) => {

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use justsse::JsonOrStream;
-use justsse::hub::Subscription;
+use justsse::hub::{RedisConnection, Subscription};
 use justsse::prelude::*;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -70,54 +70,202 @@ struct Record {
     start: Option<String>,
 }
 
-/// The responses of this instance, by id.
+/// How long a response is kept in Redis after its last change.
+const KEEP_SECONDS: u64 = 24 * 60 * 60;
+
+/// The responses, by id: in this process, or in Redis, where every instance
+/// sees them and any of them resumes any response.
+#[derive(Clone)]
+pub enum Responses {
+    /// This process's memory, the most recent [`MAX_RESPONSES`].
+    Memory(Arc<MemoryResponses>),
+    /// Redis: a hash per response (`assistant:{<id>}:r`) and its text
+    /// (`assistant:{<id>}:t`, grown with `APPEND`), kept a day.
+    Redis(RedisConnection),
+}
+
+impl Default for Responses {
+    fn default() -> Self {
+        Responses::Memory(Arc::default())
+    }
+}
+
+/// The responses of one process.
 #[derive(Debug, Default)]
-pub struct Responses {
+pub struct MemoryResponses {
     records: Mutex<BTreeMap<u64, (String, Record)>>,
     by_id: Mutex<HashMap<String, u64>>,
-    next: AtomicU64,
+}
+
+/// Response ids, unique across instances: the start of this process and a count.
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// A new response's number in this process, and its id.
+fn new_id() -> (u64, String) {
+    static STARTED: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+    let started = STARTED.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    });
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    (
+        n,
+        format!("resp_{started:x}{:x}{n:08x}", std::process::id()),
+    )
+}
+
+fn unavailable(err: redis::RedisError) -> HttpError {
+    tracing::warn!(error = %err, "the responses store is unreachable");
+    HttpError::new(
+        justsse::http::StatusCode::SERVICE_UNAVAILABLE,
+        "the responses store is unavailable",
+    )
+}
+
+impl MemoryResponses {
+    fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+        mutex.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn change(&self, id: &str, change: impl FnOnce(&mut Record)) {
+        let Some(n) = Self::lock(&self.by_id).get(id).copied() else {
+            return;
+        };
+        if let Some((_, record)) = Self::lock(&self.records).get_mut(&n) {
+            change(record);
+        }
+    }
 }
 
 impl Responses {
-    fn insert(&self, record: Record) -> String {
-        let n = self.next.fetch_add(1, Ordering::Relaxed) + 1;
-        let id = format!("resp_{n:016x}");
-        let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut by_id = self.by_id.lock().unwrap_or_else(PoisonError::into_inner);
-        while records.len() >= MAX_RESPONSES {
-            if let Some((_, (old, _))) = records.pop_first() {
-                by_id.remove(&old);
+    async fn insert(&self, record: &Record) -> Result<String, HttpError> {
+        let (n, id) = new_id();
+        match self {
+            Responses::Memory(memory) => {
+                let mut records = MemoryResponses::lock(&memory.records);
+                let mut by_id = MemoryResponses::lock(&memory.by_id);
+                while records.len() >= MAX_RESPONSES {
+                    if let Some((_, (old, _))) = records.pop_first() {
+                        by_id.remove(&old);
+                    }
+                }
+                records.insert(n, (id.clone(), record.clone()));
+                by_id.insert(id.clone(), n);
+            }
+            Responses::Redis(redis) => {
+                redis::cmd("HSET")
+                    .arg(format!("assistant:{{{id}}}:r"))
+                    .arg("created_at")
+                    .arg(record.created_at)
+                    .arg("status")
+                    .arg(record.status)
+                    .arg("background")
+                    .arg(u8::from(record.background))
+                    .exec_async(&mut redis.clone())
+                    .await
+                    .map_err(unavailable)?;
+                self.keep(&id).await?;
             }
         }
-        records.insert(n, (id.clone(), record));
-        by_id.insert(id.clone(), n);
-        id
+        Ok(id)
     }
 
-    fn get(&self, id: &str) -> Option<Record> {
-        let n = *self
-            .by_id
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(id)?;
-        let records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
-        records.get(&n).map(|(_, record)| record.clone())
-    }
-
-    fn update(&self, id: &str, change: impl FnOnce(&mut Record)) {
-        let Some(n) = self
-            .by_id
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(id)
-            .copied()
-        else {
-            return;
-        };
-        let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, record)) = records.get_mut(&n) {
-            change(record);
+    /// Keeps response `id` a day from now (Redis).
+    async fn keep(&self, id: &str) -> Result<(), HttpError> {
+        if let Responses::Redis(redis) = self {
+            for key in [
+                format!("assistant:{{{id}}}:r"),
+                format!("assistant:{{{id}}}:t"),
+            ] {
+                redis::cmd("EXPIRE")
+                    .arg(key)
+                    .arg(KEEP_SECONDS)
+                    .exec_async(&mut redis.clone())
+                    .await
+                    .map_err(unavailable)?;
+            }
         }
+        Ok(())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Record>, HttpError> {
+        match self {
+            Responses::Memory(memory) => {
+                let Some(n) = MemoryResponses::lock(&memory.by_id).get(id).copied() else {
+                    return Ok(None);
+                };
+                Ok(MemoryResponses::lock(&memory.records)
+                    .get(&n)
+                    .map(|(_, r)| r.clone()))
+            }
+            Responses::Redis(redis) => {
+                let fields: HashMap<String, String> = redis::cmd("HGETALL")
+                    .arg(format!("assistant:{{{id}}}:r"))
+                    .query_async(&mut redis.clone())
+                    .await
+                    .map_err(unavailable)?;
+                if fields.is_empty() {
+                    return Ok(None);
+                }
+                let text: Option<String> = redis::cmd("GET")
+                    .arg(format!("assistant:{{{id}}}:t"))
+                    .query_async(&mut redis.clone())
+                    .await
+                    .map_err(unavailable)?;
+                let status = match fields.get("status").map(String::as_str) {
+                    Some("in_progress") => "in_progress",
+                    Some("completed") => "completed",
+                    _ => "queued",
+                };
+                Ok(Some(Record {
+                    created_at: fields
+                        .get("created_at")
+                        .and_then(|t| t.parse().ok())
+                        .unwrap_or(0),
+                    status,
+                    text: text.unwrap_or_default(),
+                    background: fields.get("background").is_some_and(|b| b == "1"),
+                    start: fields.get("start").cloned(),
+                }))
+            }
+        }
+    }
+
+    async fn set(&self, id: &str, field: &'static str, value: &str) -> Result<(), HttpError> {
+        match self {
+            Responses::Memory(memory) => memory.change(id, |record| match field {
+                "status" => {
+                    record.status = if value == "completed" {
+                        "completed"
+                    } else {
+                        "in_progress"
+                    };
+                }
+                _ => record.start = Some(value.to_owned()),
+            }),
+            Responses::Redis(redis) => redis::cmd("HSET")
+                .arg(format!("assistant:{{{id}}}:r"))
+                .arg(field)
+                .arg(value)
+                .exec_async(&mut redis.clone())
+                .await
+                .map_err(unavailable)?,
+        }
+        Ok(())
+    }
+
+    async fn append(&self, id: &str, token: &str) -> Result<(), HttpError> {
+        match self {
+            Responses::Memory(memory) => memory.change(id, |record| record.text.push_str(token)),
+            Responses::Redis(redis) => redis::cmd("APPEND")
+                .arg(format!("assistant:{{{id}}}:t"))
+                .arg(token)
+                .exec_async(&mut redis.clone())
+                .await
+                .map_err(unavailable)?,
+        }
+        Ok(())
     }
 }
 
@@ -171,7 +319,7 @@ pub struct Retrieve {
 
 pub(crate) struct ResponsesApi {
     pub(crate) model: Model,
-    pub(crate) responses: Arc<Responses>,
+    pub(crate) responses: Responses,
     pub(crate) hub: Hub<String>,
 }
 
@@ -199,10 +347,11 @@ impl ResponsesApi {
             background: request.background,
             start: None,
         };
-        let id = self.responses.insert(record.clone());
+        let id = self.responses.insert(&record).await?;
         let start = self.hub.position(&id).await;
-        self.responses
-            .update(&id, |record| record.start.clone_from(&start));
+        if let Some(start) = &start {
+            self.responses.set(&id, "start", start).await?;
+        }
         let queued = response_json(&id, &Record { start, ..record });
         let generation = generate(
             self.model.clone(),
@@ -225,6 +374,7 @@ impl ResponsesApi {
             let record = self
                 .responses
                 .get(&id)
+                .await?
                 .ok_or_else(|| HttpError::not_found("gone"))?;
             return Ok(JsonOrStream::json(response_json(&id, &record)));
         }
@@ -247,6 +397,7 @@ impl ResponsesApi {
         let record = self
             .responses
             .get(&id)
+            .await?
             .ok_or_else(|| HttpError::not_found(format!("No response with id `{id}`.")))?;
         if !query.0.stream {
             return Ok(JsonOrStream::json(response_json(&id, &record)));
@@ -277,17 +428,17 @@ impl ResponsesApi {
 /// following), the text done, completed. Its `sequence_number`s count from 0.
 fn generate(
     model: Model,
-    responses: Arc<Responses>,
+    responses: Responses,
     id: String,
     tokens: Vec<String>,
     queued: Value,
-) -> impl futures_util::Stream<Item = Result<Event, justsse::EventError>> + Send + 'static {
+) -> impl futures_util::Stream<Item = Result<Event, justsse::runtime::BoxError>> + Send + 'static {
     let item = format!("msg_{id}");
     async_stream::try_stream! {
         let mut sequence = 0..;
         let mut next = || sequence.next().unwrap_or_default();
         yield event("response.created", next(), json!({"response": queued}))?;
-        responses.update(&id, |record| record.status = "in_progress");
+        responses.set(&id, "status", "in_progress").await?;
         let mut in_progress = queued.clone();
         in_progress["status"] = json!("in_progress");
         yield event("response.in_progress", next(), json!({"response": in_progress}))?;
@@ -300,12 +451,13 @@ fn generate(
             tokio::time::sleep(model.pace).await;
             model.generated_one();
             text.push_str(&token);
-            responses.update(&id, |record| record.text.push_str(&token));
+            responses.append(&id, &token).await?;
             yield event("response.output_text.delta", next(), json!({"item_id": item, "output_index": 0, "content_index": 0, "delta": token, "logprobs": []}))?;
         }
         yield event("response.output_text.done", next(), json!({"item_id": item, "output_index": 0, "content_index": 0, "text": text, "logprobs": []}))?;
-        responses.update(&id, |record| record.status = "completed");
-        let done = responses.get(&id).map(|record| response_json(&id, &record)).unwrap_or_default();
+        responses.set(&id, "status", "completed").await?;
+        responses.keep(&id).await?;
+        let done = responses.get(&id).await?.map(|record| response_json(&id, &record)).unwrap_or_default();
         yield event("response.completed", next(), json!({"response": done}))?;
     }
 }

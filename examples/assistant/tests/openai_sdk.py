@@ -1,7 +1,8 @@
 """The official `openai` Python SDK against the assistant example.
 
-Usage: python openai_sdk.py <base_url> <check>; prints one JSON line with what
-it saw, for the Rust test to judge. Each check is one SDK call as users write it.
+Usage: python openai_sdk.py <base_url> <check> [<other_base_url>]; prints one
+JSON line with what it saw, for the Rust test to judge. Each check is one SDK
+call as users write it; `background` resumes on the other instance when given.
 """
 
 import json
@@ -72,6 +73,8 @@ elif check == "background":
             if len(deltas) == 3:
                 break
     stream.close()
+    if len(sys.argv) > 3:
+        client = openai.OpenAI(base_url=sys.argv[3], api_key="sk-test", max_retries=0, timeout=20)
     resumed = client.responses.retrieve(response_id, stream=True, starting_after=last)
     sequences = []
     for event in resumed:

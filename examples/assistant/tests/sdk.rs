@@ -68,20 +68,24 @@ fn venv() -> Option<PathBuf> {
 
 /// Runs the SDK script's `check` against `server`; what it printed.
 async fn sdk(server: &TestServer, check: &str) -> Option<serde_json::Value> {
+    sdk_on(server, check, None).await
+}
+
+/// Runs `check` against `server`, resuming on `other` when given.
+async fn sdk_on(
+    server: &TestServer,
+    check: &str,
+    other: Option<&TestServer>,
+) -> Option<serde_json::Value> {
     let python = venv()?;
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/openai_sdk.py");
-    let base = server.url("/v1");
-    let check = check.to_owned();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(python)
-            .arg(script)
-            .arg(base)
-            .arg(check)
-            .output()
-    })
-    .await
-    .expect("joins")
-    .expect("python runs");
+    let mut args = vec![server.url("/v1"), check.to_owned()];
+    args.extend(other.map(|other| other.url("/v1")));
+    let output =
+        tokio::task::spawn_blocking(move || Command::new(python).arg(script).args(args).output())
+            .await
+            .expect("joins")
+            .expect("python runs");
     assert!(
         output.status.success(),
         "the SDK script failed: {}",
@@ -202,5 +206,44 @@ async fn a_background_response_dropped_by_the_sdk_resumes_after_its_last_sequenc
     );
     assert_eq!(seen["in_order"], true);
     assert_eq!(seen["retrieved"], text);
+    assert_eq!(seen["status"], "completed");
+}
+
+/// Two instances sharing one Redis: a background response started on one,
+/// dropped by the SDK after three deltas, resumes on the other, every delta
+/// once (its record and its events are both in Redis).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_response_resumes_on_another_instance_through_redis() {
+    let Some(redis) = justsse_tests::RedisServer::start().await else {
+        return;
+    };
+    let mut instances = Vec::new();
+    for _ in 0..2 {
+        let backend =
+            justsse::hub::RedisBackend::connect(justsse::hub::RedisConfig::new(redis.url()))
+                .await
+                .expect("connects");
+        let responses = assistant::Responses::Redis(backend.connection());
+        let app = assistant::app_with(
+            Model::new(Duration::from_millis(30)),
+            Keys::parse("sk-test"),
+            responses,
+            justsse::Hub::with_backend(backend),
+        );
+        instances.push(TestServer::start(app.into_router().expect("builds")).await);
+    }
+    let Some(seen) = sdk_on(&instances[0], "background", Some(&instances[1])).await else {
+        return;
+    };
+    let text = "You said: one two three four five six seven eight";
+    assert_eq!(seen["streamed"], text, "every delta once, in order: {seen}");
+    assert_eq!(
+        seen["first_resumed"].as_u64(),
+        seen["resumed_after"].as_u64().map(|n| n + 1)
+    );
+    assert_eq!(
+        seen["retrieved"], text,
+        "the other instance reads the record"
+    );
     assert_eq!(seen["status"], "completed");
 }

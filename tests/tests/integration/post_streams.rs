@@ -363,7 +363,10 @@ fn the_openapi_document_shows_the_body_and_both_answers() {
         "{chat}"
     );
     let content = &chat["responses"]["200"]["content"];
-    assert_eq!(content["application/json"]["schema"]["type"], "string", "{content}");
+    assert_eq!(
+        content["application/json"]["schema"]["type"], "string",
+        "{content}"
+    );
     assert!(content["text/event-stream"].is_object(), "{content}");
     let complete = &doc["paths"]["/v1/complete"]["post"]["responses"]["200"]["content"];
     assert!(complete["text/event-stream"].is_object(), "{complete}");
