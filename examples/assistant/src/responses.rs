@@ -77,7 +77,7 @@ const KEEP_SECONDS: u64 = 24 * 60 * 60;
 /// sees them and any of them resumes any response.
 #[derive(Clone)]
 pub enum Responses {
-    /// This process's memory, the most recent [`MAX_RESPONSES`].
+    /// This process's memory: the most recent 10,000 responses.
     Memory(Arc<MemoryResponses>),
     /// Redis: a hash per response (`assistant:{<id>}:r`) and its text
     /// (`assistant:{<id>}:t`, grown with `APPEND`), kept a day.
