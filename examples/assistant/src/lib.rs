@@ -222,6 +222,16 @@ pub(crate) fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// 404 (`model_not_found` in OpenAI's shape) for a model other than [`MODEL`].
+pub(crate) fn known_model(model: &str) -> Result<(), HttpError> {
+    if model == MODEL {
+        return Ok(());
+    }
+    Err(HttpError::not_found(format!(
+        "The model `{model}` does not exist."
+    )))
+}
+
 /// Completion ids: `chatcmpl-` and a number.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -254,12 +264,7 @@ impl Api {
         &self,
         Json(request): Json<ChatRequest>,
     ) -> Result<JsonOrStream<Completion>, HttpError> {
-        if request.model != MODEL {
-            return Err(HttpError::not_found(format!(
-                "The model `{}` does not exist.",
-                request.model
-            )));
-        }
+        known_model(&request.model)?;
         let id = format!("chatcmpl-{}", NEXT_ID.fetch_add(1, Ordering::Relaxed));
         let created = now();
         let tokens = self.model.tokens(&request.messages);

@@ -16,7 +16,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::{MODEL, Message, Model, api_key, now};
+use crate::{MODEL, Message, Model, api_key, known_model, now};
 
 /// The most responses kept: past it, the oldest are forgotten.
 const MAX_RESPONSES: usize = 10_000;
@@ -333,12 +333,7 @@ impl ResponsesApi {
         &self,
         Json(request): Json<CreateResponse>,
     ) -> Result<JsonOrStream<Value>, HttpError> {
-        if request.model != MODEL {
-            return Err(HttpError::not_found(format!(
-                "The model `{}` does not exist.",
-                request.model
-            )));
-        }
+        known_model(&request.model)?;
         let tokens = self.model.tokens(&request.input.messages());
         let record = Record {
             created_at: now(),

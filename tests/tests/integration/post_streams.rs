@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use justsse::prelude::*;
 use justsse::{JsonOrStream, route};
-use justsse_tests::{DEADLINE, EventReader, TestServer, json, request, send, send_h2};
+use justsse_tests::{EventReader, TestServer, json, request, send, send_h2};
 use serde::Deserialize;
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -281,26 +281,21 @@ async fn produced_after_leaving(produced: &Produced, left_at: usize) -> usize {
 #[tokio::test]
 async fn the_work_stops_when_the_client_leaves_on_http1_and_h2() {
     let (server, produced) = server().await;
-    let response = send(server.addr, post("/v1/forever", "{}")).await;
-    let mut reader = EventReader::new(response);
-    for _ in 0..5 {
-        assert_eq!(reader.next().await.expect("a token").data, "w");
+    for h2 in [false, true] {
+        let request = post("/v1/forever", "{}");
+        let response = match h2 {
+            false => send(server.addr, request).await,
+            true => send_h2(server.addr, request).await,
+        };
+        let mut reader = EventReader::new(response);
+        for _ in 0..5 {
+            assert_eq!(reader.next().await.expect("a token").data, "w");
+        }
+        drop(reader);
+        let left_at = produced.0.load(Ordering::SeqCst);
+        let after = produced_after_leaving(&produced, left_at).await;
+        assert!(after < 30, "{after} items after the client left (h2: {h2})");
     }
-    drop(reader);
-    let left_at = produced.0.load(Ordering::SeqCst);
-    let after = produced_after_leaving(&produced, left_at).await;
-    assert!(after < 30, "{after} items after the HTTP/1.1 client left");
-
-    let response = send_h2(server.addr, post("/v1/forever", "{}")).await;
-    let mut reader = EventReader::new(response);
-    for _ in 0..5 {
-        assert_eq!(reader.next().await.expect("a token").data, "w");
-    }
-    drop(reader);
-    let left_at = produced.0.load(Ordering::SeqCst);
-    let after = produced_after_leaving(&produced, left_at).await;
-    assert!(after < 30, "{after} items after the h2 stream was reset");
-    let _ = DEADLINE;
 }
 
 /// The bytes a stream sends within `window`.
