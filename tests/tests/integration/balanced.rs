@@ -108,6 +108,11 @@ fn nginx_binary() -> Option<PathBuf> {
         .into_iter()
         .find(|nginx| Command::new(nginx).arg("-v").output().is_ok())
         .map(PathBuf::from);
+    // Under CI a missing component is a failure, never a quiet pass.
+    assert!(
+        found.is_some() || std::env::var_os("CI").is_none(),
+        "nginx is not installed (apt-get install nginx)"
+    );
     if found.is_none() {
         eprintln!("\n*** SKIPPED: nginx is not installed (apt-get install nginx) ***\n");
     }
