@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 
 pub use justsse::http;
 
+pub mod nginx;
 pub mod raw_h2;
 pub mod redis;
 pub mod tls;

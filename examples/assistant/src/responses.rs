@@ -109,9 +109,11 @@ fn new_id() -> (u64, String) {
             .map_or(0, |d| d.as_nanos())
     });
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    // The process id first, in a fixed width: logs (and tests) tell which
+    // instance made a response.
     (
         n,
-        format!("resp_{started:x}{:x}{n:08x}", std::process::id()),
+        format!("resp_{:08x}{started:x}{n:08x}", std::process::id()),
     )
 }
 

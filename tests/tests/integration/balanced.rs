@@ -6,30 +6,14 @@
 //! redis-server is missing (`.ci/run` installs both). The same again on a
 //! Redis Cluster (`REDIS_CLUSTER_URLS`).
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use http_body_util::{Empty, Full};
 use hyper::body::Bytes;
+use justsse_tests::nginx::{Process, free_port, nginx, nginx_binary};
 use justsse_tests::{EventReader, RedisCluster, RedisServer, get, json, listening, request, send};
-
-/// A child process killed when the test ends, passed or not.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
 
 /// The tickets binary `cargo test --workspace` built beside this test (built
 /// here when this test runs alone).
@@ -62,61 +46,6 @@ fn instance(port: u16, (variable, redis): Redis<'_>) -> Process {
             .spawn()
             .expect("a tickets instance starts"),
     )
-}
-
-/// nginx in front of `upstreams`, round-robin, on `port`, configured as
-/// docs/scaling.md shows for event streams (no buffering, HTTP/1.1 upstream).
-fn nginx(binary: &Path, dir: &Path, port: u16, upstreams: &[u16]) -> Process {
-    let servers: String = upstreams
-        .iter()
-        .map(|p| format!("    server 127.0.0.1:{p};\n"))
-        .collect();
-    let d = dir.display();
-    // One process (no master and workers): killing it leaves nothing behind.
-    let conf = format!(
-        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
-         events {{ worker_connections 512; }}\n\
-         http {{\n  access_log off;\n\
-           client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;\n\
-           fastcgi_temp_path {d}/fastcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n\
-           upstream tickets {{\n{servers}  }}\n\
-           server {{\n    listen 127.0.0.1:{port};\n\
-             location / {{\n      proxy_pass http://tickets;\n      proxy_http_version 1.1;\n\
-               proxy_set_header Connection \"\";\n      proxy_buffering off;\n\
-               proxy_read_timeout 1h;\n    }}\n  }}\n}}\n"
-    );
-    std::fs::write(dir.join("nginx.conf"), conf).expect("the nginx configuration");
-    Process(
-        Command::new(binary)
-            .arg("-c")
-            .arg(dir.join("nginx.conf"))
-            .arg("-p")
-            .arg(dir)
-            .arg("-e")
-            .arg(dir.join("error.log"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nginx starts"),
-    )
-}
-
-/// nginx on the `PATH`, or where Debian puts it (`/usr/sbin`, not on every
-/// user's `PATH`); `None`, said loudly, when it is not installed.
-fn nginx_binary() -> Option<PathBuf> {
-    let found = ["nginx", "/usr/sbin/nginx"]
-        .into_iter()
-        .find(|nginx| Command::new(nginx).arg("-v").output().is_ok())
-        .map(PathBuf::from);
-    // Under CI a missing component is a failure, never a quiet pass.
-    assert!(
-        found.is_some() || std::env::var_os("CI").is_none(),
-        "nginx is not installed (apt-get install nginx)"
-    );
-    if found.is_none() {
-        eprintln!("\n*** SKIPPED: nginx is not installed (apt-get install nginx) ***\n");
-    }
-    found
 }
 
 async fn post_json(
