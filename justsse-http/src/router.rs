@@ -391,9 +391,9 @@ pub(crate) enum Routed<'r, 'p> {
         params: matchit::Params<'r, 'p>,
         /// The route's path as written.
         pattern: &'r str,
-        /// Whether the answer is expected to be an event stream (an SSE route,
-        /// or a GET that accepts one): its place among the open streams is
-        /// taken before the handler runs.
+        /// Whether the answer is an event stream (the SSE handler, chosen by
+        /// `Accept` on GET, or a stream route of another method): its place
+        /// among the open streams is taken before the handler runs.
         streams: bool,
     },
     Answer(Response),
@@ -419,8 +419,7 @@ impl Routes {
                     .sse
                     .as_ref()
                     .is_some_and(|sse| Arc::ptr_eq(sse, handler))
-                    || methods.streams.contains(method)
-                    || (*method == Method::GET && accepts_event_stream(headers)),
+                    || methods.streams.contains(method),
                 handler,
                 params: matched.params,
                 pattern: &self.patterns[*matched.value],

@@ -38,14 +38,14 @@ impl<I> WriteDeadline<I> {
             self.waiting = false;
             return polled;
         }
-        let deadline = Instant::now() + self.timeout;
+        let timeout = self.timeout;
         let stalled = match &mut self.stalled {
             Some(stalled) if self.waiting => stalled,
             Some(stalled) => {
-                stalled.as_mut().reset(deadline);
+                stalled.as_mut().reset(Instant::now() + timeout);
                 stalled
             }
-            None => self.stalled.insert(Box::pin(tokio::time::sleep_until(deadline))),
+            None => self.stalled.insert(Box::pin(tokio::time::sleep(timeout))),
         };
         self.waiting = true;
         ready!(stalled.as_mut().poll(cx));

@@ -41,6 +41,19 @@ pub struct Model {
     /// Words generated so far, by every generation: a generation whose
     /// client left stops adding to it.
     pub generated: Arc<AtomicU64>,
+    /// Generations in progress: one whose client left is dropped at once.
+    pub generating: Arc<AtomicU64>,
+}
+
+/// Counts a generation in progress while it lives
+/// (`assistant_generations_in_progress`).
+struct Generating(Arc<AtomicU64>);
+
+impl Drop for Generating {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+        metrics::gauge!("assistant_generations_in_progress").decrement(1.0);
+    }
 }
 
 impl Model {
@@ -49,7 +62,15 @@ impl Model {
         Self {
             pace,
             generated: Arc::default(),
+            generating: Arc::default(),
         }
+    }
+
+    /// Counts one more generation in progress, until the guard drops.
+    fn generation(&self) -> Generating {
+        self.generating.fetch_add(1, Ordering::Relaxed);
+        metrics::gauge!("assistant_generations_in_progress").increment(1.0);
+        Generating(self.generating.clone())
     }
 
     /// The reply's tokens: words, each but the first with its leading space,
@@ -300,7 +321,9 @@ impl Api {
                 usage,
             }));
         }
+        let generation = model.generation();
         Ok(JsonOrStream::stream(stream! {
+            let _generation = generation;
             let role = Delta { role: Some("assistant"), content: Some(String::new()) };
             yield Event::new().json(&Chunk::new(&id, created, role, None))?;
             for token in tokens {

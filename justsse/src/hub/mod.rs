@@ -162,6 +162,15 @@ impl<K: Display> Hub<K> {
         Self::with_backend(memory::Memory::new(config))
     }
 
+    /// The same hub with keys of another type: its topics by name.
+    fn keyed<T>(&self) -> Hub<T> {
+        Hub {
+            backend: self.backend.clone(),
+            max_event: self.max_event,
+            key: PhantomData,
+        }
+    }
+
     /// A hub on another backend.
     pub fn with_backend(backend: impl Backend) -> Self {
         Self {
@@ -283,13 +292,8 @@ impl<K: Display> Hub<K> {
         E: Into<BoxError> + Send + 'static,
     {
         let subscription = self.subscribe(topic, None).await;
-        let (backend, max, topic) = (self.backend.clone(), self.max_event, topic.to_string());
+        let (hub, topic) = (self.keyed::<String>(), topic.to_string());
         tokio::spawn(async move {
-            let hub: Hub<String> = Hub {
-                backend,
-                max_event: max,
-                key: PhantomData,
-            };
             let mut events = std::pin::pin!(events);
             while let Some(item) = futures_util::StreamExt::next(&mut events).await {
                 let event = match item {

@@ -124,21 +124,20 @@ impl<T: Send + Sync + 'static> Registry<T> {
     fn find(&self, name: &str, make: impl FnOnce() -> T, subscribe: bool) -> Arc<Entry<T>> {
         let mut topics = lock(self.state.lock());
         self.sweep(&mut topics);
-        if let Some(entry) = topics.map.get(name) {
-            let entry = entry.clone();
-            if subscribe {
-                entry.log.subscribers.fetch_add(1, Ordering::Relaxed);
+        let entry = match topics.map.get(name) {
+            Some(entry) => entry.clone(),
+            None => {
+                if topics.map.len() >= self.max_topics {
+                    self.free_idle(&mut topics);
+                }
+                let entry = Arc::new(Entry {
+                    log: Arc::new(Topic::new(self.replay, self.budget.clone())),
+                    state: make(),
+                });
+                topics.map.insert(name.to_owned(), entry.clone());
+                entry
             }
-            return entry;
-        }
-        if topics.map.len() >= self.max_topics {
-            self.free_idle(&mut topics);
-        }
-        let entry = Arc::new(Entry {
-            log: Arc::new(Topic::new(self.replay, self.budget.clone())),
-            state: make(),
-        });
-        topics.map.insert(name.to_owned(), entry.clone());
+        };
         if subscribe {
             entry.log.subscribers.fetch_add(1, Ordering::Relaxed);
         }

@@ -51,6 +51,13 @@ impl Log {
         self.next - self.events.len() as u64
     }
 
+    /// Drops the oldest event; its cost, `None` when there is none.
+    fn drop_oldest(&mut self) -> Option<usize> {
+        let oldest = cost(&self.events.pop_front()?);
+        self.bytes -= oldest;
+        Some(oldest)
+    }
+
     /// The id of the newest event, which a resync carries.
     fn latest_id(&self) -> &str {
         self.events
@@ -121,11 +128,9 @@ impl Topic {
             while log.events.len() > self.replay
                 || (log.bytes > self.budget.topic && log.events.len() > 1)
             {
-                let Some(oldest) = log.events.pop_front() else {
+                let Some(oldest) = log.drop_oldest() else {
                     break;
                 };
-                let oldest = cost(&oldest);
-                log.bytes -= oldest;
                 (count, freed) = (count + 1, freed + oldest);
             }
             self.budget.charge(added, count, freed);
@@ -144,11 +149,9 @@ impl Topic {
         let mut log = lock(self.log.write());
         let (mut count, mut freed) = (0, 0);
         while log.oldest() <= seq {
-            let Some(oldest) = log.events.pop_front() else {
+            let Some(oldest) = log.drop_oldest() else {
                 break;
             };
-            let oldest = cost(&oldest);
-            log.bytes -= oldest;
             (count, freed) = (count + 1, freed + oldest);
         }
         self.budget.released(count, freed);

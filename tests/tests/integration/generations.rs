@@ -4,7 +4,10 @@
 //! `[DONE]`. `client::EventSource` starts it with a `POST` and resumes it by
 //! `GET` by itself.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -27,6 +30,8 @@ fn is_done(event: &Event) -> bool {
 
 struct Generator {
     hub: Hub<String>,
+    /// Told when a generation has produced its last event.
+    finished: Arc<Notify>,
 }
 
 #[controller("/gen")]
@@ -34,13 +39,14 @@ impl Generator {
     /// Starts a generation: a word every 30 ms, then `[DONE]`.
     #[post("/", stream)]
     async fn start(&self, Json(start): Json<Start>) -> Subscription {
-        let words = start.words;
+        let (words, finished) = (start.words, self.finished.clone());
         let generation = stream! {
             for n in 0..words {
                 tokio::time::sleep(Duration::from_millis(30)).await;
                 yield Event::named("token").data(format!("w{n}"));
             }
             yield Event::done();
+            finished.notify_one();
         };
         self.hub.detach(&start.id, generation).await.until(is_done)
     }
@@ -55,9 +61,14 @@ impl Generator {
     }
 }
 
-async fn server(config: ServerConfig) -> TestServer {
-    let app = App::new().controller(Generator { hub: Hub::new() });
-    TestServer::with_config(app.into_router().expect("builds"), config).await
+async fn server(config: ServerConfig) -> (TestServer, Arc<Notify>) {
+    let finished = Arc::new(Notify::new());
+    let app = App::new().controller(Generator {
+        hub: Hub::new(),
+        finished: finished.clone(),
+    });
+    let router = app.into_router().expect("builds");
+    (TestServer::with_config(router, config).await, finished)
 }
 
 fn words(events: &[justsse::client::MessageEvent]) -> Vec<String> {
@@ -66,7 +77,7 @@ fn words(events: &[justsse::client::MessageEvent]) -> Vec<String> {
 
 #[tokio::test]
 async fn a_generation_goes_on_without_its_client_and_resumes_exactly_once() {
-    let server = server(ServerConfig::default()).await;
+    let (server, finished) = server(ServerConfig::default()).await;
     let start = request("POST", "/gen")
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from_static(
@@ -80,8 +91,10 @@ async fn a_generation_goes_on_without_its_client_and_resumes_exactly_once() {
     }
     let last_id = seen[2].last_event_id.clone();
     drop(first);
-    // The client is gone; the generation finishes meanwhile (20 x 30 ms).
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The client is gone; the generation goes on to its end all the same.
+    tokio::time::timeout(DEADLINE, finished.notified())
+        .await
+        .expect("the generation finished without its client");
     let resume = request("GET", "/gen/g1")
         .header("accept", "text/event-stream")
         .header("last-event-id", last_id)
@@ -102,7 +115,7 @@ async fn event_source_posts_then_resumes_by_get_when_its_stream_is_cut() {
     let config = ServerConfig::default()
         .max_stream_lifetime(Duration::from_millis(200))
         .retry(Duration::from_millis(50));
-    let server = server(config).await;
+    let (server, _) = server(config).await;
     let mut source = EventSource::builder(server.url("/gen"))
         .post_json(&serde_json::json!({"id": "g2", "words": 20}))
         .resume_at("/gen/g2")
