@@ -116,6 +116,41 @@ where
     }
 }
 
+/// Marks a response the handler built itself.
+#[derive(Debug)]
+pub struct AsResponse;
+
+/// A [`Response`] the handler built itself, for a protocol that chooses its
+/// status, headers and body kind per request (MCP's one endpoint answers
+/// `202` with no body, JSON-RPC as JSON, or an event stream): the route table
+/// lists it as `json+sse`. Build its stream with [`Sse`], so that the route's
+/// options (`retry`, `keep_alive`) and limits still apply.
+///
+/// ```
+/// use justsse::prelude::*;
+///
+/// struct Rpc;
+///
+/// #[controller("/rpc")]
+/// impl Rpc {
+///     /// `202` for a notification, else the events of the call.
+///     #[post("/", stream)]
+///     async fn call(&self, Json(call): Json<serde_json::Value>) -> Response {
+///         if call.get("id").is_none() {
+///             return StatusCode::ACCEPTED.into_response();
+///         }
+///         Sse::new(stream! { yield Event::new().data("done"); }).into_response()
+///     }
+/// }
+/// ```
+impl SseResponse<AsResponse> for Response {
+    const KIND: RouteKind = RouteKind::Progressive;
+
+    fn into_sse(self) -> Response {
+        self
+    }
+}
+
 /// Marks a stream of plain events, such as a hub [`Subscription`](crate::hub::Subscription).
 #[derive(Debug)]
 pub struct AsEvents;
