@@ -22,6 +22,7 @@ pub use justsse::http;
 pub mod nginx;
 pub mod raw_h2;
 pub mod redis;
+pub mod sdk;
 pub mod tls;
 
 pub use redis::{RedisCluster, RedisServer};

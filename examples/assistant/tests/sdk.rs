@@ -6,7 +6,6 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -28,42 +27,8 @@ async fn server(pace: Duration) -> (TestServer, Model) {
 /// A venv with the pinned SDK, made once; `None` (said loudly) where no
 /// Python is installed, a failure under `CI=true`.
 fn venv() -> Option<PathBuf> {
-    static MADE: Mutex<Option<PathBuf>> = Mutex::new(None);
-    let mut made = MADE
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(dir) = made.as_ref() {
-        return Some(dir.clone());
-    }
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("openai-{OPENAI}"));
-    let python = dir.join("bin/python");
-    if !python.exists() {
-        let created = Command::new("python3")
-            .arg("-m")
-            .arg("venv")
-            .arg(&dir)
-            .status();
-        match created {
-            Ok(status) if status.success() => {}
-            other => {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "python3 with venv is needed for the SDK tests: {other:?}"
-                );
-                eprintln!(
-                    "SKIPPED: no python3 -m venv ({other:?}); the openai SDK tests did not run"
-                );
-                return None;
-            }
-        }
-        let installed = Command::new(dir.join("bin/pip"))
-            .args(["install", "--quiet", &format!("openai=={OPENAI}")])
-            .status()
-            .expect("pip runs");
-        assert!(installed.success(), "pip install openai=={OPENAI}");
-    }
-    *made = Some(python.clone());
-    Some(python)
+    justsse_tests::sdk::python_venv(&dir, &format!("openai=={OPENAI}"))
 }
 
 /// Runs the SDK script's `check` against `server`; what it printed.

@@ -33,6 +33,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
@@ -83,6 +84,9 @@ pub struct Config {
     /// The `retry` sent at a resumable stream's start: how long the client
     /// waits before it comes back.
     pub retry: Duration,
+    /// Countdown steps taken by this instance, by every countdown: one that
+    /// was cancelled stops adding to it.
+    pub steps: Arc<AtomicU64>,
 }
 
 impl Default for Config {
@@ -92,6 +96,7 @@ impl Default for Config {
             tokens: Vec::new(),
             hold: None,
             retry: Duration::from_secs(1),
+            steps: Arc::default(),
         }
     }
 }
@@ -406,6 +411,7 @@ impl Endpoint {
             Ok(session) => session,
             Err(err) => return err.into_response(),
         };
+        tracing::info!(%session, version, "session began");
         let result = json!({
             "protocolVersion": version,
             "capabilities": capabilities(),
@@ -679,7 +685,11 @@ pub fn app_with(config: Config, store: Store, hub: Hub<String>) -> App {
         .state(Origins(config.origins.clone()))
         .state(Tokens(config.tokens.clone()))
         .controller(Endpoint {
-            methods: Methods { store, hub },
+            methods: Methods {
+                store,
+                hub,
+                steps: config.steps.clone(),
+            },
             config: Arc::new(config),
         })
 }

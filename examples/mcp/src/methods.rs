@@ -2,6 +2,8 @@
 //! `write_note`), its resources (`note://current`, `info://server`), `ping`.
 
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::Stream;
@@ -43,6 +45,7 @@ pub(crate) fn session_topic(session: &str) -> String {
 pub(crate) struct Methods {
     pub(crate) store: Store,
     pub(crate) hub: Hub<String>,
+    pub(crate) steps: Arc<AtomicU64>,
 }
 
 impl Methods {
@@ -82,7 +85,7 @@ impl Methods {
                 Err(err) => Err(err),
             },
             Some("countdown") => {
-                return match countdown(id.clone(), params) {
+                return match countdown(id.clone(), params, self.steps.clone()) {
                     Ok(messages) => Answer::Over(messages),
                     Err(err) => Answer::Now(Err(err)),
                 };
@@ -187,7 +190,7 @@ fn number(arguments: &Value, name: &str, max: u64, zero: bool) -> Result<u64, Rp
 
 /// `countdown {from, delay_ms}`: a step every `delay_ms`, each a progress
 /// notification when the request asked for progress, then "liftoff".
-fn countdown(id: Value, params: &Value) -> Result<Messages, RpcError> {
+fn countdown(id: Value, params: &Value, steps: Arc<AtomicU64>) -> Result<Messages, RpcError> {
     let arguments = &params["arguments"];
     let from = number(arguments, "from", MAX_STEPS, false)?;
     let delay = Duration::from_millis(number(arguments, "delay_ms", MAX_DELAY_MS, true)?);
@@ -195,6 +198,7 @@ fn countdown(id: Value, params: &Value) -> Result<Messages, RpcError> {
     Ok(Box::pin(async_stream::stream! {
         for step in 1..=from {
             tokio::time::sleep(delay).await;
+            steps.fetch_add(1, Ordering::Relaxed);
             if !token.is_null() {
                 yield rpc::notification("notifications/progress", json!({
                     "progressToken": token,
