@@ -87,6 +87,9 @@ pub struct Config {
     /// Countdown steps taken by this instance, by every countdown: one that
     /// was cancelled stops adding to it.
     pub steps: Arc<AtomicU64>,
+    /// Countdowns in progress on this instance: one whose request was
+    /// cancelled (or, stateless, whose stream was closed) is dropped at once.
+    pub running: Arc<AtomicU64>,
 }
 
 impl Default for Config {
@@ -97,6 +100,7 @@ impl Default for Config {
             hold: None,
             retry: Duration::from_secs(1),
             steps: Arc::default(),
+            running: Arc::default(),
         }
     }
 }
@@ -689,6 +693,7 @@ pub fn app_with(config: Config, store: Store, hub: Hub<String>) -> App {
                 store,
                 hub,
                 steps: config.steps.clone(),
+                running: config.running.clone(),
             },
             config: Arc::new(config),
         })

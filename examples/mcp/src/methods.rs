@@ -46,6 +46,23 @@ pub(crate) struct Methods {
     pub(crate) store: Store,
     pub(crate) hub: Hub<String>,
     pub(crate) steps: Arc<AtomicU64>,
+    pub(crate) running: Arc<AtomicU64>,
+}
+
+/// Counts a countdown in progress while it lives.
+struct Running(Arc<AtomicU64>);
+
+impl Running {
+    fn new(running: &Arc<AtomicU64>) -> Self {
+        running.fetch_add(1, Ordering::Relaxed);
+        Self(running.clone())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Methods {
@@ -85,7 +102,7 @@ impl Methods {
                 Err(err) => Err(err),
             },
             Some("countdown") => {
-                return match countdown(id.clone(), params, self.steps.clone()) {
+                return match countdown(id.clone(), params, self) {
                     Ok(messages) => Answer::Over(messages),
                     Err(err) => Answer::Now(Err(err)),
                 };
@@ -190,12 +207,15 @@ fn number(arguments: &Value, name: &str, max: u64, zero: bool) -> Result<u64, Rp
 
 /// `countdown {from, delay_ms}`: a step every `delay_ms`, each a progress
 /// notification when the request asked for progress, then "liftoff".
-fn countdown(id: Value, params: &Value, steps: Arc<AtomicU64>) -> Result<Messages, RpcError> {
+fn countdown(id: Value, params: &Value, methods: &Methods) -> Result<Messages, RpcError> {
     let arguments = &params["arguments"];
     let from = number(arguments, "from", MAX_STEPS, false)?;
     let delay = Duration::from_millis(number(arguments, "delay_ms", MAX_DELAY_MS, true)?);
     let token = params["_meta"]["progressToken"].clone();
+    let steps = methods.steps.clone();
+    let running = Running::new(&methods.running);
     Ok(Box::pin(async_stream::stream! {
+        let _running = running;
         for step in 1..=from {
             tokio::time::sleep(delay).await;
             steps.fetch_add(1, Ordering::Relaxed);
