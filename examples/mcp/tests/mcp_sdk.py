@@ -146,6 +146,53 @@ async def ended(url):
     return {"status_after_end": after.status_code}
 
 
+async def balanced(url):
+    """Through a load balancer: a session, a countdown whose cut stream is
+    resumed on whichever instance the balancer picks; then, once the test
+    has killed the instance that began the session (it says when, on stdin),
+    the same session goes on."""
+    ids = []
+
+    async def remember(request):
+        sid = request.headers.get("mcp-session-id")
+        if sid:
+            ids.append(sid)
+
+    from mcp.client.session import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    seen = {}
+    async with httpx.AsyncClient(event_hooks={"request": [remember]}) as http:
+        async with streamable_http_client(url, http_client=http) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                before = []
+
+                async def on_before(done, total, message):
+                    before.append(done)
+
+                first = await session.call_tool(
+                    "countdown", {"from": 6, "delay_ms": 100}, progress_callback=on_before
+                )
+                seen["before"] = [first.content[0].text, before]
+                print(json.dumps({"session": ids[-1]}), flush=True)
+                await anyio.to_thread.run_sync(sys.stdin.readline)
+                after = []
+
+                async def on_after(done, total, message):
+                    after.append(done)
+
+                echo = await session.call_tool("echo", {"text": "still here"})
+                second = await session.call_tool(
+                    "countdown", {"from": 3, "delay_ms": 100}, progress_callback=on_after
+                )
+                tools = await session.list_tools()
+                seen["after"] = [echo.content[0].text, second.content[0].text, after]
+                seen["tools"] = len(tools.tools)
+                seen["same_session"] = len(set(ids)) == 1
+    return seen
+
+
 async def main():
     url, check = sys.argv[1], sys.argv[2]
     if check == "legacy":
@@ -158,6 +205,8 @@ async def main():
         seen = await resumed(url)
     elif check == "cancel":
         seen = await cancelled(url)
+    elif check == "balanced":
+        seen = await balanced(url)
     elif check == "end":
         seen = await ended(url)
     else:
