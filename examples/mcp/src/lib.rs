@@ -79,7 +79,9 @@ pub struct Config {
     pub tokens: Vec<String>,
     /// How long a stream holds its connection before the server closes it
     /// and the client comes back with `Last-Event-ID` (the transport's
-    /// "polling"); `None`: until its work ends.
+    /// "polling"); `None`: until its work ends. Keep it well above a Redis
+    /// hub's [`block`](justsse::hub::RedisConfig::block) (250 ms), the
+    /// longest a stream's first event may wait.
     pub hold: Option<Duration>,
     /// The `retry` sent at a resumable stream's start: how long the client
     /// waits before it comes back.
@@ -279,7 +281,7 @@ impl Endpoint {
         headers: HeaderMap,
         last: LastEventId,
     ) -> Result<impl Stream<Item = Event> + use<>, HttpError> {
-        let session = self.session(&headers).await?;
+        let (session, _) = self.session(&headers).await?;
         let Some(last) = last.0 else {
             return Ok(self.session_stream(&session, None).await.boxed());
         };
@@ -300,7 +302,7 @@ impl Endpoint {
     /// Ends the session: later requests naming it get `404`.
     #[delete("/")]
     async fn end(&self, headers: HeaderMap) -> Result<StatusCode, HttpError> {
-        let session = self.session(&headers).await?;
+        let (session, _) = self.session(&headers).await?;
         self.methods.store.end(&session).await?;
         // Its own stream ends, wherever it is served.
         let ended = Event::named(END).data("");
@@ -336,8 +338,9 @@ fn cancel_topic(session: &str) -> String {
 
 impl Endpoint {
     /// The session the request names: `400` without one, `404` for one that
-    /// never was or has ended; `400` for a protocol version not spoken.
-    async fn session(&self, headers: &HeaderMap) -> Result<String, HttpError> {
+    /// never was or has ended; `400` for a protocol version not spoken. Its
+    /// id and the version it negotiated.
+    async fn session(&self, headers: &HeaderMap) -> Result<(String, String), HttpError> {
         let id = header_str(headers, SESSION_ID)
             .ok_or_else(|| HttpError::bad_request("Mcp-Session-Id is required"))?;
         if let Some(version) = header_str(headers, PROTOCOL_VERSION)
@@ -348,7 +351,7 @@ impl Endpoint {
             )));
         }
         match self.methods.store.version(id).await? {
-            Some(_) => Ok(id.to_owned()),
+            Some(version) => Ok((id.to_owned(), version)),
             None => Err(HttpError::not_found("no such session")),
         }
     }
@@ -357,13 +360,9 @@ impl Endpoint {
         if value.get("method") == Some(&json!("initialize")) {
             return self.initialize(value).await;
         }
-        let session = match self.session(headers).await {
+        let (session, version) = match self.session(headers).await {
             Ok(session) => session,
             Err(err) => return rpc_error_for(err),
-        };
-        let version = match self.methods.store.version(&session).await {
-            Ok(version) => version.unwrap_or_default(),
-            Err(err) => return err.into_response(),
         };
         if let Value::Array(batch) = value {
             return self.batch(&session, &version, batch).await;
@@ -498,18 +497,25 @@ impl Endpoint {
             Ok(random) => format!("r{}", &random[..16]),
             Err(err) => return err.into_response(),
         };
-        let cancels = self
-            .methods
-            .hub
-            .subscribe(&cancel_topic(session), None)
-            .await;
-        // From 2025-11-25 a stream begins with an id and empty data, so that a
-        // client whose connection drops before the first message can resume.
-        let prime = version >= "2025-11-25";
-        let work = until_cancelled(messages, cancels, id, prime);
+        let hub = &self.methods.hub;
+        let cancels = hub.subscribe(&cancel_topic(session), None).await;
         let topic = request_topic(session, &stream);
-        let events = self.methods.hub.detach(&topic, work).await;
-        Sse::new(self.follow(events, stream).map(Ok::<_, Infallible>)).into_response()
+        // From 2025-11-25 a stream begins with an id and empty data, so that a
+        // client whose connection drops before the first message can resume:
+        // the topic's position before the work starts, sent at once (a hub on
+        // Redis may take a read's time to deliver the first event).
+        let start = hub.position(&topic).await;
+        let primer = start.filter(|_| version >= "2025-11-25").map(|start| {
+            Event::new()
+                .id(format!("{stream}_{start}"))
+                .data("")
+                .retry(self.config.retry)
+        });
+        let events = hub
+            .detach(&topic, until_cancelled(messages, cancels, id))
+            .await;
+        let events = futures_util::stream::iter(primer).chain(self.follow(events, stream));
+        Sse::new(events.map(Ok::<_, Infallible>)).into_response()
     }
 
     /// A POST's stream `stream` from the hub: to its response (or its end),
@@ -519,23 +525,21 @@ impl Endpoint {
         events: Subscription,
         stream: String,
     ) -> impl Stream<Item = Event> + Send + 'static {
-        let retry = self.config.retry;
         let events = events
             .until(|event| event.name() == Some(END) || carries_response(event))
             .filter(|event| std::future::ready(event.name() != Some(END)))
             .map(move |event| {
                 let id = format!("{stream}_{}", event.id_str().unwrap_or_default());
-                let primed = event.data_str() == Some("");
-                let event = event.id(id);
-                if primed { event.retry(retry) } else { event }
+                event.id(id)
             });
         held(events, self.config.hold)
     }
 
     /// The session's own stream, from `position` (after a `Last-Event-ID`)
-    /// or from now; the first event primes the client with an id to resume
-    /// from. A newer `GET` of the session takes over, which ends this one;
-    /// so does the session's end.
+    /// or from now. It announces itself with a takeover event, which the
+    /// client receives as its primer (an id of its own, empty data): a newer
+    /// `GET` of the session takes over in the same way, which ends this one,
+    /// so no message goes out twice; the session's end ends it too.
     async fn session_stream(
         &self,
         session: &str,
@@ -543,59 +547,50 @@ impl Endpoint {
     ) -> impl Stream<Item = Event> + Send + 'static + use<> {
         let hub = &self.methods.hub;
         let topic = session_topic(session);
-        let start = match position {
-            Some(position) => Some(position.to_owned()),
-            None => hub.position(&topic).await,
-        };
-        let events = hub.subscribe(&topic, start.as_deref()).await;
+        let events = hub.subscribe(&topic, position).await;
         let me = sessions::new_id().unwrap_or_default();
         let takeover = Event::named(TAKEOVER).data(me.clone());
         if let Err(err) = hub.publish(&topic, takeover).await {
             tracing::warn!(error = %err, "a session stream's takeover was not published");
         }
-        let primer = Event::new()
-            .id(format!("g_{}", start.unwrap_or_default()))
-            .data("")
-            .retry(self.config.retry);
-        // Takeovers published before ours are history; after ours, another
-        // one is a newer stream.
+        let (retry, ours) = (self.config.retry, me.clone());
+        // Takeovers before ours are history; after ours, another one is a
+        // newer stream.
         let mut mine = false;
         let events = events
             .until(move |event| {
-                let other = event.name() == Some(TAKEOVER) && event.data_str() != Some(&me);
-                if event.name() == Some(TAKEOVER) && !other {
-                    mine = true;
-                }
+                let takeover = event.name() == Some(TAKEOVER);
+                let other = takeover && event.data_str() != Some(&me);
+                mine |= takeover && !other;
                 event.name() == Some(END) || (mine && other)
             })
-            .filter(|event| std::future::ready(!matches!(event.name(), Some(END | TAKEOVER))))
-            .map(|event| {
+            .filter_map(move |event| {
                 let id = format!("g_{}", event.id_str().unwrap_or_default());
-                event.id(id)
+                let sent = match event.name() {
+                    Some(TAKEOVER) if event.data_str() == Some(&ours) => {
+                        Some(Event::new().id(id).data("").retry(retry))
+                    }
+                    Some(TAKEOVER | END) => None,
+                    _ => Some(event.id(id)),
+                };
+                std::future::ready(sent)
             });
-        held(
-            futures_util::stream::iter([primer]).chain(events),
-            self.config.hold,
-        )
+        held(events, self.config.hold)
     }
 }
 
 /// `messages` as events, ending early (with [`END`]) when `cancels` carries
-/// `id`; first an event with empty data when `prime`.
+/// `id`.
 fn until_cancelled(
     mut messages: Messages,
     mut cancels: Subscription,
     id: Value,
-    prime: bool,
 ) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
     enum Next {
         Message(Option<Value>),
         Cancel(Option<Event>),
     }
     async_stream::stream! {
-        if prime {
-            yield Ok(Event::new().data(""));
-        }
         loop {
             let next = tokio::select! {
                 message = messages.next() => Next::Message(message),

@@ -1,6 +1,6 @@
 //! Two MCP server processes on one Redis behind a real nginx (round-robin),
 //! driven by the official Python SDK: a countdown's stream, cut by the
-//! server every 300 ms, is resumed through the balancer on whichever
+//! server every 500 ms, is resumed through the balancer on whichever
 //! instance it picks and loses nothing; then the instance that began the
 //! session is killed, and the same session goes on through the other.
 
@@ -19,7 +19,7 @@ fn instance(port: u16, redis: &str, log: &PathBuf) -> Process {
         Command::new(env!("CARGO_BIN_EXE_mcp"))
             .env("PORT", port.to_string())
             .env("REDIS_URL", redis)
-            .env("MCP_HOLD_MS", "300")
+            .env("MCP_HOLD_MS", "500")
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(log)

@@ -488,13 +488,22 @@ async fn the_session_stream_carries_resource_updates_resumes_and_gives_way_to_a_
     post(server.addr, Some(&writer), &write(5)).await;
     let mut resumed =
         EventReader::new(listen(server.addr, &listener, Some(&updated.last_event_id)).await);
-    let primer = resumed.next().await.expect("the primer");
-    assert_eq!(primer.data, "");
-    assert_eq!(primer.last_event_id, updated.last_event_id);
+    let mut ids = vec![primer.last_event_id.clone(), updated.last_event_id.clone()];
     for _ in 0..2 {
         let event = resumed.next().await.expect("a missed update");
         assert_eq!(data(&event)["method"], "notifications/resources/updated");
+        ids.push(event.last_event_id);
     }
+    // Then the resumed stream's own primer, with an id of its own.
+    let primer = resumed.next().await.expect("the primer");
+    assert_eq!(primer.data, "");
+    ids.push(primer.last_event_id);
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(
+        unique.len(),
+        ids.len(),
+        "ids unique within the session: {ids:?}"
+    );
     // A newer GET takes over: the older stream ends; no message is sent twice.
     let mut newer = EventReader::new(listen(server.addr, &listener, None).await);
     newer.next().await.expect("the newer primer");
