@@ -78,6 +78,21 @@ async fn typescript(server: &TestServer, check: &str) -> Option<Value> {
 
 const TOOLS: [&str; 3] = ["echo", "countdown", "write_note"];
 
+/// What every SDK's tour of a session saw: the server, its tools, a quick
+/// call, a countdown's `progress` (one notification a step, in order,
+/// before the result), its resources, and the error codes.
+fn toured(seen: &Value, progress: Value) {
+    assert_eq!(seen["server"], "justsse-mcp");
+    assert_eq!(seen["tools"], json!(TOOLS));
+    assert_eq!(seen["echo"], "hello, mcp");
+    assert_eq!(seen["countdown"], "liftoff");
+    assert_eq!(seen["progress"], progress);
+    assert_eq!(seen["resources"], json!([mcp::NOTE, mcp::INFO]));
+    assert_eq!(seen["info"], "justsse-mcp");
+    assert_eq!(seen["unknown_tool"], -32602);
+    assert_eq!(seen["missing_resource"], -32002);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_python_sdk_does_a_whole_session_at_2025_11_25() {
     let (server, _) = server(None).await;
@@ -86,20 +101,11 @@ async fn the_python_sdk_does_a_whole_session_at_2025_11_25() {
     };
     assert_eq!(seen["sdk"], PYTHON_SDK);
     assert_eq!(seen["protocol"], "2025-11-25");
-    assert_eq!(seen["server"], "justsse-mcp");
-    assert_eq!(seen["tools"], json!(TOOLS));
-    assert_eq!(seen["echo"], "hello, mcp");
-    assert_eq!(seen["countdown"], "liftoff");
-    assert_eq!(
-        seen["progress"],
+    toured(
+        &seen,
         json!([[1.0, 3.0, "2"], [2.0, 3.0, "1"], [3.0, 3.0, "0"]]),
-        "one progress notification per step, in order, before the result"
     );
-    assert_eq!(seen["resources"], json!([mcp::NOTE, mcp::INFO]));
-    assert_eq!(seen["info"], "justsse-mcp");
-    assert_eq!(seen["unknown_tool"], -32602);
     assert_eq!(seen["bad_params"], -32602);
-    assert_eq!(seen["missing_resource"], -32002);
     assert_eq!(seen["ping"], true);
 }
 
@@ -110,16 +116,11 @@ async fn the_python_sdk_probes_and_speaks_the_stateless_2026_07_28() {
         return;
     };
     assert_eq!(seen["protocol"], "2026-07-28", "server/discover answered");
-    assert_eq!(seen["tools"], json!(TOOLS));
-    assert_eq!(seen["echo"], "hello, mcp");
-    assert_eq!(seen["countdown"], "liftoff");
-    assert_eq!(
-        seen["progress"],
-        json!([[1.0, 3.0, "2"], [2.0, 3.0, "1"], [3.0, 3.0, "0"]])
+    toured(
+        &seen,
+        json!([[1.0, 3.0, "2"], [2.0, 3.0, "1"], [3.0, 3.0, "0"]]),
     );
-    assert_eq!(seen["info"], "justsse-mcp");
-    assert_eq!(seen["unknown_tool"], -32602);
-    assert_eq!(seen["missing_resource"], -32002);
+    assert_eq!(seen["bad_params"], -32602);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,18 +185,7 @@ async fn the_typescript_sdk_does_a_whole_session() {
     assert_eq!(seen["sdk"], TYPESCRIPT_SDK);
     assert_eq!(seen["protocol"], "2025-11-25");
     assert_eq!(seen["session"], true);
-    assert_eq!(seen["server"], "justsse-mcp");
-    assert_eq!(seen["tools"], json!(TOOLS));
-    assert_eq!(seen["echo"], "hello, mcp");
-    assert_eq!(seen["countdown"], "liftoff");
-    assert_eq!(
-        seen["progress"],
-        json!([[1, 3, "2"], [2, 3, "1"], [3, 3, "0"]])
-    );
-    assert_eq!(seen["resources"], json!([mcp::NOTE, mcp::INFO]));
-    assert_eq!(seen["info"], "justsse-mcp");
-    assert_eq!(seen["unknown_tool"], -32602);
-    assert_eq!(seen["missing_resource"], -32002);
+    toured(&seen, json!([[1, 3, "2"], [2, 3, "1"], [3, 3, "0"]]));
     assert_eq!(seen["ping"], true);
     assert_eq!(seen["ended"], true, "terminateSession's DELETE was taken");
 }
