@@ -34,7 +34,9 @@ pub struct AsResult<M>(M);
 /// subscription), `Result` of either with an [`HttpError`]
 /// (rejects the request with a real status before the stream starts), or
 /// `Option` of either (`None` answers 204 so the browser stops reconnecting), or
-/// `(HeaderMap, _)` of any of these (response headers such as `Set-Cookie`).
+/// `(HeaderMap, _)` of any of these (response headers such as `Set-Cookie`),
+/// or a [`Response`] built by hand (a protocol that chooses per request
+/// between `202`, JSON and a stream).
 #[diagnostic::on_unimplemented(
     message = "an event-stream route (`#[sse]`, or `stream` on `#[post]` and the like) cannot return `{Self}`",
     note = "return `Sse`, an `impl Stream<Item = Result<Event, E>>`, a `Result` of either with `HttpError`, or write a generator body with `yield`"
