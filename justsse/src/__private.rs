@@ -1,13 +1,16 @@
 //! What generated code names: `::justsse::__private::*` only. Not public API.
 
+pub use std::boxed::Box;
 pub use std::sync::Arc;
+
+pub use crate::__tri as tri;
 
 pub use async_stream::try_stream;
 pub use justsse_http::{Event, HttpError, Response};
 
 pub use crate::chain::{Arg, Guard, GuardOutcome, Lent, Pick};
 pub use crate::context::Context;
-pub use crate::controller::{Controller, Mount, RouteInfo, RouteKind, RouteResult};
+pub use crate::controller::{Controller, Mount, RouteFuture, RouteInfo, RouteKind};
 pub use crate::describe::{
     Describe, DescribeArg, DescribeNothing, DescribeOutput, DescribeParam, DescribeValue, Describer,
 };
@@ -171,9 +174,48 @@ pub fn check<R: GuardOutcome>(outcome: R, denied: &'static str) -> Result<(), Ht
     outcome.check(denied)
 }
 
+/// The response of a request a step of the route refused (its `Err`).
+pub fn refused(err: HttpError) -> Response {
+    err.into_response()
+}
+
+/// `expr`'s `Ok` value, or the route's answer is its `Err` as a response:
+/// `?` without the `Try` machinery, in generated route functions.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __tri {
+    ($expr:expr) => {
+        match $expr {
+            ::core::result::Result::Ok(value) => value,
+            ::core::result::Result::Err(err) => return $crate::__private::refused(err),
+        }
+    };
+}
+
+/// A route's description for the OpenAPI document, kept (and type-checked)
+/// only with the `openapi` feature, the one reader of it.
+#[doc(hidden)]
+#[macro_export]
+#[cfg(feature = "openapi")]
+macro_rules! __describer {
+    ($describe:expr) => {
+        $crate::__private::Describer($describe)
+    };
+}
+
+/// Without the `openapi` feature nothing reads a route's description.
+#[doc(hidden)]
+#[macro_export]
+#[cfg(not(feature = "openapi"))]
+macro_rules! __describer {
+    ($describe:expr) => {
+        $crate::__private::Describer::NONE
+    };
+}
+
 /// A JSON (plain) route's response.
-pub fn respond<R: IntoResponse>(cx: Context, value: R) -> RouteResult {
-    Ok(cx.finish(value.into_response()))
+pub fn respond<R: IntoResponse>(cx: Context, value: R) -> Response {
+    cx.finish(value.into_response())
 }
 
 /// What a stream route's attribute sets on its stream, in milliseconds:
@@ -187,8 +229,8 @@ pub struct StreamOptions {
 }
 
 /// A non-generator SSE route's response, with the route's options.
-pub fn sse<R: SseResponse<M>, M>(cx: Context, value: R, options: StreamOptions) -> RouteResult {
-    Ok(with_options(cx.finish(value.into_sse()), options))
+pub fn sse<R: SseResponse<M>, M>(cx: Context, value: R, options: StreamOptions) -> Response {
+    with_options(cx.finish(value.into_sse()), options)
 }
 
 /// The route table's kind of a stream route answering `R`.
@@ -197,14 +239,11 @@ pub const fn stream_kind<R: SseResponse<M>, M>() -> RouteKind {
 }
 
 /// A generator SSE route's response, with the route's options.
-pub fn generator<S>(cx: Context, events: S, options: StreamOptions) -> RouteResult
+pub fn generator<S>(cx: Context, events: S, options: StreamOptions) -> Response
 where
     S: Stream<Item = Result<Event, BoxError>> + Send + 'static,
 {
-    Ok(with_options(
-        cx.finish(Sse::new(events).into_response()),
-        options,
-    ))
+    with_options(cx.finish(Sse::new(events).into_response()), options)
 }
 
 /// A progressive route's response: JSON, or the value then the channel's events.
@@ -212,11 +251,8 @@ pub fn progressive<R: ProgressiveResponse>(
     cx: Context,
     value: R,
     options: StreamOptions,
-) -> RouteResult {
-    Ok(with_options(
-        crate::progressive::respond(cx, value),
-        options,
-    ))
+) -> Response {
+    with_options(crate::progressive::respond(cx, value), options)
 }
 
 fn with_options(mut response: Response, options: StreamOptions) -> Response {

@@ -2,10 +2,9 @@
 //! and how its routes are mounted on the router.
 
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 
-use justsse_http::{BodyKind, HttpError, MethodRouter, Request, Router};
+use justsse_http::{BodyKind, MethodRouter, Request, Router};
 use serde::Serialize;
 
 use crate::context::Context;
@@ -204,8 +203,32 @@ impl fmt::Display for RouteTable {
     }
 }
 
-/// The result of a generated route function.
-pub type RouteResult = Result<justsse_http::Response, HttpError>;
+/// What a generated route function returns: its response, boxed once.
+pub type RouteFuture = justsse_http::BoxFuture<justsse_http::Response>;
+
+/// A generated route function on its controller: the runtime's handler,
+/// whose future is the route's own (one allocation a request).
+struct RouteHandler<C> {
+    controller: Arc<C>,
+    app: Arc<AppState>,
+    route: fn(Arc<C>, Context) -> RouteFuture,
+}
+
+impl<C> Clone for RouteHandler<C> {
+    fn clone(&self) -> Self {
+        Self {
+            controller: self.controller.clone(),
+            app: self.app.clone(),
+            route: self.route,
+        }
+    }
+}
+
+impl<C: Send + Sync + 'static> justsse_http::Handler for RouteHandler<C> {
+    fn call(&self, req: Request) -> RouteFuture {
+        (self.route)(self.controller.clone(), Context::new(req, self.app.clone()))
+    }
+}
 
 /// Where a controller's routes go when the app is built.
 pub struct Mount<'a> {
@@ -225,23 +248,21 @@ impl fmt::Debug for Mount<'_> {
 impl Mount<'_> {
     /// Adds the route `info`, served by `route` on `controller`, inside the
     /// wrapping middleware `wraps` adds (route's innermost, then controller's).
-    pub fn route<C, F, Fut, W>(
+    pub fn route<C, W>(
         &mut self,
         info: &'static RouteInfo,
         controller: &Arc<C>,
-        route: F,
+        route: fn(Arc<C>, Context) -> RouteFuture,
         wraps: W,
     ) where
         C: Send + Sync + 'static,
-        F: Fn(Arc<C>, Context) -> Fut + Clone + Send + Sync + 'static,
-        Fut: Future<Output = RouteResult> + Send + 'static,
         W: FnOnce(MethodRouter) -> MethodRouter,
     {
-        let controller = controller.clone();
-        let app = self.app.clone();
-        // The route's future as it is: the runtime turns its result into the
-        // response, so no wrapper has to copy it once more per request.
-        let handler = move |req: Request| route(controller.clone(), Context::new(req, app.clone()));
+        let handler = RouteHandler {
+            controller: controller.clone(),
+            app: self.app.clone(),
+            route,
+        };
         let methods = match (info.kind, info.method) {
             (RouteKind::Sse, "GET") => MethodRouter::default().sse(handler),
             (RouteKind::Progressive, "GET") => {
@@ -264,7 +285,7 @@ impl Mount<'_> {
         self.add(info, wraps(methods));
     }
 
-    /// Adds `methods` at the route's path.
+    /// Adds `methods` at the route's path (after [`route`](Self::route)).
     pub(crate) fn add(&mut self, info: &RouteInfo, methods: MethodRouter) {
         self.router = std::mem::take(&mut self.router).route(info.path, methods);
     }

@@ -61,7 +61,7 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
     let parse = params.iter().map(|arg| {
         let (ty, raw, text) = param_names(arg);
         quote_spanned! {ty.span()=>
-            let #raw = ::justsse::__private::parse_param::<#ty>(&__cx, #text)?;
+            let #raw = ::justsse::__private::tri!(::justsse::__private::parse_param::<#ty>(&__cx, #text));
         }
     });
     let resolve: Vec<TokenStream> = params
@@ -70,7 +70,7 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
             let (ty, raw, text) = param_names(arg);
             let pat = &arg.pat;
             quote_spanned! {ty.span()=>
-                let #pat = ::justsse::__private::resolve_param::<#ty>(&__cx, #text, #raw).await?;
+                let #pat = ::justsse::__private::tri!(::justsse::__private::resolve_param::<#ty>(&__cx, #text, #raw).await);
             }
         })
         .collect();
@@ -83,7 +83,7 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
             Step::Use(path) => {
                 let value = format_ident!("__value{}", outputs.len());
                 steps.push(quote_spanned! {path.span()=>
-                    let #value = ::justsse::__private::uses(&#path, &mut __cx, &__chain).await?;
+                    let #value = ::justsse::__private::tri!(::justsse::__private::uses(&#path, &mut __cx, &__chain).await);
                 });
                 // One value per type: two middleware of one type are named
                 // together here, before the ambiguity they cause downstream.
@@ -127,7 +127,7 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
         let ty = &arg.ty;
         let value = format_ident!("__arg{}", i);
         extract.push(quote_spanned! {ty.span()=>
-            let (#value, __chain) = ::justsse::__private::arg::<#ty, _, _>(&mut __cx, __chain).await?;
+            let (#value, __chain) = ::justsse::__private::tri!(::justsse::__private::arg::<#ty, _, _>(&mut __cx, __chain).await);
         });
         let pat = &arg.pat;
         bindings.push(quote!(let #pat: #ty = #value;));
@@ -180,6 +180,16 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
         }
     };
 
+    // The verdict traits, only where two outputs are compared.
+    let verdicts = (outputs.len() > 1).then(|| {
+        quote! {
+            #[allow(unused_imports)]
+            use ::justsse::__private::{OtherOutputs as _, SameOutputs as _};
+        }
+    });
+    // A plain function returning the boxed future: the runtime calls it as
+    // it is (one allocation a request, as before), and the type checker sees
+    // one `async` block, no opaque return type to follow.
     quote! {
         #[doc(hidden)]
         #[allow(
@@ -188,17 +198,18 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
             clippy::used_underscore_binding,
             clippy::no_effect_underscore_binding
         )]
-        async fn #name(
+        fn #name(
             self: ::justsse::__private::Arc<Self>,
             mut __cx: ::justsse::__private::Context,
-        ) -> ::justsse::__private::RouteResult {
-            #[allow(unused_imports)]
-            use ::justsse::__private::{OtherOutputs as _, SameOutputs as _};
-            #(#parse)*
-            let __chain = ();
-            #(#steps)*
-            #(#extract)*
-            #finish
+        ) -> ::justsse::__private::RouteFuture {
+            ::justsse::__private::Box::pin(async move {
+                #verdicts
+                #(#parse)*
+                let __chain = ();
+                #(#steps)*
+                #(#extract)*
+                #finish
+            })
         }
     }
 }
@@ -225,7 +236,7 @@ fn guard_call(route: &RouteModel, guard: &Guard, message: Option<&syn::LitStr>) 
                 _ => quote_spanned! {ty.span()=> ::justsse::__private::pick::<#ty, _, _>(&__chain)},
             });
             quote! {
-                ::justsse::__private::check((#closure)(#(#values),*), #denied)?;
+                ::justsse::__private::tri!(::justsse::__private::check((#closure)(#(#values),*), #denied));
             }
         }
         Guard::Function(path) => {
@@ -240,7 +251,7 @@ fn guard_call(route: &RouteModel, guard: &Guard, message: Option<&syn::LitStr>) 
                     quote!((::justsse::__private::Lent(&#name), #tail))
                 });
             quote_spanned! {path.span()=>
-                ::justsse::__private::guard(&#lent, #path, #denied)?;
+                ::justsse::__private::tri!(::justsse::__private::guard(&#lent, #path, #denied));
             }
         }
     }
@@ -359,8 +370,10 @@ fn describer(route: &RouteModel) -> TokenStream {
             <#ty as ::justsse::SseEvent>::describe_events(__d);
         }
     });
+    // Only with justsse's `openapi` feature is the function kept (and its
+    // probes type-checked): nothing else reads it.
     quote! {
-        ::justsse::__private::Describer(|__d| {
+        ::justsse::__describer!(|__d| {
             #[allow(unused_imports)]
             use ::justsse::__private::{
                 DescribeArg as _, DescribeNothing as _, DescribeOutput as _, DescribeParam as _,
