@@ -15,7 +15,7 @@ pub use crate::describe::{
     Describe, DescribeArg, DescribeNothing, DescribeOutput, DescribeParam, DescribeValue, Describer,
 };
 pub use crate::middleware::Middleware;
-pub use crate::param::PathParam;
+pub use crate::param::{PathParam, Plain};
 pub use crate::progressive::ProgressiveResponse;
 pub use crate::stream::SseResponse;
 pub use justsse_http::MethodRouter;
@@ -47,6 +47,11 @@ pub async fn resolve_param<P: PathParam>(
             cx.head().param(name).unwrap_or_default()
         ))),
     }
+}
+
+/// A primitive path parameter's value, as parsed: nothing to resolve.
+pub fn plain_param<P: Plain>(raw: P) -> P {
+    raw
 }
 
 /// Runs a `#[uses]` middleware after the chain so far.

@@ -158,6 +158,23 @@ macro_rules! integer_param {
 integer_param!(false => u8, u16, u32, u64, u128, usize);
 integer_param!(true => i8, i16, i32, i64, i128, isize);
 
+/// A primitive path parameter: its parsed value is the argument, with no
+/// lookup, so generated code takes it without awaiting anything. Only the
+/// types below; the controller macro uses it for parameters it sees written
+/// as one of their names.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is written like a primitive path parameter but is not one"
+)]
+pub trait Plain: PathParam<Raw = Self> {}
+
+macro_rules! plain {
+    ($($ty:ty),+) => {$(impl Plain for $ty {})+};
+}
+
+plain!(
+    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64, bool, char, String
+);
+
 /// A path parameter that is looked up: the path text parses into a `Key` (400
 /// naming the parameter when it does not), then `resolve` finds the value with the
 /// app state (`None` is a 404; an error is answered as it is, a 500 logged and

@@ -4,7 +4,7 @@
 //! same routes in axum 0.8 (`from_fn` auth, `Path`, `Extension`, `Sse`).
 //!
 //! ```text
-//! cargo run --release -p bench --bin compile-time            # 30 x 8 = 240 routes, 3 runs
+//! cargo run --release -p bench --bin compile-time            # 240 and 60 routes, 3 runs
 //! cargo run --release -p bench --bin compile-time -- 10 8 1  # controllers, routes, runs
 //! ```
 //!
@@ -12,7 +12,8 @@
 //! (its own `Cargo.lock`, copied from this workspace's, so the versions
 //! match). Dependencies are built first; each measured run then cleans only
 //! the app crate and times `cargo check` and `cargo build` (debug), with
-//! peak memory from `/usr/bin/time`.
+//! peak memory from `/usr/bin/time`, then an incremental `cargo check` after
+//! a one-line change in one handler (what rust-analyzer runs on a save).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -201,14 +202,35 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
+/// Changes one line of the first handler of `app` (its `id + 0` becomes
+/// `id + 1000`, or back), so that the next check is incremental.
+fn edit_one_handler(dir: &Path, app: &str) -> std::io::Result<()> {
+    let main = dir.join(app).join("src/main.rs");
+    let src = std::fs::read_to_string(&main)?;
+    let changed = match src.contains("id + 1000") {
+        true => src.replacen("id + 1000", "id + 0", 1),
+        false => src.replacen("id + 0", "id + 1000", 1),
+    };
+    std::fs::write(main, changed)
+}
+
 fn main() -> std::io::Result<()> {
     let args: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
-    let controllers = args.first().copied().unwrap_or(30);
-    let routes = args.get(1).copied().unwrap_or(8);
     let runs = args.get(2).copied().unwrap_or(3).max(1);
+    let sizes = match (args.first(), args.get(1)) {
+        (Some(&controllers), Some(&routes)) => vec![(controllers, routes)],
+        _ => vec![(30, 8), (15, 4)],
+    };
+    for (controllers, routes) in sizes {
+        measure(controllers, routes, runs)?;
+    }
+    Ok(())
+}
+
+fn measure(controllers: usize, routes: usize, runs: usize) -> std::io::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("the workspace")
@@ -218,36 +240,44 @@ fn main() -> std::io::Result<()> {
     timed(&dir, &["build", "--quiet"])?;
     timed(&dir, &["check", "--quiet"])?;
     println!(
-        "{controllers} controllers x {routes} routes = {} routes, median of {runs}\n",
+        "\n{controllers} controllers x {routes} routes = {} routes, median of {runs}\n",
         controllers * routes
     );
-    println!("| app | cargo check, s | debug build, s | peak memory (check / build), MB |");
-    println!("| --- | ---: | ---: | ---: |");
+    println!(
+        "| app | cargo check, s | check after a one-line change, s | debug build, s | peak memory (check / build), MB |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: |");
     let mut figures = Vec::new();
     for app in ["justsse-app", "axum-app"] {
-        let (mut check, mut build, mut check_mem, mut build_mem) = (vec![], vec![], 0, 0);
+        let (mut check, mut again, mut build) = (vec![], vec![], vec![]);
+        let (mut check_mem, mut build_mem) = (0, 0);
         for _ in 0..runs {
             timed(&dir, &["clean", "--quiet", "-p", app])?;
             let (seconds, peak) = timed(&dir, &["check", "--quiet", "-p", app])?;
             check.push(seconds);
             check_mem = check_mem.max(peak);
+            edit_one_handler(&dir, app)?;
+            again.push(timed(&dir, &["check", "--quiet", "-p", app])?.0);
             timed(&dir, &["clean", "--quiet", "-p", app])?;
             let (seconds, peak) = timed(&dir, &["build", "--quiet", "-p", app])?;
             build.push(seconds);
             build_mem = build_mem.max(peak);
         }
-        let (check, build) = (median(check), median(build));
+        let (check, again, build) = (median(check), median(again), median(build));
         println!(
-            "| {app} | {check:.2} | {build:.2} | {} / {} |",
+            "| {app} | {check:.2} | {again:.2} | {build:.2} | {} / {} |",
             check_mem / 1024,
             build_mem / 1024
         );
-        figures.push((check, build));
+        figures.push((check, again, build, check_mem));
     }
+    let (ours, theirs) = (figures[0], figures[1]);
     println!(
-        "\njustsse / axum: check {:.2}x, build {:.2}x",
-        figures[0].0 / figures[1].0,
-        figures[0].1 / figures[1].1
+        "\njustsse / axum: check {:.2}x, incremental check {:.2}x, build {:.2}x, check peak memory {:.2}x",
+        ours.0 / theirs.0,
+        ours.1 / theirs.1,
+        ours.2 / theirs.2,
+        ours.3 as f64 / theirs.3 as f64
     );
     Ok(())
 }

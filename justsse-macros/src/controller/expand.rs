@@ -69,6 +69,12 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
         .map(|arg| {
             let (ty, raw, text) = param_names(arg);
             let pat = &arg.pat;
+            if is_primitive(ty) {
+                // Nothing to look up: no await (each costs the type checker).
+                return quote_spanned! {ty.span()=>
+                    let #pat = ::justsse::__private::plain_param::<#ty>(#raw);
+                };
+            }
             quote_spanned! {ty.span()=>
                 let #pat = ::justsse::__private::tri!(::justsse::__private::resolve_param::<#ty>(&__cx, #text, #raw).await);
             }
@@ -211,6 +217,23 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
                 #finish
             })
         }
+    }
+}
+
+/// Whether `ty` is written as one of the primitive path parameter types
+/// (`u32`, `String`...), which resolve to their parsed value. A type of the
+/// user's own under such a name fails to compile on `Plain`.
+fn is_primitive(ty: &Type) -> bool {
+    const PRIMITIVES: [&str; 17] = [
+        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+        "f32", "f64", "bool", "char", "String",
+    ];
+    match ty {
+        Type::Path(path) if path.qself.is_none() => path
+            .path
+            .get_ident()
+            .is_some_and(|ident| PRIMITIVES.iter().any(|name| ident == name)),
+        _ => false,
     }
 }
 

@@ -27,3 +27,62 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
     }
 }
+
+/// The expansion of a route stays small: each token of it is type-checked
+/// on every `cargo check` (docs/benchmarks.md, "Compile time"). A change that
+/// grows it past the budget should say why, and move work into generic code.
+#[cfg(test)]
+mod budget {
+    use proc_macro2::{TokenStream, TokenTree};
+    use quote::quote;
+
+    fn tokens(stream: TokenStream) -> usize {
+        stream
+            .into_iter()
+            .map(|tree| match tree {
+                TokenTree::Group(group) => 2 + tokens(group.stream()),
+                _ => 1,
+            })
+            .sum()
+    }
+
+    /// The tokens a controller of `routes` expands to, beyond the empty one's.
+    fn per_route(routes: TokenStream) -> usize {
+        let expand = |body: TokenStream| {
+            tokens(super::expand(
+                quote!("/c"),
+                quote! {
+                    #[uses(auth)]
+                    impl C { #body }
+                },
+            ))
+        };
+        expand(routes) - expand(TokenStream::new())
+    }
+
+    #[test]
+    fn a_json_route_with_a_parameter_and_a_chain_value_stays_within_budget() {
+        let used = per_route(quote! {
+            #[get("/r/:id")]
+            async fn r(&self, id: u32, user: User) -> Json<u32> { Json(id) }
+        });
+        assert!(used <= BUDGET_JSON, "{used} tokens (budget {BUDGET_JSON})");
+    }
+
+    #[test]
+    fn a_guarded_generator_stream_route_stays_within_budget() {
+        let used = per_route(quote! {
+            #[sse("/s/:id")]
+            #[guard(|user: &User| user.admin)]
+            async fn s(&self, id: u32, last: LastEventId) -> impl EventStream {
+                stream! { yield Event::new().data("x"); }
+            }
+        });
+        assert!(used <= BUDGET_SSE, "{used} tokens (budget {BUDGET_SSE})");
+    }
+
+    /// 732 tokens on 2026-12-04.
+    const BUDGET_JSON: usize = 800;
+    /// 754 tokens on 2026-12-04.
+    const BUDGET_SSE: usize = 830;
+}
