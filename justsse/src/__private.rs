@@ -123,9 +123,9 @@ pub trait DistinctOutputs<F1, F2> {}
 
 impl<F1, F2> DistinctOutputs<F1, F2> for Different {}
 
-/// Requires the verdict of two middleware `first` and `second` to be
-/// [`Different`].
-pub fn distinct<F1, F2, V: DistinctOutputs<F1, F2>>(_: &F1, _: &F2, _: V) {}
+/// Requires the verdict of two middleware, named by the types `F1` and `F2`,
+/// to be [`Different`].
+pub fn distinct<F1, F2, V: DistinctOutputs<F1, F2>>(_: V) {}
 
 /// The type of a route's chain, followed when the route is mounted to collect
 /// what its middleware need from the app.

@@ -122,7 +122,7 @@ pub mod prelude {
         KeepAlive, LastEventId, Query, Request, RequestHead, Resolve, Response, ServerConfig, Sse,
         SseEvent, State, controller, delete, get, guard, patch, post, put, sse, stream, uses, wrap,
     };
-    pub use justsse_http::http::StatusCode;
+    pub use justsse_http::http::{Method, StatusCode};
 }
 
 #[cfg(doctest)]

@@ -93,13 +93,25 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
                 });
                 // One value per type: two middleware of one type are named
                 // together here, before the ambiguity they cause downstream.
+                // Each middleware is named in the error by a type of its
+                // name (`{F1}` and `{F2}` of `DistinctOutputs`).
                 for (earlier, earlier_path) in &outputs {
+                    let (first, second) = (marker(earlier_path), marker(path));
+                    let second = if first == second {
+                        format_ident!("{}_again", second)
+                    } else {
+                        second
+                    };
                     steps.push(quote_spanned! {path.span()=>
-                        ::justsse::__private::distinct(
-                            &#earlier_path,
-                            &#path,
-                            (&::justsse::__private::Outputs::new(&#earlier, &::justsse::__private::type_of(&#value))).verdict(),
-                        );
+                        {
+                            #[allow(non_camel_case_types, dead_code)]
+                            enum #first {}
+                            #[allow(non_camel_case_types, dead_code)]
+                            enum #second {}
+                            ::justsse::__private::distinct::<#first, #second, _>(
+                                (&::justsse::__private::Outputs::new(&#earlier, &::justsse::__private::type_of(&#value))).verdict(),
+                            );
+                        }
                     });
                 }
                 let ty = format_ident!("__type{}", outputs.len());
@@ -218,6 +230,14 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
             })
         }
     }
+}
+
+/// A type named after middleware `path` (its last segment), for errors.
+fn marker(path: &syn::Path) -> Ident {
+    path.segments.last().map_or_else(
+        || format_ident!("middleware"),
+        |segment| segment.ident.clone(),
+    )
 }
 
 /// Whether `ty` is written as one of the primitive path parameter types

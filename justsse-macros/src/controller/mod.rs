@@ -22,10 +22,34 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             // keeps working on it; the route attributes on it then explain
             // nothing more, since they are only reached without #[controller].
             let errors = result.err().map(|e| e.to_compile_error());
+            let stub = stub(&item);
             let item = parse::strip_route_attributes(item);
-            quote! { #errors #item }
+            quote! { #errors #item #stub }
         }
     }
+}
+
+/// An empty `Controller` impl for a controller whose attributes were refused,
+/// so that `.controller(..)` raises nothing more: the user sees the one error
+/// that says what to fix (as serde's derives do).
+fn stub(item: &TokenStream) -> Option<TokenStream> {
+    let item: syn::ItemImpl = syn::parse2(item.clone()).ok()?;
+    if item.trait_.is_some() {
+        return None;
+    }
+    let self_ty = &item.self_ty;
+    let (impl_generics, _, where_clause) = item.generics.split_for_impl();
+    Some(quote! {
+        impl #impl_generics ::justsse::__private::Controller for #self_ty #where_clause {
+            const ROUTES: &'static [::justsse::__private::RouteInfo] = &[];
+
+            fn mount(
+                self: ::justsse::__private::Arc<Self>,
+                _: &mut ::justsse::__private::Mount<'_>,
+            ) {
+            }
+        }
+    })
 }
 
 /// The expansion of a route stays small: each token of it is type-checked

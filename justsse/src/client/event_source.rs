@@ -52,8 +52,9 @@ pub enum ClientError {
     /// 500, 502, 503, 504): retried with backoff.
     #[error("the server answered {0}; retrying")]
     Unavailable(StatusCode),
-    /// The server answered `204`, another status, or something that is not an
-    /// event stream: the source stops, as a browser's does.
+    /// The server answered a status other than `200` (`204` ends the source
+    /// without an error: [`EventSource::next`] returns `None`), or something
+    /// that is not an event stream: the source stops, as a browser's does.
     #[error("the server answered {status} ({content_type}); stopped")]
     Refused {
         /// The status.
@@ -100,8 +101,10 @@ struct Target {
 /// (3 s until the server says), with jitter, and reconnects sending the last
 /// event id it saw, so a server that resumes (as the hub does) loses and
 /// repeats nothing. Repeated failures back off exponentially up to a maximum
-/// (30 s by default). It stops for good on `204`, on a response that is not
-/// an event stream, and on statuses other than 429, 500, 502, 503 and 504.
+/// (30 s by default). It ends on `204` (`next` returns `None`: the server's
+/// way to say there is nothing more), and stops with an error on a response
+/// that is not an event stream and on statuses other than 429, 500, 502, 503
+/// and 504.
 ///
 /// ```no_run
 /// use justsse::client::{EventSource, SourceItem};
@@ -195,6 +198,14 @@ impl EventSource {
                         self.body = Some(body);
                         self.failures = 0;
                         return Some(Ok(SourceItem::Open));
+                    }
+                    // `204`: the server says there is nothing more, as a
+                    // browser's `EventSource` takes it; the source ends.
+                    Err(ClientError::Refused { status, .. })
+                        if status == StatusCode::NO_CONTENT =>
+                    {
+                        self.stopped = true;
+                        return None;
                     }
                     Err(err) => {
                         if err.is_fatal() {

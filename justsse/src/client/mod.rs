@@ -1,5 +1,5 @@
 //! Reading event streams as a browser does: the WHATWG [`Parser`], and (with
-//! the `client` feature) [`EventSource`], a client that reconnects and
+//! the `client` feature) `EventSource`, a client that reconnects and
 //! resumes like a browser's.
 
 #[cfg(feature = "client")]

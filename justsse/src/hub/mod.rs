@@ -319,7 +319,7 @@ impl<K: Display> Hub<K> {
     /// How many subscribers `topic` has: on this instance, and on every
     /// instance sharing the backend (the same on the in-memory hub; on Redis,
     /// the others' counts as they last announced them, see
-    /// [`RedisConfig::presence_every`]). A subscriber of several topics
+    /// `RedisConfig::presence_every`, feature `redis`). A subscriber of several topics
     /// ([`subscribe_all`](Self::subscribe_all)) counts on each.
     ///
     /// ```
