@@ -9,6 +9,15 @@ mod controller;
 mod ctxt;
 mod inert;
 mod sse_event;
+mod stream_body;
+
+/// The body of `justsse::stream!`, which passes its own crate path first:
+/// each `yield` converts its value into an event. Not for direct use.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __stream_body(input: TokenStream) -> TokenStream {
+    stream_body::expand(input.into()).into()
+}
 
 /// Turns an `impl` block into a controller: its annotated methods become routes
 /// under the given path prefix.

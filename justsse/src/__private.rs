@@ -283,6 +283,15 @@ where
     events
 }
 
+/// What a `yield` in `stream!` sends: the event, or a typed event's.
+pub fn into_event<I: crate::sse_event::IntoEvent>(
+    item: I,
+) -> Result<Event, justsse_http::EventError> {
+    item.into_event()
+}
+
+pub use justsse_macros::__stream_body as stream_body;
+
 /// Stands in for a generator's body when the controller did not expand, so the
 /// signature still type-checks beside the real errors.
 pub fn placeholder_stream() -> futures_util::stream::Pending<Result<Event, BoxError>> {

@@ -4,6 +4,30 @@ use justsse_http::{Event, EventError};
 
 use crate::describe::Describe;
 
+/// What a [`stream!`](crate::stream!) yields: an [`Event`], or a value of
+/// an [`SseEvent`] type (`yield TicketEvent::Comment(c)`), sent as its named
+/// event. One stream yields one of the two kinds.
+#[diagnostic::on_unimplemented(
+    message = "`stream!` yields `Event`s or values of a `#[derive(SseEvent)]` type, not `{Self}`",
+    note = "build an `Event` (`Event::named(..).json(&value)?`), or derive `SseEvent` for the type"
+)]
+pub trait IntoEvent {
+    /// The event to send; fails only if its data does not serialize.
+    fn into_event(self) -> Result<Event, EventError>;
+}
+
+impl IntoEvent for Event {
+    fn into_event(self) -> Result<Event, EventError> {
+        Ok(self)
+    }
+}
+
+impl<T: SseEvent> IntoEvent for T {
+    fn into_event(self) -> Result<Event, EventError> {
+        self.to_event()
+    }
+}
+
 /// A type whose values are named events, usually derived on an enum with
 /// `#[derive(SseEvent)]`: each variant is one event, named after the variant in
 /// snake_case (or `#[event(rename = "...")]`), its data the variant's fields as

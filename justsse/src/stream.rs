@@ -298,9 +298,12 @@ impl<T: serde::Serialize> SseResponse<AsJsonOrStream> for JsonOrStream<T> {
     }
 }
 
-/// A stream of events written as a generator: `yield` an [`Event`] to send it;
-/// `?` ends the stream with one `error` event (its message shown when the error is
-/// an [`HttpError`] with a 4xx status, otherwise a generic one).
+/// A stream of events written as a generator: `yield` an [`Event`], or a value
+/// of a `#[derive(SseEvent)]` type (sent as its named event), to send it; one
+/// stream may yield both. `?` ends the stream with one `error` event (its
+/// message shown when the error is an [`HttpError`] with a 4xx status,
+/// otherwise a generic one), as does a typed event whose data does not
+/// serialize.
 ///
 /// Inside a `#[controller]`, an `#[sse]` handler whose body ends in `stream! { .. }`
 /// is a generator handler: the stream owns the controller and the arguments, and
@@ -315,10 +318,22 @@ impl<T: serde::Serialize> SseResponse<AsJsonOrStream> for JsonOrStream<T> {
 ///         yield Event::named("count").id(n).json(&n)?;
 ///     }
 /// };
+///
+/// #[derive(justsse::SseEvent)]
+/// enum Launch {
+///     Countdown { left: u32 },
+///     Liftoff,
+/// }
+///
+/// let launch = stream! {
+///     yield Event::new().comment("typed events and events, in one stream");
+///     yield Launch::Countdown { left: 1 };
+///     yield Launch::Liftoff;
+/// };
 /// ```
 #[macro_export]
 macro_rules! stream {
     ($($body:tt)*) => {
-        $crate::__private::event_stream($crate::__private::try_stream! { $($body)* })
+        $crate::__private::stream_body!($crate, $($body)*)
     };
 }

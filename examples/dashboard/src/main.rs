@@ -157,14 +157,14 @@ impl Dashboard {
                 if now.is_some() && now != watching {
                     watching = now;
                     let viewers = Sampled::Viewers { watching: now.unwrap_or(0) };
-                    yield viewers.to_event()?;
+                    yield viewers;
                 }
                 let (ticks, pages) = process_sample();
                 let elapsed = last.elapsed().as_secs_f64().max(0.001);
                 let cpu = (ticks.saturating_sub(last_ticks)) as f64 / TICKS_PER_SECOND / elapsed * 100.0;
                 (last_ticks, last) = (ticks, Instant::now());
                 let sample = Metrics { cpu, rss_mib: pages as f64 * 4096.0 / 1048576.0 };
-                yield Sampled::Metrics(sample).to_event()?;
+                yield Sampled::Metrics(sample);
             }
         }
     }

@@ -235,7 +235,7 @@ impl TicketController {
     async fn events(&self, ticket: Ticket, last: LastEventId) -> impl EventStream {
         let mut comments = self.store.hub.subscribe(&ticket.id, last.as_deref()).await;
         stream! {
-            yield TicketEvent::Connected(ticket).to_event()?;
+            yield TicketEvent::Connected(ticket);
             while let Some(comment) = comments.next().await {
                 yield comment;
             }

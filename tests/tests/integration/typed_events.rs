@@ -177,3 +177,42 @@ async fn typed_events_go_through_a_hub() {
     assert_eq!(event.data, r#"{"author":"ada","body":"fixed"}"#);
     assert!(!event.last_event_id.is_empty(), "the hub numbered it");
 }
+
+struct Live;
+
+#[controller("/live")]
+impl Live {
+    /// Typed events yielded as they are, a struct-like variant included.
+    #[sse("/:id", events = TicketEvent)]
+    async fn live(&self, id: u32) -> impl EventStream {
+        stream! {
+            yield TicketEvent::Connected;
+            let comment = Comment { author: "ada".into(), body: format!("on #{id}") };
+            yield TicketEvent::CommentAdded(comment);
+            yield TicketEvent::Moved { from: id, to: id + 1 };
+            // An event that does not serialize ends the stream with `error`.
+            yield TicketEvent::Broken(HashMap::from([((1, 2), 3)]));
+            yield TicketEvent::Connected;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stream_yields_typed_events_directly() {
+    let client = TestClient::new(App::new().controller(Live)).expect("builds");
+    let body = client.sse("/live/7").send().await.text().await;
+    assert_eq!(
+        body.split("\n\n")
+            .filter(|event| !event.is_empty() && !event.starts_with(':'))
+            .collect::<Vec<_>>(),
+        [
+            "event: connected\ndata: null",
+            "event: comment_added\ndata: {\"author\":\"ada\",\"body\":\"on #7\"}",
+            "event: moved\ndata: {\"from\":7,\"to\":8}",
+            "event: error\ndata: {\"message\":\"internal server error\"}",
+        ],
+        "{body}"
+    );
+    let table = App::new().controller(Live).routes();
+    assert_eq!(table.0[0].events, TicketEvent::NAMES);
+}
