@@ -77,6 +77,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
             }
 
             fn describe_events(__d: &mut ::justsse::__private::Describe<'_>) {
+                __d.events_type(::core::stringify!(#ident));
                 #[allow(unused_imports)]
                 use ::justsse::__private::{DescribeNothing as _, DescribeValue as _};
                 #(#describes)*

@@ -33,6 +33,9 @@ pub struct Describe<'a> {
     pub(crate) status_chosen: bool,
     /// Each event's name and data schema.
     pub(crate) events: Vec<(&'static str, Value)>,
+    /// The name of the type the events come from (`TicketEvent`), which
+    /// names their union in the document's components.
+    pub(crate) events_type: Option<&'static str>,
 }
 
 impl fmt::Debug for Describe<'_> {
@@ -58,6 +61,7 @@ impl<'a> Describe<'a> {
             response: None,
             status_chosen: false,
             events: Vec::new(),
+            events_type: None,
         }
     }
 
@@ -71,6 +75,11 @@ impl<'a> Describe<'a> {
     #[cfg(feature = "openapi")]
     pub fn inline_schema<T: schemars::JsonSchema>(&mut self) -> Value {
         T::json_schema(self.generator).to_value()
+    }
+
+    /// Names the type the events recorded next come from (the derive calls it).
+    pub fn events_type(&mut self, name: &'static str) {
+        self.events_type = Some(name);
     }
 
     /// Records one event: its name and its data's schema.

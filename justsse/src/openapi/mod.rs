@@ -143,8 +143,11 @@ impl OpenApi {
         // Operation ids are unique in a document: a handler serving several
         // routes (a function mounted twice) gets `_2`, `_3`... after the first.
         let mut ids: HashMap<String, usize> = HashMap::new();
+        let mut event_types = Vec::new();
         for route in &routes.0 {
-            let mut operation = Operation::of(route, &mut generator, self.spec).into_value();
+            let operation = Operation::of(route, &mut generator, self.spec);
+            event_types.extend(operation.events_component());
+            let mut operation = operation.into_value();
             if let Some(id) = operation["operationId"].as_str().map(str::to_owned) {
                 let seen = ids.entry(id.clone()).or_insert(0);
                 *seen += 1;
@@ -161,6 +164,11 @@ impl OpenApi {
         }
         let mut schemas = generator.take_definitions(true);
         schemas.insert("Error".to_owned(), operation::error_schema());
+        // A type of events named like a schema of data would hide it: the
+        // data's schema stays, the union is not added.
+        for (name, union) in event_types {
+            schemas.entry(name.to_owned()).or_insert(union);
+        }
         let mut info = json!({ "title": self.title, "version": self.version });
         if let Some(description) = &self.description {
             info["description"] = json!(description);

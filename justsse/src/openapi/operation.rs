@@ -51,6 +51,7 @@ struct Described {
     response: Option<Value>,
     status_chosen: bool,
     events: Vec<(&'static str, Value)>,
+    events_type: Option<&'static str>,
 }
 
 impl<'r> Operation<'r> {
@@ -64,6 +65,7 @@ impl<'r> Operation<'r> {
             response: d.response,
             status_chosen: d.status_chosen,
             events: d.events,
+            events_type: d.events_type,
         };
         Operation {
             route,
@@ -218,6 +220,40 @@ impl<'r> Operation<'r> {
         self.described.response.clone().unwrap_or_else(|| json!({}))
     }
 
+    /// The union of the stream's events as a client holds them once parsed
+    /// (`event`, `data` parsed from JSON, `id`), named after their type, for
+    /// the document's components: a generator (`openapi-typescript`) makes it
+    /// a discriminated union on `event`.
+    pub(super) fn events_component(&self) -> Option<(&'static str, Value)> {
+        let name = self.described.events_type?;
+        if self.described.events.is_empty() {
+            return None;
+        }
+        let variants: Vec<Value> = self
+            .described
+            .events
+            .iter()
+            .map(|(event, data)| {
+                json!({
+                    "type": "object",
+                    "properties": {
+                        "event": { "const": event },
+                        "data": data,
+                        "id": { "type": "string" },
+                    },
+                    "required": ["event", "data"],
+                })
+            })
+            .collect();
+        Some((
+            name,
+            json!({
+                "description": "An event of the stream as a client holds it: its name, its `data` parsed as JSON, its id.",
+                "oneOf": variants,
+            }),
+        ))
+    }
+
     /// The `text/event-stream` media type: its items, one per event.
     fn event_stream(&self) -> Value {
         let items = match self.described.events.as_slice() {
@@ -237,7 +273,7 @@ impl<'r> Operation<'r> {
                     .collect::<Vec<_>>()
             }),
         };
-        match self.spec {
+        let mut media = match self.spec {
             Spec::V3_2 => json!({ "itemSchema": items }),
             Spec::V3_1 => json!({
                 "schema": {
@@ -246,7 +282,11 @@ impl<'r> Operation<'r> {
                 },
                 "x-itemSchema": items,
             }),
+        };
+        if let Some((name, _)) = self.events_component() {
+            media["x-events"] = json!({ "$ref": format!("#/components/schemas/{name}") });
         }
+        media
     }
 }
 

@@ -39,4 +39,5 @@ mod test_client;
 mod tickets_example;
 mod tls;
 mod typed_events;
+mod typescript;
 mod wrap;
