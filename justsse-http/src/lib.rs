@@ -65,7 +65,7 @@ runtime! {
     pub use handler::{BoxFuture, Handler};
     pub use layer::{AppLayer, AppService};
     pub use request::{Params, Request, RequestHead};
-    pub use response::{BodyKind, Html, IntoResponse, Json, Response};
+    pub use response::{BodyKind, Created, Html, IntoResponse, Json, Response};
     pub use router::{
         MethodRouter, RouteError, Router, accepts_event_stream, delete, get, patch, post, put, sse,
     };

@@ -244,6 +244,33 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
+/// `201 Created` with `T` as JSON: what a handler that makes a resource
+/// answers, documented as `201` in the OpenAPI document (where a
+/// `(StatusCode, Json<T>)` is documented as `2XX`, its status being chosen at
+/// run time).
+///
+/// ```
+/// use justsse_http::{Created, IntoResponse};
+///
+/// let response = Created(vec![1, 2, 3]).into_response();
+/// assert_eq!(response.status(), 201);
+/// assert_eq!(response.headers()["content-type"], "application/json");
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Created<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Created<T> {
+    const BODY: BodyKind = BodyKind::Json;
+
+    fn into_response(self) -> Response {
+        let mut response = Json(self.0).into_response();
+        if response.status() == StatusCode::OK {
+            *response.status_mut() = StatusCode::CREATED;
+        }
+        response
+    }
+}
+
 fn json_response<T: Serialize + ?Sized>(value: &T) -> Result<Response, serde_json::Error> {
     let mut buf = BytesMut::with_capacity(128).writer();
     serde_json::to_writer(&mut buf, value)?;

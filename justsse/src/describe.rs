@@ -29,8 +29,10 @@ pub struct Describe<'a> {
     pub(crate) params: Vec<(&'static str, Value)>,
     /// The JSON response body's schema.
     pub(crate) response: Option<Value>,
-    /// Whether the handler chooses its success status (`(StatusCode, Json<T>)`).
-    pub(crate) status_chosen: bool,
+    /// The success status the handler's type tells: `None` for 200, `2XX`
+    /// when it chooses at run time (`(StatusCode, Json<T>)`), `201` for
+    /// `Created<T>`.
+    pub(crate) success: Option<&'static str>,
     /// Each event's name and data schema.
     pub(crate) events: Vec<(&'static str, Value)>,
     /// The name of the type the events come from (`TicketEvent`), which
@@ -59,7 +61,7 @@ impl<'a> Describe<'a> {
             query: None,
             params: Vec::new(),
             response: None,
-            status_chosen: false,
+            success: None,
             events: Vec::new(),
             events_type: None,
         }
@@ -230,14 +232,28 @@ mod with_schemas {
     impl<T: JsonSchema> DescribeOutput for Probe<(StatusCode, Json<T>)> {
         fn describe_output(&self, d: &mut Describe<'_>) {
             d.response = Some(d.schema::<T>());
-            d.status_chosen = true;
+            d.success = Some("2XX");
         }
     }
 
     impl<T: JsonSchema, E> DescribeOutput for Probe<Result<(StatusCode, Json<T>), E>> {
         fn describe_output(&self, d: &mut Describe<'_>) {
             d.response = Some(d.schema::<T>());
-            d.status_chosen = true;
+            d.success = Some("2XX");
+        }
+    }
+
+    impl<T: JsonSchema> DescribeOutput for Probe<justsse_http::Created<T>> {
+        fn describe_output(&self, d: &mut Describe<'_>) {
+            d.response = Some(d.schema::<T>());
+            d.success = Some("201");
+        }
+    }
+
+    impl<T: JsonSchema, E> DescribeOutput for Probe<Result<justsse_http::Created<T>, E>> {
+        fn describe_output(&self, d: &mut Describe<'_>) {
+            d.response = Some(d.schema::<T>());
+            d.success = Some("201");
         }
     }
 

@@ -74,7 +74,7 @@ pub use extract::{Disconnected, Extract, LastEventId, Query};
 pub use hub::Hub;
 pub use justsse_http::http;
 pub use justsse_http::{
-    AppLayer, AppService, Body, BodyError, BodyKind, Event, EventError, Html, HttpError,
+    AppLayer, AppService, Body, BodyError, BodyKind, Created, Event, EventError, Html, HttpError,
     IntoResponse, Json, KeepAlive, Next, Request, RequestHead, Response, ServerConfig, Sse, Wrap,
 };
 #[cfg(feature = "tls")]
@@ -118,9 +118,10 @@ pub mod runtime {
 /// The names most applications use.
 pub mod prelude {
     pub use crate::{
-        App, Channel, Disconnected, Event, EventStream, Html, HttpError, Hub, IntoResponse, Json,
-        KeepAlive, LastEventId, Query, Request, RequestHead, Resolve, Response, ServerConfig, Sse,
-        SseEvent, State, controller, delete, get, guard, patch, post, put, sse, stream, uses, wrap,
+        App, Channel, Created, Disconnected, Event, EventStream, Html, HttpError, Hub,
+        IntoResponse, Json, KeepAlive, LastEventId, Query, Request, RequestHead, Resolve, Response,
+        ServerConfig, Sse, SseEvent, State, controller, delete, get, guard, patch, post, put, sse,
+        stream, uses, wrap,
     };
     pub use justsse_http::http::{Method, StatusCode};
 }

@@ -185,15 +185,12 @@ impl TicketController {
 
     /// Open a ticket.
     #[post("/")]
-    async fn create(
-        &self,
-        Json(new): Json<NewTicket>,
-    ) -> Result<(StatusCode, Json<Ticket>), HttpError> {
+    async fn create(&self, Json(new): Json<NewTicket>) -> Result<Created<Ticket>, HttpError> {
         if new.subject.len() > MAX_SUBJECT {
             return Err(too_long("the subject", MAX_SUBJECT));
         }
         let ticket = self.store.records.create(new.subject).await?;
-        Ok((StatusCode::CREATED, Json(ticket)))
+        Ok(Created(ticket))
     }
 
     /// One ticket.
@@ -208,14 +205,14 @@ impl TicketController {
         &self,
         ticket: Ticket,
         Json(comment): Json<Comment>,
-    ) -> Result<(StatusCode, Json<PostedComment>), HttpError> {
+    ) -> Result<Created<PostedComment>, HttpError> {
         if comment.body.len() > MAX_COMMENT {
             return Err(too_long("the comment", MAX_COMMENT));
         }
         let posted = self.store.records.comment(ticket.id, comment.body).await?;
         let event = TicketEvent::Comment(posted.clone()).to_event()?;
         self.store.hub.publish(&ticket.id, event).await?;
-        Ok((StatusCode::CREATED, Json(posted)))
+        Ok(Created(posted))
     }
 
     /// Every comment of a ticket so far: what a client that got a `resync`

@@ -49,7 +49,7 @@ struct Described {
     query: Option<Value>,
     params: Vec<(&'static str, Value)>,
     response: Option<Value>,
-    status_chosen: bool,
+    success: Option<&'static str>,
     events: Vec<(&'static str, Value)>,
     events_type: Option<&'static str>,
 }
@@ -63,7 +63,7 @@ impl<'r> Operation<'r> {
             query: d.query,
             params: d.params,
             response: d.response,
-            status_chosen: d.status_chosen,
+            success: d.success,
             events: d.events,
             events_type: d.events_type,
         };
@@ -171,12 +171,9 @@ impl<'r> Operation<'r> {
         if !content.is_empty() {
             ok["content"] = Value::Object(content);
         }
-        // A handler returning `(StatusCode, Json<T>)` picks its own success.
-        let success = if self.described.status_chosen {
-            "2XX"
-        } else {
-            "200"
-        };
+        // `201` for `Created<T>`; a handler returning `(StatusCode, Json<T>)`
+        // picks its own success (`2XX`).
+        let success = self.described.success.unwrap_or("200");
         responses.insert(success.into(), ok);
 
         let d = &self.described;

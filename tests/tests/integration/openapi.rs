@@ -84,6 +84,12 @@ impl Notes {
         Err(HttpError::not_found(format!("no note {id}")))
     }
 
+    /// Makes a copy of a note.
+    #[post("/copies")]
+    async fn copy(&self, note: Json<Note>) -> Created<Note> {
+        Created(note.0)
+    }
+
     /// Takes anything.
     #[put("/opaque")]
     async fn opaque(&self, body: Json<Opaque>) -> Json<Opaque> {
@@ -139,6 +145,14 @@ fn bodies_query_and_path_parameters_come_from_the_handlers_types() {
         add["responses"]["2XX"]["content"]["application/json"]["schema"]["$ref"],
         "#/components/schemas/Note"
     );
+
+    // `Created<T>`: documented as the 201 it always is.
+    let copy = &doc["paths"]["/notes/copies"]["post"]["responses"];
+    assert_eq!(
+        copy["201"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Note"
+    );
+    assert!(copy.get("200").is_none() && copy.get("2XX").is_none());
 
     let show = &doc["paths"]["/notes/{id}"]["get"];
     assert_eq!(show["parameters"][0]["name"], "id");
