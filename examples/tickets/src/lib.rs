@@ -13,7 +13,7 @@ use std::time::Duration;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use justsse::http::{HeaderName, HeaderValue, Method, header};
-use justsse::openapi::OpenApi;
+use justsse::openapi::{OpenApi, SecurityScheme};
 use justsse::prelude::*;
 use justsse::{Next, Request, Response};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -400,10 +400,12 @@ pub fn with_metrics(app: App, exporter: PrometheusHandle) -> App {
 
 /// What the OpenAPI document at `GET /openapi.json` says about the API.
 pub fn openapi() -> OpenApi {
-    OpenApi::new("Tickets", env!("CARGO_PKG_VERSION")).description(
-        "Support tickets, their comments, and each ticket's live events \
-         (Server-Sent Events; admins only: `authorization: Bearer <token>`).",
-    )
+    OpenApi::new("Tickets", env!("CARGO_PKG_VERSION"))
+        .description(
+            "Support tickets, their comments, and each ticket's live events \
+             (Server-Sent Events; admins only: `authorization: Bearer <token>`).",
+        )
+        .security("auth", SecurityScheme::bearer())
 }
 
 /// The most event streams one client (an IPv4 address, an IPv6 /64) holds

@@ -107,6 +107,50 @@ pub struct OpenApi {
     version: String,
     description: Option<String>,
     spec: Spec,
+    /// Middleware (by the name `#[uses]` gives them) that authenticate, and
+    /// how: their routes carry `security`.
+    security: Vec<(String, SecurityScheme)>,
+}
+
+/// How a middleware authenticates a request, as the document's
+/// `securitySchemes` say it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SecurityScheme {
+    /// `Authorization: Bearer <token>`, with an optional format hint
+    /// (`JWT`, an opaque session token...).
+    Bearer {
+        /// What the token is, for the reader (`bearerFormat`).
+        format: Option<String>,
+    },
+    /// A key in a header, such as `x-api-key`.
+    ApiKeyHeader {
+        /// The header's name.
+        header: String,
+    },
+}
+
+impl SecurityScheme {
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer() -> Self {
+        SecurityScheme::Bearer { format: None }
+    }
+
+    fn to_value(&self) -> Value {
+        match self {
+            SecurityScheme::Bearer { format: None } => {
+                json!({ "type": "http", "scheme": "bearer" })
+            }
+            SecurityScheme::Bearer {
+                format: Some(format),
+            } => {
+                json!({ "type": "http", "scheme": "bearer", "bearerFormat": format })
+            }
+            SecurityScheme::ApiKeyHeader { header } => {
+                json!({ "type": "apiKey", "in": "header", "name": header })
+            }
+        }
+    }
 }
 
 impl OpenApi {
@@ -117,7 +161,46 @@ impl OpenApi {
             version: version.into(),
             description: None,
             spec: Spec::default(),
+            security: Vec::new(),
         }
+    }
+
+    /// Says that middleware `name` (as written in `#[uses(..)]`, its last
+    /// path segment) authenticates with `scheme`: the document lists the
+    /// scheme under `components.securitySchemes` (named after the
+    /// middleware), and every route that uses it carries `security`.
+    ///
+    /// ```
+    /// use justsse::openapi::{OpenApi, SecurityScheme};
+    /// use justsse::prelude::*;
+    ///
+    /// #[derive(Clone)]
+    /// struct User;
+    ///
+    /// async fn auth(_: &RequestHead) -> Result<User, HttpError> {
+    ///     Ok(User)
+    /// }
+    ///
+    /// struct Me;
+    ///
+    /// #[controller("/me")]
+    /// impl Me {
+    ///     #[get("/")]
+    ///     #[uses(auth)]
+    ///     async fn me(&self, _user: User) -> Json<u32> {
+    ///         Json(1)
+    ///     }
+    /// }
+    ///
+    /// let doc = App::new()
+    ///     .controller(Me)
+    ///     .openapi(&OpenApi::new("Me", "1").security("auth", SecurityScheme::bearer()));
+    /// assert_eq!(doc["components"]["securitySchemes"]["auth"]["scheme"], "bearer");
+    /// assert_eq!(doc["paths"]["/me"]["get"]["security"][0]["auth"], serde_json::json!([]));
+    /// ```
+    pub fn security(mut self, name: impl Into<String>, scheme: SecurityScheme) -> Self {
+        self.security.push((name.into(), scheme));
+        self
     }
 
     /// A longer description (CommonMark).
@@ -148,6 +231,15 @@ impl OpenApi {
             let operation = Operation::of(route, &mut generator, self.spec);
             event_types.extend(operation.events_component());
             let mut operation = operation.into_value();
+            let required: Vec<Value> = self
+                .security
+                .iter()
+                .filter(|(name, _)| route.uses.iter().any(|used| short(used) == name))
+                .map(|(name, _)| json!({ name.as_str(): [] }))
+                .collect();
+            if !required.is_empty() {
+                operation["security"] = Value::Array(required);
+            }
             if let Some(id) = operation["operationId"].as_str().map(str::to_owned) {
                 let seen = ids.entry(id.clone()).or_insert(0);
                 *seen += 1;
@@ -173,16 +265,30 @@ impl OpenApi {
         if let Some(description) = &self.description {
             info["description"] = json!(description);
         }
+        let mut components = json!({
+            "schemas": schemas,
+            "responses": operation::error_responses(),
+        });
+        if !self.security.is_empty() {
+            let schemes: Map<String, Value> = self
+                .security
+                .iter()
+                .map(|(name, scheme)| (name.clone(), scheme.to_value()))
+                .collect();
+            components["securitySchemes"] = Value::Object(schemes);
+        }
         json!({
             "openapi": self.spec.version(),
             "info": info,
             "paths": paths,
-            "components": {
-                "schemas": schemas,
-                "responses": operation::error_responses(),
-            },
+            "components": components,
         })
     }
+}
+
+/// A middleware's name as `#[uses]` lists it, without its module path.
+fn short(used: &str) -> &str {
+    used.rsplit("::").next().unwrap_or(used)
 }
 
 /// A route's events' data schemas, inlined, as its route-table row serializes
