@@ -38,6 +38,9 @@ pub struct Describe<'a> {
     /// The name of the type the events come from (`TicketEvent`), which
     /// names their union in the document's components.
     pub(crate) events_type: Option<&'static str>,
+    /// Statuses the handler answers itself, with their body's schema (`None`:
+    /// the error body).
+    pub(crate) declared: Vec<(u16, Option<Value>)>,
 }
 
 impl fmt::Debug for Describe<'_> {
@@ -64,7 +67,22 @@ impl<'a> Describe<'a> {
             success: None,
             events: Vec::new(),
             events_type: None,
+            declared: Vec::new(),
         }
+    }
+
+    /// Declares that the handler answers `status` with a JSON `T`
+    /// (`responses(409 = Conflict)` on the route).
+    #[cfg(feature = "openapi")]
+    pub fn declare<T: schemars::JsonSchema>(&mut self, status: u16) {
+        let schema = self.schema::<T>();
+        self.declared.push((status, Some(schema)));
+    }
+
+    /// Declares that the handler answers `status` with the error body
+    /// (`responses(422)` on the route).
+    pub fn declare_error(&mut self, status: u16) {
+        self.declared.push((status, None));
     }
 
     /// `T`'s schema: a reference to a shared component for named types.

@@ -184,7 +184,7 @@ impl TicketController {
     }
 
     /// Open a ticket.
-    #[post("/")]
+    #[post("/", responses(507))]
     async fn create(&self, Json(new): Json<NewTicket>) -> Result<Created<Ticket>, HttpError> {
         if new.subject.len() > MAX_SUBJECT {
             return Err(too_long("the subject", MAX_SUBJECT));
@@ -200,7 +200,7 @@ impl TicketController {
     }
 
     /// Comment on a ticket; subscribers of its events see it live.
-    #[post("/:ticket/comments")]
+    #[post("/:ticket/comments", responses(507))]
     async fn comment(
         &self,
         ticket: Ticket,

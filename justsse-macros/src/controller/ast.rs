@@ -80,6 +80,8 @@ pub(crate) struct RouteModel {
     pub(crate) keep_alive: Option<u64>,
     /// `events = Type`: the `SseEvent` type the stream sends, for the route table.
     pub(crate) events: Option<Path>,
+    /// `responses(409 = Type, 422)`: statuses the handler answers itself.
+    pub(crate) responses: Vec<(u16, Option<syn::Type>)>,
     /// The path as written in the attribute, for error spans.
     pub(crate) lit: LitStr,
     pub(crate) path: String,

@@ -163,6 +163,9 @@ pub(super) struct RouteAttr {
     pub(super) keep_alive: Option<u64>,
     /// `events = TicketEvent`: the `SseEvent` type the stream sends.
     pub(super) events: Option<Path>,
+    /// `responses(409 = Conflict, 422)`: statuses the handler answers itself,
+    /// each with its JSON body's type (the error body without one).
+    pub(super) responses: Vec<(u16, Option<syn::Type>)>,
 }
 
 /// An option after the path: `sse`, `stream`, `retry = 3000`, or `events = Type`.
@@ -174,6 +177,29 @@ pub(super) struct RouteOption {
 enum OptionValue {
     Int(syn::LitInt),
     Path(Path),
+    /// `(409 = Type, 422)`.
+    List(Vec<(syn::LitInt, Option<syn::Type>)>),
+}
+
+/// `(409 = Conflict, 422)`: statuses, each with an optional body type.
+fn parse_statuses(input: ParseStream) -> syn::Result<Vec<(syn::LitInt, Option<syn::Type>)>> {
+    let content;
+    syn::parenthesized!(content in input);
+    let mut statuses = Vec::new();
+    while !content.is_empty() {
+        let status: syn::LitInt = content.parse()?;
+        let body = if content.peek(Token![=]) {
+            content.parse::<Token![=]>()?;
+            Some(content.parse()?)
+        } else {
+            None
+        };
+        statuses.push((status, body));
+        if !content.is_empty() {
+            content.parse::<Token![,]>()?;
+        }
+    }
+    Ok(statuses)
 }
 
 pub(super) fn parse_route_attr(
@@ -191,7 +217,9 @@ pub(super) fn parse_route_attr(
                 break;
             }
             let name = input.call(syn::ext::IdentExt::parse_any)?;
-            let value = if input.peek(Token![=]) {
+            let value = if input.peek(syn::token::Paren) {
+                Some(OptionValue::List(parse_statuses(input)?))
+            } else if input.peek(Token![=]) {
                 input.parse::<Token![=]>()?;
                 if input.peek(syn::LitInt) {
                     Some(OptionValue::Int(input.parse()?))
@@ -223,6 +251,7 @@ pub(super) fn parse_route_attr(
         retry: None,
         keep_alive: None,
         events: None,
+        responses: Vec::new(),
     };
     let mut seen: Vec<String> = Vec::new();
     for RouteOption {
@@ -259,6 +288,23 @@ pub(super) fn parse_route_attr(
             ("events", _, Some(OptionValue::Path(ty))) => {
                 route.events = Some(ty);
             }
+            ("responses", _, Some(OptionValue::List(statuses))) => {
+                for (status, body) in statuses {
+                    match status.base10_parse::<u16>() {
+                        Ok(code) if (200..=599).contains(&code) => {
+                            if route.responses.iter().any(|(seen, _)| *seen == code) {
+                                cx.error_at(&status, format!("status {code} is declared twice"));
+                            }
+                            route.responses.push((code, body));
+                        }
+                        _ => cx.error_at(&status, "a declared response is a status from 200 to 599"),
+                    }
+                }
+            }
+            ("responses", _, _) => cx.error_at(
+                &option,
+                "`responses` lists the statuses the handler answers itself, each with its JSON body's type: `responses(409 = Conflict, 422)`",
+            ),
             ("events", _, _) => cx.error_at(
                 &option,
                 "`events` names the `SseEvent` type of a stream: `#[sse(\"/path\", events = TicketEvent)]`",
@@ -281,9 +327,9 @@ pub(super) fn parse_route_attr(
             ),
             _ => {
                 let takes = match method {
-                    Method::Sse => "`retry = <ms>`, `keep_alive = off | <ms>` and `events = Type`",
-                    Method::Get => "`sse`, `retry = <ms>`, `keep_alive = off | <ms>` and `events = Type`",
-                    _ => "`stream`, `retry = <ms>`, `keep_alive = off | <ms>` and `events = Type`",
+                    Method::Sse => "`retry = <ms>`, `keep_alive = off | <ms>`, `events = Type` and `responses(..)`",
+                    Method::Get => "`sse`, `retry = <ms>`, `keep_alive = off | <ms>`, `events = Type` and `responses(..)`",
+                    _ => "`stream`, `retry = <ms>`, `keep_alive = off | <ms>`, `events = Type` and `responses(..)`",
                 };
                 cx.error_at(&option, format!("unknown option `{text}`: `#[{name}]` takes {takes}"));
             }

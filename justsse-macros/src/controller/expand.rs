@@ -413,6 +413,10 @@ fn describer(route: &RouteModel) -> TokenStream {
             <#ty as ::justsse::SseEvent>::describe_events(__d);
         }
     });
+    let declared = route.responses.iter().map(|(status, body)| match body {
+        Some(ty) => quote_spanned! {ty.span()=> __d.declare::<#ty>(#status); },
+        None => quote! { __d.declare_error(#status); },
+    });
     // Only with justsse's `openapi` feature is the function kept (and its
     // probes type-checked): nothing else reads it.
     quote! {
@@ -424,6 +428,7 @@ fn describer(route: &RouteModel) -> TokenStream {
             #(#args)*
             #output
             #events
+            #(#declared)*
         })
     }
 }

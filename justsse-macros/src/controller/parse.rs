@@ -136,6 +136,7 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
         retry,
         keep_alive,
         events,
+        responses,
     }) = route_attr
     else {
         if !steps.is_empty() || !wraps.is_empty() {
@@ -257,6 +258,7 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
         retry,
         keep_alive,
         events,
+        responses,
         lit,
         path: route_path,
         params,

@@ -52,6 +52,7 @@ struct Described {
     success: Option<&'static str>,
     events: Vec<(&'static str, Value)>,
     events_type: Option<&'static str>,
+    declared: Vec<(u16, Option<Value>)>,
 }
 
 impl<'r> Operation<'r> {
@@ -66,6 +67,7 @@ impl<'r> Operation<'r> {
             success: d.success,
             events: d.events,
             events_type: d.events_type,
+            declared: d.declared,
         };
         Operation {
             route,
@@ -187,8 +189,25 @@ impl<'r> Operation<'r> {
             "503" => matches!(route.kind, RouteKind::Sse | RouteKind::Progressive),
             _ => false,
         };
+        // What the handler declares it answers itself (`responses(..)`).
+        for (status, body) in &d.declared {
+            let schema = body
+                .clone()
+                .unwrap_or_else(|| json!({ "$ref": "#/components/schemas/Error" }));
+            let description = justsse_http::http::StatusCode::from_u16(*status)
+                .ok()
+                .and_then(|code| code.canonical_reason())
+                .unwrap_or("Declared by the handler.");
+            responses.insert(
+                status.to_string(),
+                json!({
+                    "description": description,
+                    "content": { "application/json": { "schema": schema } },
+                }),
+            );
+        }
         for (status, name, _) in ERRORS {
-            if applies(status) {
+            if applies(status) && !responses.contains_key(status) {
                 responses.insert(
                     status.into(),
                     json!({ "$ref": format!("#/components/responses/{name}") }),

@@ -84,8 +84,9 @@ impl Notes {
         Err(HttpError::not_found(format!("no note {id}")))
     }
 
-    /// Makes a copy of a note.
-    #[post("/copies")]
+    /// Makes a copy of a note: 409 when it moved (with where to), 422 when
+    /// it cannot be copied.
+    #[post("/copies", responses(409 = Moved, 422))]
     async fn copy(&self, note: Json<Note>) -> Created<Note> {
         Created(note.0)
     }
@@ -153,6 +154,16 @@ fn bodies_query_and_path_parameters_come_from_the_handlers_types() {
         "#/components/schemas/Note"
     );
     assert!(copy.get("200").is_none() && copy.get("2XX").is_none());
+    // Statuses the handler declares it answers itself, with their bodies.
+    assert_eq!(
+        copy["409"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Moved"
+    );
+    assert_eq!(copy["409"]["description"], "Conflict");
+    assert_eq!(
+        copy["422"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Error"
+    );
 
     let show = &doc["paths"]["/notes/{id}"]["get"];
     assert_eq!(show["parameters"][0]["name"], "id");
