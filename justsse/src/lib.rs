@@ -116,6 +116,14 @@ pub mod runtime {
 }
 
 /// The names most applications use.
+///
+/// ```
+/// use justsse::prelude::*;
+///
+/// // HTTP's own names come along: statuses and methods.
+/// assert_eq!(StatusCode::CREATED.as_u16(), 201);
+/// assert_eq!(Method::POST, justsse::http::Method::POST);
+/// ```
 pub mod prelude {
     pub use crate::{
         App, Channel, Created, Disconnected, Event, EventStream, Html, HttpError, Hub,
