@@ -2,6 +2,9 @@
 //! and let a reconnecting client resume after the last id it saw.
 
 mod budget;
+#[cfg(feature = "test")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test")))]
+pub mod conformance;
 mod memory;
 mod merged;
 mod presence;

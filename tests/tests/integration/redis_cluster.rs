@@ -7,7 +7,9 @@ use justsse::hub::{Hub, RESYNC, RedisBackend, RedisConfig, Subscription};
 use justsse::prelude::*;
 use justsse_tests::{DEADLINE, RedisCluster};
 
-use super::redis_hub::{conformance, next, publish};
+use justsse::hub::conformance;
+
+use super::redis_hub::{next, publish};
 
 async fn cluster_hub(cluster: &RedisCluster, replay: usize, wait_replicas: usize) -> Hub<String> {
     let mut config = RedisConfig::cluster(cluster.urls());
@@ -21,15 +23,7 @@ async fn cluster_backend_passes_the_conformance_suite_with_topics_on_every_maste
     let Some(cluster) = RedisCluster::start().await else {
         return;
     };
-    conformance::resumes_exactly_after_an_id(cluster_hub(&cluster, 64, 0).await).await;
-    conformance::unknown_and_too_old_ids_resync(cluster_hub(&cluster, 4, 0).await).await;
-    conformance::keeps_publish_order_per_topic(cluster_hub(&cluster, 64, 0).await).await;
-    conformance::merged_topics_resume_each_exactly(cluster_hub(&cluster, 64, 0).await).await;
-    conformance::a_merged_topic_whose_history_is_gone_resyncs_alone(
-        cluster_hub(&cluster, 4, 0).await,
-    )
-    .await;
-    conformance::counts_its_subscribers(cluster_hub(&cluster, 4, 0).await).await;
+    conformance::run(|replay| cluster_hub(&cluster, replay, 0)).await;
 
     // Two instances, 48 topics: each published on one, received on the other.
     let (a, b) = (

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use justsse::hub::{Hub, HubError, MemoryConfig, RESYNC, RedisBackend, RedisConfig, Subscription};
+use justsse::hub::{
+    Hub, HubError, MemoryConfig, RESYNC, RedisBackend, RedisConfig, Subscription, conformance,
+};
 use justsse::prelude::*;
 use justsse_tests::{DEADLINE, EventReader, RedisServer, TestServer, events, request, send};
 
@@ -34,189 +36,9 @@ pub(super) async fn publish(hub: &Hub<String>, topic: &str, data: &str) -> Event
         .expect("publish")
 }
 
-/// One semantics for every backend.
-pub(super) mod conformance {
-    use super::*;
-
-    pub(crate) async fn resumes_exactly_after_an_id(hub: Hub<String>) {
-        let topic = "resume".to_owned();
-        // Live when it returns, on every backend: no waiting.
-        let mut live = hub.subscribe(&topic, None).await;
-        for n in 0..3 {
-            publish(&hub, &topic, &n.to_string()).await;
-        }
-        let mut last = String::new();
-        for n in 0..3 {
-            let event = next(&mut live).await;
-            assert_eq!(event.data_str(), Some(n.to_string().as_str()), "in order");
-            last = event.id_str().expect("id").to_owned();
-        }
-        drop(live);
-        publish(&hub, &topic, "3").await;
-        publish(&hub, &topic, "4").await;
-        let mut back = hub.subscribe(&topic, Some(&last)).await;
-        assert_eq!(next(&mut back).await.data_str(), Some("3"));
-        assert_eq!(next(&mut back).await.data_str(), Some("4"));
-        publish(&hub, &topic, "5").await;
-        assert_eq!(
-            next(&mut back).await.data_str(),
-            Some("5"),
-            "live after the replay, no duplicate"
-        );
-    }
-
-    pub(crate) async fn unknown_and_too_old_ids_resync(hub: Hub<String>) {
-        let topic = "old".to_owned();
-        let first = publish(&hub, &topic, "first").await;
-        // Enough that approximate trimming (whole nodes of 100 entries) drops the first.
-        for n in 0..400 {
-            publish(&hub, &topic, &n.to_string()).await;
-        }
-        let mut old = hub.subscribe(&topic, first.id_str()).await;
-        let resync = next(&mut old).await;
-        assert_eq!(resync.name(), Some(RESYNC));
-        assert_eq!(resync.data_str(), Some(r#"{"reason":"too_old"}"#));
-        let mut unknown = hub.subscribe(&topic, Some("not-an-id")).await;
-        assert_eq!(next(&mut unknown).await.name(), Some(RESYNC));
-    }
-
-    /// A merged stream's events by topic (their data starts with the topic).
-    async fn by_topic(sub: &mut Subscription, count: usize) -> (Vec<String>, String) {
-        let mut seen = Vec::new();
-        let mut cursor = String::new();
-        for _ in 0..count {
-            let event = next(sub).await;
-            cursor = event.id_str().expect("a cursor").to_owned();
-            seen.push(format!(
-                "{}:{}",
-                event.name().unwrap_or_default(),
-                event.data_str().unwrap_or_default()
-            ));
-        }
-        seen.sort();
-        (seen, cursor)
-    }
-
-    pub(crate) async fn merged_topics_resume_each_exactly(hub: Hub<String>) {
-        let topics = ["m-a".to_owned(), "m-b".to_owned(), "m-c".to_owned()];
-        let mut live = hub.subscribe_all(&topics, None).await;
-        publish(&hub, "m-a", "a1").await;
-        publish(&hub, "m-b", "b1").await;
-        let (seen, cursor) = by_topic(&mut live, 2).await;
-        assert_eq!(seen, ["news:a1", "news:b1"]);
-        assert!(
-            !cursor.contains(['\r', '\n', '\0']) && cursor.len() < 200,
-            "{cursor}"
-        );
-        drop(live);
-
-        // While away: more on two topics, and the first events of the third,
-        // which the stream had not seen anything of.
-        publish(&hub, "m-a", "a2").await;
-        publish(&hub, "m-c", "c1").await;
-        publish(&hub, "m-b", "b2").await;
-        publish(&hub, "m-c", "c2").await;
-        let mut back = hub.subscribe_all(&topics, Some(&cursor)).await;
-        let (seen, cursor) = by_topic(&mut back, 4).await;
-        assert_eq!(seen, ["news:a2", "news:b2", "news:c1", "news:c2"]);
-        publish(&hub, "m-b", "b3").await;
-        let (seen, _) = by_topic(&mut back, 1).await;
-        assert_eq!(seen, ["news:b3"], "live after the replay, no duplicate");
-
-        // The cursor of the fourth event resumes after it: one more, not five.
-        drop(back);
-        publish(&hub, "m-a", "a3").await;
-        let mut again = hub.subscribe_all(&topics, Some(&cursor)).await;
-        let (seen, _) = by_topic(&mut again, 2).await;
-        assert_eq!(seen, ["news:a3", "news:b3"]);
-    }
-
-    pub(crate) async fn a_merged_topic_whose_history_is_gone_resyncs_alone(hub: Hub<String>) {
-        let topics = ["g-old".to_owned(), "g-kept".to_owned()];
-        let mut live = hub.subscribe_all(&topics, None).await;
-        publish(&hub, "g-old", "o1").await;
-        publish(&hub, "g-kept", "k1").await;
-        let (_, cursor) = by_topic(&mut live, 2).await;
-        drop(live);
-        for n in 0..400 {
-            publish(&hub, "g-old", &n.to_string()).await;
-        }
-        publish(&hub, "g-kept", "k2").await;
-        let mut back = hub.subscribe_all(&topics, Some(&cursor)).await;
-        let (seen, cursor) = by_topic(&mut back, 2).await;
-        assert_eq!(
-            seen,
-            [
-                r#"news:k2"#.to_owned(),
-                r#"resync:{"reason":"too_old","topic":"g-old"}"#.to_owned()
-            ]
-        );
-        // The resync's cursor holds the old topic's latest position: live
-        // from there, nothing replayed twice.
-        drop(back);
-        publish(&hub, "g-old", "fresh").await;
-        let mut after = hub.subscribe_all(&topics, Some(&cursor)).await;
-        let (seen, _) = by_topic(&mut after, 1).await;
-        assert_eq!(seen, ["news:fresh"]);
-
-        // A cursor made for another list of topics: each topic resyncs.
-        let mut other = hub.subscribe_all(&topics[..1], Some(&cursor)).await;
-        let (seen, _) = by_topic(&mut other, 1).await;
-        assert_eq!(seen, [r#"resync:{"reason":"unknown_id","topic":"g-old"}"#]);
-    }
-
-    pub(crate) async fn keeps_publish_order_per_topic(hub: Hub<String>) {
-        let topic = "order".to_owned();
-        let mut live = hub.subscribe(&topic, None).await;
-        let sent: Vec<Event> = futures_util::future::join_all((0..50).map(|n| {
-            let hub = hub.clone();
-            let topic = topic.clone();
-            async move { publish(&hub, &topic, &n.to_string()).await }
-        }))
-        .await;
-        let mut ids: Vec<String> = sent
-            .iter()
-            .map(|e| e.id_str().expect("id").to_owned())
-            .collect();
-        ids.sort_by_key(|id| {
-            let (a, b) = id.split_once('-').expect("ms-seq");
-            (a.parse::<u64>().expect("n"), b.parse::<u64>().expect("n"))
-        });
-        for id in ids {
-            assert_eq!(
-                next(&mut live).await.id_str(),
-                Some(id.as_str()),
-                "the order the ids give"
-            );
-        }
-    }
-
-    /// This instance's count is exact: subscribers, merged ones included,
-    /// counted while they live.
-    pub(crate) async fn counts_its_subscribers(hub: Hub<String>) {
-        let topic = "presence".to_owned();
-        assert_eq!(hub.subscribers(&topic).await.expect("counted").here, 0);
-        let one = hub.subscribe(&topic, None).await;
-        let merged = hub
-            .subscribe_all(&[topic.clone(), "other".to_owned()], None)
-            .await;
-        let counted = hub.subscribers(&topic).await.expect("counted");
-        assert_eq!(counted.here, 2);
-        assert!(counted.everywhere >= 2, "{counted:?}");
-        drop(one);
-        drop(merged);
-        assert_eq!(hub.subscribers(&topic).await.expect("counted").here, 0);
-    }
-}
-
 #[tokio::test]
 async fn memory_backend_passes_the_conformance_suite() {
-    conformance::resumes_exactly_after_an_id(memory_hub(64)).await;
-    conformance::unknown_and_too_old_ids_resync(memory_hub(4)).await;
-    conformance::keeps_publish_order_per_topic(memory_hub(64)).await;
-    conformance::merged_topics_resume_each_exactly(memory_hub(64)).await;
-    conformance::a_merged_topic_whose_history_is_gone_resyncs_alone(memory_hub(4)).await;
-    conformance::counts_its_subscribers(memory_hub(4)).await;
+    conformance::run(|replay| async move { memory_hub(replay) }).await;
 }
 
 #[tokio::test]
@@ -224,13 +46,7 @@ async fn redis_backend_passes_the_conformance_suite() {
     let Some(redis) = RedisServer::start().await else {
         return;
     };
-    conformance::resumes_exactly_after_an_id(redis_hub(&redis, 64).await).await;
-    conformance::unknown_and_too_old_ids_resync(redis_hub(&redis, 4).await).await;
-    conformance::keeps_publish_order_per_topic(redis_hub(&redis, 64).await).await;
-    conformance::merged_topics_resume_each_exactly(redis_hub(&redis, 64).await).await;
-    conformance::a_merged_topic_whose_history_is_gone_resyncs_alone(redis_hub(&redis, 4).await)
-        .await;
-    conformance::counts_its_subscribers(redis_hub(&redis, 4).await).await;
+    conformance::run(|replay| redis_hub(&redis, replay)).await;
 }
 
 /// An instance whose announcements come every 50 ms and count for 400 ms.
