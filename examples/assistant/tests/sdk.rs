@@ -102,18 +102,17 @@ async fn a_stream_the_sdk_closes_stops_its_generation() {
     assert_eq!(seen["seen"], 4);
     // The client closed after 4 chunks of 402: the generation is dropped
     // within a second, and generated nothing more.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
-    let stopped = loop {
-        if model.generating.load(Ordering::SeqCst) == 0 {
-            break model.generated.load(Ordering::SeqCst);
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "still generating ({})",
-            model.generated.load(Ordering::SeqCst)
-        );
-    };
+    let started = tokio::time::Instant::now();
+    justsse_tests::until("the generation is dropped", || {
+        model.generating.load(Ordering::SeqCst) == 0
+    })
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "dropped after {:?}",
+        started.elapsed()
+    );
+    let stopped = model.generated.load(Ordering::SeqCst);
     assert!(
         stopped < 60,
         "{stopped} tokens generated for a client that read 4 chunks"

@@ -597,7 +597,7 @@ fn until_cancelled(
                 cancel = cancels.next() => Next::Cancel(cancel),
             };
             match next {
-                Next::Message(Some(message)) => yield Ok(Event::new().data(message.to_string())),
+                Next::Message(Some(message)) => yield Ok(as_event(&message)),
                 Next::Message(None) => break,
                 Next::Cancel(cancel) => {
                     let asked = cancel
@@ -629,13 +629,24 @@ where
     events.take_until(deadline)
 }
 
+/// The event name of a JSON-RPC response: `message`, which is what clients
+/// dispatch an unnamed event as, so the response is marked when it is made
+/// and found by name, without reading any event's JSON again.
+const RESPONSE: &str = "message";
+
+/// A JSON-RPC message as an event; a response is named [`RESPONSE`].
+fn as_event(message: &Value) -> Event {
+    let event = Event::new().data(message.to_string());
+    if rpc::is_response(message) {
+        event.event(RESPONSE)
+    } else {
+        event
+    }
+}
+
 /// Whether `event` carries a JSON-RPC response.
 fn carries_response(event: &Event) -> bool {
-    event
-        .data_str()
-        .filter(|data| !data.is_empty())
-        .and_then(|data| serde_json::from_str::<Value>(data).ok())
-        .is_some_and(|message| rpc::is_response(&message))
+    event.name() == Some(RESPONSE)
 }
 
 /// The response to `id`: its result, or its error.

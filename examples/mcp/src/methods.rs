@@ -10,7 +10,7 @@ use futures_util::Stream;
 use justsse::{Event, Hub};
 use serde_json::{Value, json};
 
-use crate::rpc::{self, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND, RpcError};
+use crate::rpc::{self, INTERNAL_ERROR, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND, RpcError};
 use crate::sessions::Store;
 
 /// The most steps a countdown takes, and the longest step.
@@ -175,7 +175,7 @@ fn not_found(uri: &str) -> RpcError {
 }
 
 fn store_error(err: justsse::HttpError) -> RpcError {
-    RpcError::new(-32603, err.to_string())
+    RpcError::new(INTERNAL_ERROR, err.to_string())
 }
 
 /// A tool result of one text.

@@ -10,6 +10,8 @@ pub(crate) const INVALID_REQUEST: i64 = -32600;
 pub(crate) const METHOD_NOT_FOUND: i64 = -32601;
 /// `Invalid params`.
 pub(crate) const INVALID_PARAMS: i64 = -32602;
+/// `Internal error`.
+pub(crate) const INTERNAL_ERROR: i64 = -32603;
 /// `Resource not found` (MCP's code for an unknown resource URI).
 pub(crate) const RESOURCE_NOT_FOUND: i64 = -32002;
 /// `HeaderMismatch` (2026-07-28): the `Mcp-*` headers disagree with the body.

@@ -187,9 +187,28 @@ impl Store {
                 .await
                 .map_err(unavailable)?,
         };
+        // Which of them have not ended: one look for all, which (unlike
+        // `version`) keeps no session alive longer.
+        let alive: Vec<bool> = match self {
+            Store::Memory(memory) => {
+                let sessions = lock(&memory.sessions);
+                ids.iter()
+                    .map(|id| sessions.versions.contains_key(id))
+                    .collect()
+            }
+            Store::Redis(redis) => {
+                let mut pipe = redis::pipe();
+                for id in &ids {
+                    pipe.cmd("EXISTS").arg(format!("mcp:s:{id}"));
+                }
+                pipe.query_async(&mut redis.clone())
+                    .await
+                    .map_err(unavailable)?
+            }
+        };
         let mut live = Vec::with_capacity(ids.len());
-        for id in ids {
-            if self.version(&id).await?.is_some() {
+        for (id, alive) in ids.into_iter().zip(alive) {
+            if alive {
                 live.push(id);
             } else {
                 self.subscribe(&id, uri, false).await?;
