@@ -1,7 +1,6 @@
 //! Errors: [`HttpError`] for everything a client is told, [`Error`] for the server itself.
 
 use std::borrow::Cow;
-use std::io;
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
@@ -214,39 +213,3 @@ impl From<BodyError> for HttpError {
     }
 }
 
-/// An invalid event is a bug on the server's side: 500, logged.
-impl From<crate::sse::EventError> for HttpError {
-    fn from(err: crate::sse::EventError) -> Self {
-        HttpError::internal(err)
-    }
-}
-
-/// An error of the server itself: it could not start or lost its listener.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The address could not be bound.
-    #[error("failed to bind {addr}: {source}")]
-    Bind {
-        /// What was asked for.
-        addr: String,
-        /// Why it failed.
-        #[source]
-        source: io::Error,
-    },
-    /// The address did not resolve to any socket address.
-    #[error("address {0:?} resolves to no socket address")]
-    NoAddress(String),
-    /// The listener's local address could not be read.
-    #[error("failed to read the listener's address: {0}")]
-    LocalAddr(#[source] io::Error),
-    /// An event given to the configuration is invalid.
-    #[error("invalid event: {0}")]
-    Event(#[source] crate::sse::EventError),
-    /// A route could not be added to the router.
-    #[error(transparent)]
-    Route(#[from] crate::router::RouteError),
-    /// The TLS certificate or key could not be used.
-    #[error("TLS: {0}")]
-    Tls(String),
-}

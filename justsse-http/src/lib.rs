@@ -38,56 +38,45 @@ mod path;
 pub use path::{PathError, RoutePath};
 
 runtime! {
-    mod accept;
-    mod body;
-    mod config;
-    mod connection;
-    mod descriptors;
+    // Layers, bottom to top; a file imports only from its own layer or lower
+    // ones (tests/layering.rs checks it):
+    // 1. errors, paths, limits and observation;
     mod error;
-    mod handler;
-    mod layer;
-    mod protocol;
+    mod observe;
+    mod stream_limits;
+    // 2. messages: bodies, requests, responses and the event-stream encoding;
+    mod body;
     mod request;
     mod request_body;
     mod response;
-    mod router;
-    mod server;
-    mod observe;
-    mod service;
-    mod stream_limits;
     pub mod sse;
-    mod wrap;
-    mod write_deadline;
+    // 3. routing: the router, handlers, wrapping middleware, tower layers;
+    mod routing;
+    // 4. the server: configuration, connections, serving one request.
+    mod server;
 
     pub use body::Body;
-    pub use config::ServerConfig;
-    pub use error::{BodyError, BoxError, Error, HttpError};
-    pub use handler::{BoxFuture, Handler};
-    pub use layer::{AppLayer, AppService};
+    pub use error::{BodyError, BoxError, HttpError};
     pub use request::{Params, Request, RequestHead};
     pub use response::{BodyKind, Created, Html, IntoResponse, Json, Response};
-    pub use router::{
-        MethodRouter, RouteError, Router, accepts_event_stream, delete, get, patch, post, put, sse,
+    pub use routing::{
+        AppLayer, AppService, BoxFuture, Handler, MethodRouter, Next, RouteError, Router, Wrap,
+        accepts_event_stream, delete, get, patch, post, put, sse,
     };
-    pub use server::{IntoListener, Server, ctrl_c, serve};
+    pub use server::{Error, IntoListener, Server, ServerConfig, ctrl_c, serve};
     pub use sse::{Event, EventError, KeepAlive, Sse};
-    pub use wrap::{Next, Wrap};
 
     pub use http;
 }
 
 #[cfg(feature = "test")]
-mod in_memory;
-#[cfg(feature = "test")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test")))]
-pub use in_memory::InMemory;
+pub use server::InMemory;
 
-#[cfg(feature = "tls")]
-mod tls;
 /// rustls, whose configuration [`TlsConfig::from_rustls`] takes.
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use rustls;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
-pub use tls::TlsConfig;
+pub use server::TlsConfig;

@@ -9,7 +9,6 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::config::ServerConfig;
 use crate::error::BodyError;
 
 /// The body limits of one server, shared by its requests.
@@ -22,14 +21,13 @@ pub(crate) struct BodyLimits {
 }
 
 impl BodyLimits {
-    pub(crate) fn new(config: &ServerConfig) -> Self {
-        let budget = config
-            .body_memory
-            .max(config.body_limit)
-            .min(Semaphore::MAX_PERMITS);
+    /// Bodies of at most `limit` bytes each, arriving within `timeout`,
+    /// `memory` bytes of them at once (at least one whole body).
+    pub(crate) fn new(limit: usize, memory: usize, timeout: Duration) -> Self {
+        let budget = memory.max(limit).min(Semaphore::MAX_PERMITS);
         Self {
-            limit: config.body_limit,
-            timeout: config.body_read_timeout,
+            limit,
+            timeout,
             budget: Semaphore::new(budget),
         }
     }

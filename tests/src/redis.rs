@@ -1,6 +1,8 @@
 //! Real Redis servers for the tests: one node, or a local Redis Cluster of
 //! three masters and three replicas, each on free ports, stopped when dropped.
-//! A missing binary skips loudly; `.ci/run` installs them, so CI runs them.
+//! A test needing them carries `#[cfg_attr(missing_redis, ignore = ..)]`: on a
+//! machine without `redis-server` it is reported ignored (`justsse_probe`);
+//! where it runs, a missing binary fails it. `.ci/run` installs them.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -8,18 +10,12 @@ use std::sync::atomic::{AtomicU16, Ordering};
 
 use crate::{DEADLINE, listening};
 
-/// Whether `binary` runs; says loudly that the test is skipped when not.
-fn installed(binary: &str) -> bool {
-    let found = Command::new(binary).arg("--version").output().is_ok();
-    // Under CI a missing component is a failure, never a quiet pass.
+/// Fails the test, saying what to install, when `binary` does not run.
+fn require(binary: &str) {
     assert!(
-        found || std::env::var_os("CI").is_none(),
+        Command::new(binary).arg("--version").output().is_ok(),
         "{binary} is not installed (apt-get install redis-server)"
     );
-    if !found {
-        eprintln!("\n*** SKIPPED: {binary} is not installed (apt-get install redis-server) ***\n");
-    }
-    found
 }
 
 /// A free port for a server that may be restarted on it. Port 0 would give
@@ -52,18 +48,15 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// Starts one, or returns `None` (after saying so loudly) when the binary is
-    /// missing.
-    pub async fn start() -> Option<Self> {
-        if !installed("redis-server") {
-            return None;
-        }
+    /// Starts one; fails the test when `redis-server` is not installed.
+    pub async fn start() -> Self {
+        require("redis-server");
         let mut server = Self {
             port: free_port(),
             child: None,
         };
         server.spawn().await;
-        Some(server)
+        server
     }
 
     /// `redis://127.0.0.1:<port>/`.
@@ -117,12 +110,11 @@ struct Node {
 
 impl RedisCluster {
     /// Starts the six nodes and makes them a cluster, ready when every slot
-    /// is served and every replica follows its master; `None` (said loudly)
-    /// when `redis-server` or `redis-cli` is missing.
-    pub async fn start() -> Option<Self> {
-        if !installed("redis-server") || !installed("redis-cli") {
-            return None;
-        }
+    /// is served and every replica follows its master; fails the test when
+    /// `redis-server` or `redis-cli` is not installed.
+    pub async fn start() -> Self {
+        require("redis-server");
+        require("redis-cli");
         let ports: Vec<u16> = (0..6).map(|_| free_port()).collect();
         let dir = std::env::temp_dir().join(format!(
             "justsse-cluster-{}-{}",
@@ -157,7 +149,7 @@ impl RedisCluster {
                 c.healthy(None)
             })
             .await;
-        Some(cluster)
+        cluster
     }
 
     /// Starts the node on `port` (again, with the cluster configuration it

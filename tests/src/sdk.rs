@@ -1,7 +1,8 @@
 //! Official SDKs for the tests to drive: a Python venv with a pinned package,
 //! `npm ci` of a pinned lock. Made once per test process, as `npm ci` is for
-//! the browser tests; a missing `python3 -m venv` or `npm` is a failure under
-//! `CI=true`, and said loudly elsewhere.
+//! the browser tests. A missing `python3 -m venv` or `npm` fails the test; a
+//! test needing them carries `#[cfg_attr(missing_python, ignore = ..)]` (or
+//! `missing_npm`), so a machine without them reports it ignored.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -9,13 +10,13 @@ use std::process::Command;
 use std::sync::{Mutex, PoisonError};
 
 /// The Python of a venv at `dir` with `requirement` (`name==version`)
-/// installed; `None` (said loudly) where no `python3 -m venv` is at hand.
-pub fn python_venv(dir: &Path, requirement: &str) -> Option<PathBuf> {
+/// installed.
+pub fn python_venv(dir: &Path, requirement: &str) -> PathBuf {
     static MADE: Mutex<Option<HashMap<PathBuf, PathBuf>>> = Mutex::new(None);
     let mut made = MADE.lock().unwrap_or_else(PoisonError::into_inner);
     let made = made.get_or_insert_with(HashMap::new);
     if let Some(python) = made.get(dir) {
-        return Some(python.clone());
+        return python.clone();
     }
     let python = dir.join("bin/python");
     if !python.exists() {
@@ -24,19 +25,10 @@ pub fn python_venv(dir: &Path, requirement: &str) -> Option<PathBuf> {
             .arg("venv")
             .arg(dir)
             .status();
-        match created {
-            Ok(status) if status.success() => {}
-            other => {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "python3 with venv is needed for the SDK tests ({requirement}): {other:?}"
-                );
-                eprintln!(
-                    "SKIPPED: no python3 -m venv ({other:?}); the {requirement} tests did not run"
-                );
-                return None;
-            }
-        }
+        assert!(
+            matches!(created, Ok(status) if status.success()),
+            "python3 with venv is needed for the SDK tests ({requirement}): {created:?}"
+        );
         let installed = Command::new(dir.join("bin/pip"))
             .args(["install", "--quiet", requirement])
             .status()
@@ -48,16 +40,15 @@ pub fn python_venv(dir: &Path, requirement: &str) -> Option<PathBuf> {
         }
     }
     made.insert(dir.to_owned(), python.clone());
-    Some(python)
+    python
 }
 
-/// `npm ci` in `dir` unless its `node_modules` is newer than its lock;
-/// `None` (said loudly) where npm is not installed.
-pub fn npm_ci(dir: &Path) -> Option<()> {
+/// `npm ci` in `dir` unless its `node_modules` is newer than its lock.
+pub fn npm_ci(dir: &Path) {
     static DONE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
     let mut done = DONE.lock().unwrap_or_else(PoisonError::into_inner);
     if done.iter().any(|made| made == dir) {
-        return Some(());
+        return;
     }
     let modified = |path: PathBuf| std::fs::metadata(path).and_then(|m| m.modified()).ok();
     let fresh = match (
@@ -74,20 +65,8 @@ pub fn npm_ci(dir: &Path) -> Option<()> {
             .status();
         match ran {
             Ok(status) => assert!(status.success(), "npm ci in {} failed", dir.display()),
-            Err(err) => {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "npm is needed for the SDK tests in {}: {err}",
-                    dir.display()
-                );
-                eprintln!(
-                    "SKIPPED: no npm ({err}); the tests in {} did not run",
-                    dir.display()
-                );
-                return None;
-            }
+            Err(err) => panic!("npm is needed for the tests in {}: {err}", dir.display()),
         }
     }
     done.push(dir.to_owned());
-    Some(())
 }

@@ -170,12 +170,8 @@ async fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(10);
-    let Some(node) = RedisServer::start().await else {
-        return;
-    };
-    let Some(cluster) = RedisCluster::start().await else {
-        return;
-    };
+    let node = RedisServer::start().await;
+    let cluster = RedisCluster::start().await;
     println!(
         "{INSTANCES} instances x {SUBSCRIBERS} subscribers, {TOPICS} topics, {seconds} s per row\n"
     );

@@ -24,25 +24,20 @@ async fn server(pace: Duration) -> (TestServer, Model) {
     (TestServer::start(router).await, model)
 }
 
-/// A venv with the pinned SDK, made once; `None` (said loudly) where no
-/// Python is installed, a failure under `CI=true`.
-fn venv() -> Option<PathBuf> {
+/// A venv with the pinned SDK, made once.
+fn venv() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("openai-{OPENAI}"));
     justsse_tests::sdk::python_venv(&dir, &format!("openai=={OPENAI}"))
 }
 
 /// Runs the SDK script's `check` against `server`; what it printed.
-async fn sdk(server: &TestServer, check: &str) -> Option<serde_json::Value> {
+async fn sdk(server: &TestServer, check: &str) -> serde_json::Value {
     sdk_on(server, check, None).await
 }
 
 /// Runs `check` against `server`, resuming on `other` when given.
-async fn sdk_on(
-    server: &TestServer,
-    check: &str,
-    other: Option<&TestServer>,
-) -> Option<serde_json::Value> {
-    let python = venv()?;
+async fn sdk_on(server: &TestServer, check: &str, other: Option<&TestServer>) -> serde_json::Value {
+    let python = venv();
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/openai_sdk.py");
     let mut args = vec![server.url("/v1"), check.to_owned()];
     args.extend(other.map(|other| other.url("/v1")));
@@ -58,17 +53,16 @@ async fn sdk_on(
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let line = stdout.lines().last().expect("a line of JSON");
-    Some(serde_json::from_str(line).expect("JSON"))
+    serde_json::from_str(line).expect("JSON")
 }
 
 const SAID: &str = "You said: the quick brown fox jumps over the lazy dog";
 
+#[cfg_attr(missing_python, ignore = "needs python3-venv, not installed here")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openai_sdk_chats_as_json_and_as_a_stream_with_the_same_text() {
     let (server, _) = server(Duration::from_millis(2)).await;
-    let Some(seen) = sdk(&server, "chat").await else {
-        return;
-    };
+    let seen = sdk(&server, "chat").await;
     assert_eq!(seen["sdk"], OPENAI);
     assert_eq!(seen["text"], SAID);
     assert_eq!(
@@ -81,24 +75,22 @@ async fn the_openai_sdk_chats_as_json_and_as_a_stream_with_the_same_text() {
     assert_eq!(seen["models"], serde_json::json!(["fake-1"]));
 }
 
+#[cfg_attr(missing_python, ignore = "needs python3-venv, not installed here")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openai_sdk_raises_authentication_and_not_found_errors() {
     let (server, _) = server(Duration::from_millis(2)).await;
-    let Some(seen) = sdk(&server, "auth").await else {
-        return;
-    };
+    let seen = sdk(&server, "auth").await;
     assert_eq!(seen["raised"], "AuthenticationError");
     assert_eq!(seen["status"], 401);
     assert_eq!(seen["code"], "invalid_api_key");
     assert_eq!(seen["unknown_model"], "model_not_found");
 }
 
+#[cfg_attr(missing_python, ignore = "needs python3-venv, not installed here")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_the_sdk_closes_stops_its_generation() {
     let (server, model) = server(Duration::from_millis(20)).await;
-    let Some(seen) = sdk(&server, "close").await else {
-        return;
-    };
+    let seen = sdk(&server, "close").await;
     assert_eq!(seen["seen"], 4);
     // The client closed after 4 chunks of 402: the generation is dropped
     // within a second, and generated nothing more.
@@ -153,12 +145,11 @@ async fn the_wire_is_openai_s_chunks_then_done_and_errors_in_its_shape() {
     assert_eq!(json(bad).await["error"]["type"], "invalid_request_error");
 }
 
+#[cfg_attr(missing_python, ignore = "needs python3-venv, not installed here")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_background_response_dropped_by_the_sdk_resumes_after_its_last_sequence_number() {
     let (server, _) = server(Duration::from_millis(30)).await;
-    let Some(seen) = sdk(&server, "background").await else {
-        return;
-    };
+    let seen = sdk(&server, "background").await;
     let text = "You said: one two three four five six seven eight";
     assert_eq!(seen["streamed"], text, "every delta once, in order: {seen}");
     assert_eq!(seen["completed_text"], text);
@@ -175,11 +166,13 @@ async fn a_background_response_dropped_by_the_sdk_resumes_after_its_last_sequenc
 /// Two instances sharing one Redis: a background response started on one,
 /// dropped by the SDK after three deltas, resumes on the other, every delta
 /// once (its record and its events are both in Redis).
+#[cfg_attr(
+    any(missing_redis, missing_python),
+    ignore = "needs redis-server and python3-venv, not installed here"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_background_response_resumes_on_another_instance_through_redis() {
-    let Some(redis) = justsse_tests::RedisServer::start().await else {
-        return;
-    };
+    let redis = justsse_tests::RedisServer::start().await;
     let mut instances = Vec::new();
     for _ in 0..2 {
         let backend =
@@ -195,9 +188,7 @@ async fn a_background_response_resumes_on_another_instance_through_redis() {
         );
         instances.push(TestServer::start(app.into_router().expect("builds")).await);
     }
-    let Some(seen) = sdk_on(&instances[0], "background", Some(&instances[1])).await else {
-        return;
-    };
+    let seen = sdk_on(&instances[0], "background", Some(&instances[1])).await;
     let text = "You said: one two three four five six seven eight";
     assert_eq!(seen["streamed"], text, "every delta once, in order: {seen}");
     assert_eq!(

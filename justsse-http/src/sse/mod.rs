@@ -19,7 +19,7 @@ pub(crate) use body::{SseBody, StreamDefaults};
 pub use encode::encode;
 
 use crate::body::Body;
-use crate::error::BoxError;
+use crate::error::{BoxError, HttpError};
 use crate::response::{IntoResponse, Response};
 
 /// The `error` event a stream ends with when it fails with `err`: data
@@ -150,5 +150,12 @@ impl IntoResponse for Sse {
             headers.extend(*own);
         }
         response
+    }
+}
+
+/// An invalid event is a bug on the server's side: 500, logged.
+impl From<EventError> for HttpError {
+    fn from(err: EventError) -> Self {
+        HttpError::internal(err)
     }
 }

@@ -1,6 +1,6 @@
 //! The real-browser tests (`tests/browser`, headless Chromium driven by
 //! playwright-core), run from `cargo test` so that one command runs every
-//! test. A machine without Chromium or Node.js fails here with what to install.
+//! test. A machine without Chromium or Node.js reports it ignored (fails under `CI=true`).
 
 use std::path::Path;
 use std::process::Command;
@@ -16,6 +16,7 @@ fn require(program: &str, what: &str) {
     );
 }
 
+#[cfg_attr(missing_chromium, ignore = "needs chromium, not installed here")]
 #[test]
 fn browser_tests_pass_in_chromium() {
     require("node", "nodejs npm");

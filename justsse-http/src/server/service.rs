@@ -14,15 +14,17 @@ use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
 use hyper::body::Incoming;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tower::util::BoxCloneSyncService;
+use tower_service::Service;
 
 use crate::body::Body;
-use crate::config::ServerConfig;
-use crate::error::HttpError;
-use crate::handler::BoxFuture;
+use crate::server::config::ServerConfig;
+use crate::error::{BoxError, HttpError};
+use crate::routing::handler::BoxFuture;
 use crate::request::{Origin, Params, Request};
 use crate::request_body::BodyLimits;
 use crate::response::{IntoResponse, Response};
-use crate::router::{Routed, Routes};
+use crate::routing::{AppService, Routed, Routes};
 use crate::stream_limits::{OpenStreams, StreamPermit};
 
 /// What every connection of one server shares.
@@ -301,5 +303,35 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
         text
     } else {
         "non-string panic payload"
+    }
+}
+
+impl App {
+    /// The router and handlers as the innermost tower service, for layers.
+    pub(crate) fn service(self: &Arc<Self>) -> AppService {
+        // Error is never produced by the routes: theirs are responses.
+        AppService::new(BoxCloneSyncService::new(RoutesService(self.clone())))
+    }
+}
+
+/// The router and handlers as a tower service.
+#[derive(Clone)]
+struct RoutesService(Arc<App>);
+
+impl Service<http::Request<Incoming>> for RoutesService {
+    type Response = Response;
+    type Error = BoxError;
+    type Future = futures_util::future::ErrInto<Handling, BoxError>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut req: http::Request<Incoming>) -> Self::Future {
+        let origin = match req.extensions_mut().remove::<Arc<Origin>>() {
+            Some(origin) => origin,
+            None => self.0.origin(None),
+        };
+        futures_util::TryFutureExt::err_into(self.0.handle(req, &origin))
     }
 }

@@ -23,13 +23,13 @@ use tower::ServiceExt;
 
 use crate::request::Origin;
 use crate::body::Body;
-use crate::config::ServerConfig;
+use crate::server::config::ServerConfig;
 use crate::error::HttpError;
-use crate::layer::AppService;
-use crate::protocol::{Protocol, detect};
+use crate::routing::layer::AppService;
+use crate::server::protocol::{Protocol, detect};
 use crate::response::{IntoResponse, Response};
-use crate::service::{App, Handling};
-use crate::write_deadline::WriteDeadline;
+use crate::server::service::{App, Handling};
+use crate::server::write_deadline::WriteDeadline;
 
 /// How long an HTTP/2 peer has at most to acknowledge the `GOAWAY` that closes
 /// an idle connection (or to finish its handshake) before the socket is closed

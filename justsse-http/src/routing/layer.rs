@@ -3,7 +3,6 @@
 //! requests straight from its router and pays nothing for this.
 
 use std::any::Any;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -13,11 +12,9 @@ use tower::util::BoxCloneSyncService;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::request::Origin;
 use crate::body::Body;
 use crate::error::BoxError;
 use crate::response::Response;
-use crate::service::{App, Handling};
 
 /// The app as a tower [`Service`]: what a layer given to
 /// [`Router::layer`](crate::Router::layer) wraps. It takes hyper's requests and
@@ -53,32 +50,9 @@ impl Service<http::Request<Incoming>> for AppService {
 }
 
 impl AppService {
-    /// The innermost service: the router and handlers.
-    pub(crate) fn routes(app: Arc<App>) -> Self {
-        // Error is never produced by the routes: theirs are responses.
-        Self(BoxCloneSyncService::new(Routed(app)))
-    }
-}
-
-/// The router and handlers as a tower service.
-#[derive(Clone)]
-struct Routed(Arc<App>);
-
-impl Service<http::Request<Incoming>> for Routed {
-    type Response = Response;
-    type Error = BoxError;
-    type Future = futures_util::future::ErrInto<Handling, BoxError>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, mut req: http::Request<Incoming>) -> Self::Future {
-        let origin = match req.extensions_mut().remove::<Arc<Origin>>() {
-            Some(origin) => origin,
-            None => self.0.origin(None),
-        };
-        futures_util::TryFutureExt::err_into(self.0.handle(req, &origin))
+    /// `service` as the app, for the server to wrap its routes.
+    pub(crate) fn new(service: BoxCloneSyncService<http::Request<Incoming>, Response, BoxError>) -> Self {
+        Self(service)
     }
 }
 

@@ -7,10 +7,10 @@ use std::net::SocketAddr;
 
 use tokio::io::DuplexStream;
 
-use crate::config::ServerConfig;
-use crate::connection;
-use crate::error::Error;
-use crate::router::Router;
+use crate::server::config::ServerConfig;
+use crate::server::connection;
+use crate::server::Error;
+use crate::routing::Router;
 use crate::server::Serving;
 
 /// How many bytes a pipe holds in each direction before the writer waits.

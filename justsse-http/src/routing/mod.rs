@@ -5,17 +5,26 @@
 //! route, the answer is `308 Permanent Redirect` to that form (query kept): the
 //! method and body are kept, and browsers' `EventSource` follows it. Otherwise 404.
 
-use http::header::{self, HeaderValue};
+pub(crate) mod handler;
+pub(crate) mod layer;
+pub(crate) mod wrap;
+
 use std::sync::Arc;
+
+use http::header::{self, HeaderValue};
 
 use http::{Method, StatusCode};
 
 use crate::error::HttpError;
-use crate::handler::{Handler, SharedHandler};
-use crate::layer::{AppLayer, LayerFn};
+use crate::routing::handler::SharedHandler;
+use crate::routing::layer::LayerFn;
 use crate::path::{PathError, RoutePath};
 use crate::response::{IntoResponse, Response};
-use crate::wrap::{Wrap, Wrapped};
+use crate::routing::wrap::Wrapped;
+
+pub use handler::{BoxFuture, Handler};
+pub use layer::{AppLayer, AppService};
+pub use wrap::{Next, Wrap};
 
 /// Why a route could not be added.
 #[derive(Debug, thiserror::Error)]

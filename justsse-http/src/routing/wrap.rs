@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::handler::{BoxFuture, Handler, SharedHandler};
+use crate::routing::handler::{BoxFuture, Handler, SharedHandler};
 use crate::request::Request;
 use crate::response::{IntoResponse, Response};
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 
-use crate::error::Error;
+use crate::server::Error;
 use crate::sse::{Event, KeepAlive, StreamDefaults, encode};
 use crate::stream_limits::StreamLimits;
 
@@ -38,7 +38,7 @@ pub struct ServerConfig {
     pub(crate) write_timeout: Duration,
     pub(crate) stream_buffer: usize,
     #[cfg(feature = "tls")]
-    pub(crate) tls: Option<crate::tls::TlsConfig>,
+    pub(crate) tls: Option<crate::server::tls::TlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -150,7 +150,7 @@ impl ServerConfig {
     /// must finish within the [header read timeout](Self::header_read_timeout).
     #[cfg(feature = "tls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
-    pub fn tls(mut self, tls: crate::tls::TlsConfig) -> Self {
+    pub fn tls(mut self, tls: crate::server::tls::TlsConfig) -> Self {
         self.tls = Some(tls);
         self
     }

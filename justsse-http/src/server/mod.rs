@@ -1,6 +1,19 @@
 //! Binding, the accept loop with its connection limit, and shutting down
 //! without hanging.
 
+mod backoff;
+pub(crate) mod config;
+mod connection;
+mod descriptors;
+mod error;
+#[cfg(feature = "test")]
+mod in_memory;
+mod protocol;
+pub(crate) mod service;
+#[cfg(feature = "tls")]
+mod tls;
+mod write_deadline;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,15 +24,20 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::accept::{self, AcceptBackoff, RateLimitedLog};
-use crate::config::ServerConfig;
-use crate::connection::{self, Builders};
-use crate::descriptors::{self, ConnectionBudget};
-use crate::error::Error;
-use crate::layer::AppService;
+use backoff::{AcceptBackoff, RateLimitedLog};
+pub use config::ServerConfig;
+pub use error::Error;
+#[cfg(feature = "test")]
+pub use in_memory::InMemory;
+#[cfg(feature = "tls")]
+pub use tls::TlsConfig;
+
+use connection::Builders;
+use descriptors::ConnectionBudget;
+use crate::routing::layer::AppService;
 use crate::request_body::BodyLimits;
-use crate::router::Router;
-use crate::service::App;
+use crate::routing::Router;
+use crate::server::service::App;
 use crate::stream_limits::OpenStreams;
 
 /// Where a server listens: an address to bind (`"127.0.0.1:3000"`, a
@@ -149,7 +167,7 @@ impl Server {
     /// [`config`](Self::config).
     #[cfg(feature = "tls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
-    pub fn tls(mut self, tls: crate::tls::TlsConfig) -> Self {
+    pub fn tls(mut self, tls: crate::server::tls::TlsConfig) -> Self {
         self.config = self.config.tls(tls);
         self
     }
@@ -208,11 +226,11 @@ impl Server {
                 match refusals.clone().try_acquire_owned() {
                     Ok(refusal) => {
                         connections.spawn(async move {
-                            accept::refuse(stream).await;
+                            backoff::refuse(stream).await;
                             drop(refusal);
                         });
                     }
-                    Err(_) => accept::refuse_at_once(stream),
+                    Err(_) => backoff::refuse_at_once(stream),
                 }
                 continue;
             };
@@ -256,7 +274,11 @@ impl Serving {
         let routes = router.build()?;
         let app = Arc::new(App {
             routes,
-            body_limits: Arc::new(BodyLimits::new(&config)),
+            body_limits: Arc::new(BodyLimits::new(
+                config.body_limit,
+                config.body_memory,
+                config.body_read_timeout,
+            )),
             open_streams: Arc::new(OpenStreams::new(config.stream_limits)),
             config,
             shutdown: CancellationToken::new(),
@@ -265,7 +287,7 @@ impl Serving {
         let builders = Arc::new(Builders::new(&app.config));
         // Layers wrap the routes once; each connection shares the result.
         let layered = (!layers.is_empty()).then(|| {
-            let routes = AppService::routes(app.clone());
+            let routes = app.service();
             Arc::new(layers.into_iter().fold(routes, |inner, wrap| wrap(inner)))
         });
         Ok(Self {
