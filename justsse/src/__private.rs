@@ -298,20 +298,7 @@ pub fn placeholder_stream() -> futures_util::stream::Pending<Result<Event, BoxEr
     futures_util::stream::pending()
 }
 
-/// A handler argument's type, probed for what it needs from the app when the
-/// route is mounted: an [`Extract`](crate::Extract) type declares it
-/// ([`RequireByExtract`]), any other argument (a chain value) needs nothing
-/// ([`RequireNothing`]). Method lookup on `&Probe<T>` tries the first before
-/// the second, so no specialization is needed.
-pub struct Probe<T>(std::marker::PhantomData<T>);
-
-impl<T> Probe<T> {
-    /// A probe for `T`.
-    #[allow(clippy::new_without_default)]
-    pub fn new() -> Self {
-        Self(std::marker::PhantomData)
-    }
-}
+pub use crate::probe::Probe;
 
 /// What an extractor argument needs.
 pub trait RequireByExtract {

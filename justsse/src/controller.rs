@@ -81,8 +81,8 @@ pub struct RouteInfo {
         feature = "openapi",
         serde(
             rename = "event_schemas",
-            serialize_with = "crate::openapi::event_schemas",
-            skip_serializing_if = "crate::openapi::no_event_schemas"
+            serialize_with = "crate::describe::event_schemas",
+            skip_serializing_if = "crate::describe::no_event_schemas"
         )
     )]
     pub describe: Describer,

@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde_json::{Map, Value, json};
 
-use crate::__private::Probe;
+use crate::probe::Probe;
 
 /// What one route's types say, filled by [`Describer`] functions.
 // Without the `openapi` feature nothing makes or reads one.
@@ -143,6 +143,33 @@ impl Describer {
     pub const NONE: Describer = Describer(|_| {});
 }
 
+#[cfg(feature = "openapi")]
+/// A route's events' data schemas, inlined, as its route-table row serializes
+/// them.
+pub(crate) fn event_schemas<S: serde::Serializer>(
+    describe: &Describer,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut generator = schemars::generate::SchemaSettings::draft2020_12()
+        .with(|s| {
+            s.inline_subschemas = true;
+            s.meta_schema = None;
+        })
+        .into_generator();
+    let mut d = Describe::new(&mut generator);
+    (describe.0)(&mut d);
+    serializer.collect_map(d.events)
+}
+
+/// Whether a route has no typed events to list.
+#[cfg(feature = "openapi")]
+pub(crate) fn no_event_schemas(describe: &Describer) -> bool {
+    let mut generator = schemars::SchemaGenerator::default();
+    let mut d = Describe::new(&mut generator);
+    (describe.0)(&mut d);
+    d.events.is_empty()
+}
+
 impl Default for Describer {
     fn default() -> Self {
         Describer::NONE
@@ -220,8 +247,8 @@ mod with_schemas {
     use serde_json::Value;
 
     use super::{Describe, DescribeArg, DescribeOutput, DescribeParam, DescribeValue};
-    use crate::__private::Probe;
     use crate::extract::Query;
+    use crate::probe::Probe;
 
     impl<T: JsonSchema> DescribeArg for Probe<Json<T>> {
         fn describe_arg(&self, d: &mut Describe<'_>) {

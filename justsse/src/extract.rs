@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use justsse_http::http::HeaderMap;
@@ -11,6 +12,7 @@ use serde::de::DeserializeOwned;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::context::Context;
+use crate::state::missing;
 
 /// A handler argument read from the request.
 ///
@@ -177,5 +179,45 @@ impl Extract for Disconnected {
             wait: Box::pin(token.clone().cancelled_owned()),
             token,
         })
+    }
+}
+
+/// A handler argument that is a value given to [`App::state`](crate::App::state).
+///
+/// The application refuses to start if a route asks for state it was not given.
+///
+/// ```
+/// use justsse::State;
+///
+/// struct Settings { greeting: String }
+///
+/// fn greet(settings: State<Settings>) -> String {
+///     settings.greeting.clone()
+/// }
+/// ```
+#[derive(Debug)]
+pub struct State<T>(Arc<T>);
+
+impl<T> Clone for State<T> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<T> std::ops::Deref for State<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Send + Sync + 'static> Extract for State<T> {
+    async fn extract(cx: &mut Context) -> Result<Self, HttpError> {
+        cx.app().get_arc().map(State).ok_or_else(missing::<T>)
+    }
+
+    fn require(needs: &mut crate::Needs<'_>) {
+        needs.state::<T>();
     }
 }

@@ -55,6 +55,7 @@ mod number;
 pub mod openapi;
 mod param;
 mod path;
+mod probe;
 pub mod progressive;
 pub mod route;
 mod sse_event;
@@ -70,7 +71,7 @@ pub mod __private;
 pub use app::{App, Error};
 pub use context::Context;
 pub use controller::{RouteInfo, RouteKind, RouteTable};
-pub use extract::{Disconnected, Extract, LastEventId, Query};
+pub use extract::{Disconnected, Extract, LastEventId, Query, State};
 pub use hub::Hub;
 pub use justsse_http::http;
 pub use justsse_http::{
@@ -90,7 +91,7 @@ pub use progressive::Channel;
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub use schemars;
 pub use sse_event::SseEvent;
-pub use state::{AppState, State};
+pub use state::AppState;
 pub use stream::{EventStream, JsonOrStream};
 
 /// The runtime wired by hand, without controllers: a [`Router`](runtime::Router)

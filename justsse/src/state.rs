@@ -1,14 +1,12 @@
 //! Application state: values given to [`App::state`](crate::App::state), shared by
-//! every request, looked up by type.
+//! every request, looked up by type. Handlers take them as
+//! [`State`](crate::State) arguments.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use justsse_http::HttpError;
-
-use crate::context::Context;
-use crate::extract::Extract;
 
 /// The state values of an application, one per type.
 #[derive(Default)]
@@ -38,7 +36,7 @@ impl AppState {
         self.values.get(&TypeId::of::<T>())?.downcast_ref()
     }
 
-    fn get_arc<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+    pub(crate) fn get_arc<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
         self.values.get(&TypeId::of::<T>())?.clone().downcast().ok()
     }
 
@@ -49,49 +47,9 @@ impl AppState {
     }
 }
 
-fn missing<T>() -> HttpError {
+pub(crate) fn missing<T>() -> HttpError {
     HttpError::internal(format!(
         "no app state of type `{}`; add it with App::state",
         std::any::type_name::<T>()
     ))
-}
-
-/// A handler argument that is a value given to [`App::state`](crate::App::state).
-///
-/// The application refuses to start if a route asks for state it was not given.
-///
-/// ```
-/// use justsse::State;
-///
-/// struct Settings { greeting: String }
-///
-/// fn greet(settings: State<Settings>) -> String {
-///     settings.greeting.clone()
-/// }
-/// ```
-#[derive(Debug)]
-pub struct State<T>(Arc<T>);
-
-impl<T> Clone for State<T> {
-    fn clone(&self) -> Self {
-        Self(self.0.clone())
-    }
-}
-
-impl<T> std::ops::Deref for State<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<T: Send + Sync + 'static> Extract for State<T> {
-    async fn extract(cx: &mut Context) -> Result<Self, HttpError> {
-        cx.app().get_arc().map(State).ok_or_else(|| missing::<T>())
-    }
-
-    fn require(needs: &mut crate::Needs<'_>) {
-        needs.state::<T>();
-    }
 }

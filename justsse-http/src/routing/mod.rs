@@ -7,6 +7,9 @@
 
 pub(crate) mod handler;
 pub(crate) mod layer;
+mod method_router;
+#[cfg(test)]
+mod tests;
 pub(crate) mod wrap;
 
 use std::sync::Arc;
@@ -20,9 +23,9 @@ use crate::routing::handler::SharedHandler;
 use crate::routing::layer::LayerFn;
 use crate::path::{PathError, RoutePath};
 use crate::response::{IntoResponse, Response};
-use crate::routing::wrap::Wrapped;
 
 pub use handler::{BoxFuture, Handler};
+pub use method_router::{MethodRouter, delete, get, patch, post, put, sse};
 pub use layer::{AppLayer, AppService};
 pub use wrap::{Next, Wrap};
 
@@ -50,202 +53,6 @@ pub enum RouteError {
         /// The method, or `SSE` for the event-stream route.
         method: String,
     },
-}
-
-/// The handlers of one path, by method.
-///
-/// An SSE handler ([`sse`]) answers `GET` requests that accept
-/// `text/event-stream`; beside a `GET` handler on the same path it takes exactly
-/// those, and the `GET` handler the rest.
-///
-/// ```
-/// use justsse_http::{get, Request};
-///
-/// async fn list(_: Request) -> &'static str { "[]" }
-/// async fn create(_: Request) -> &'static str { "{}" }
-/// let methods = get(list).post(create);
-/// ```
-#[derive(Default, Clone)]
-pub struct MethodRouter {
-    methods: Vec<(Method, SharedHandler)>,
-    /// The methods in `methods` whose handlers answer with event streams.
-    streams: Vec<Method>,
-    sse: Option<SharedHandler>,
-    duplicate: Option<String>,
-}
-
-impl std::fmt::Debug for MethodRouter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MethodRouter")
-            .field(
-                "methods",
-                &self.methods.iter().map(|(m, _)| m).collect::<Vec<_>>(),
-            )
-            .field("sse", &self.sse.is_some())
-            .finish()
-    }
-}
-
-macro_rules! method_fns {
-    ($($name:ident $method:ident),*) => {
-        $(
-            #[doc = concat!("A route answering `", stringify!($method), "` with `handler`.")]
-            pub fn $name(handler: impl Handler) -> MethodRouter {
-                MethodRouter::default().$name(handler)
-            }
-        )*
-
-        impl MethodRouter {
-            $(
-                #[doc = concat!("Adds `handler` for `", stringify!($method), "`.")]
-                pub fn $name(self, handler: impl Handler) -> Self {
-                    self.on(Method::$method, handler)
-                }
-            )*
-        }
-    };
-}
-
-method_fns!(get GET, post POST, put PUT, patch PATCH, delete DELETE);
-
-/// A route answering `GET` requests that accept `text/event-stream` with `handler`.
-pub fn sse(handler: impl Handler) -> MethodRouter {
-    MethodRouter::default().sse(handler)
-}
-
-impl MethodRouter {
-    /// Adds `handler` for `method`.
-    pub fn on(mut self, method: Method, handler: impl Handler) -> Self {
-        if self.methods.iter().any(|(m, _)| *m == method) {
-            self.duplicate.get_or_insert(method.to_string());
-        } else {
-            self.methods.push((method, std::sync::Arc::new(handler)));
-        }
-        self
-    }
-
-    /// Adds `handler` for `method`, answering with an event stream: a stream
-    /// that starts with a request (`POST` and a JSON body, as model output and
-    /// MCP do). Its place among the open streams
-    /// ([`ServerConfig::max_streams`](crate::ServerConfig::max_streams)) is
-    /// taken before it runs, so a refused request starts nothing.
-    ///
-    /// ```
-    /// use justsse_http::{Event, MethodRouter, Request, Sse, http::Method};
-    ///
-    /// async fn complete(_: Request) -> Sse {
-    ///     let words = futures_util::stream::iter(
-    ///         ["hello", "world"].map(|w| Ok::<_, std::convert::Infallible>(Event::new().data(w))),
-    ///     );
-    ///     Sse::new(words)
-    /// }
-    /// let route = MethodRouter::default().stream(Method::POST, complete);
-    /// ```
-    pub fn stream(mut self, method: Method, handler: impl Handler) -> Self {
-        self.streams.push(method.clone());
-        self.on(method, handler)
-    }
-
-    /// Adds the event-stream handler.
-    pub fn sse(mut self, handler: impl Handler) -> Self {
-        if self.sse.is_some() {
-            self.duplicate.get_or_insert_with(|| "SSE".to_owned());
-        }
-        self.sse = Some(std::sync::Arc::new(handler));
-        self
-    }
-
-    /// Wraps every handler of this path in `wrap`, outside the wraps given
-    /// before. See [`Next`](crate::Next).
-    ///
-    /// ```
-    /// use justsse_http::{Next, Request, Response, get};
-    ///
-    /// async fn log(req: Request, next: Next) -> Response {
-    ///     let path = req.uri().path().to_owned();
-    ///     let response = next.run(req).await;
-    ///     tracing::info!(%path, status = %response.status(), "answered");
-    ///     response
-    /// }
-    /// let route = get(|_| async { "hello" }).wrap(log);
-    /// ```
-    pub fn wrap(self, wrap: impl Wrap) -> Self {
-        self.wrap_shared(&(Arc::new(wrap) as Arc<dyn Wrap>))
-    }
-
-    fn wrap_shared(mut self, wrap: &Arc<dyn Wrap>) -> Self {
-        for (_, handler) in &mut self.methods {
-            *handler = Wrapped::around(wrap, handler.clone());
-        }
-        if let Some(handler) = &mut self.sse {
-            *handler = Wrapped::around(wrap, handler.clone());
-        }
-        self
-    }
-
-    fn merge(&mut self, other: MethodRouter) {
-        if let Some(method) = other.duplicate {
-            self.duplicate.get_or_insert(method);
-        }
-        self.streams.extend(other.streams);
-        for (method, handler) in other.methods {
-            if self.methods.iter().any(|(m, _)| *m == method) {
-                self.duplicate.get_or_insert(method.to_string());
-            } else {
-                self.methods.push((method, handler));
-            }
-        }
-        if let Some(handler) = other.sse {
-            if self.sse.is_some() {
-                self.duplicate.get_or_insert_with(|| "SSE".to_owned());
-            }
-            self.sse = Some(handler);
-        }
-    }
-
-    fn find(&self, method: &Method) -> Option<&SharedHandler> {
-        self.methods
-            .iter()
-            .find(|(m, _)| m == method)
-            .map(|(_, h)| h)
-    }
-
-    /// The handler for this request; `None` means 405.
-    fn select(&self, method: &Method, accepts_sse: bool) -> Option<&SharedHandler> {
-        if let Some(handler) = self.find(method) {
-            if *method != Method::GET || self.sse.is_none() || !accepts_sse {
-                return Some(handler);
-            }
-        }
-        if *method == Method::GET || *method == Method::HEAD {
-            let get = self.find(&Method::GET);
-            return match (&self.sse, get) {
-                (Some(sse), Some(_)) if accepts_sse => Some(sse),
-                (_, Some(get)) => Some(get),
-                (Some(sse), None) => Some(sse),
-                (None, None) => None,
-            };
-        }
-        None
-    }
-
-    fn method_not_allowed(&self, method: &Method) -> Response {
-        let mut allow: Vec<&str> = self.methods.iter().map(|(m, _)| m.as_str()).collect();
-        if self.sse.is_some() && !allow.contains(&"GET") {
-            allow.push("GET");
-        }
-        if allow.contains(&"GET") {
-            allow.push("HEAD");
-        }
-        let allow = allow.join(", ");
-        let value = HeaderValue::from_str(&allow).unwrap_or(HeaderValue::from_static(""));
-        HttpError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            format!("method {method} is not allowed here; allowed: {allow}"),
-        )
-        .with_header(header::ALLOW, value)
-        .into_response()
-    }
 }
 
 /// The routes of an application.

@@ -65,7 +65,6 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use crate::controller::RouteTable;
-use crate::describe::{Describe, Describer};
 use operation::Operation;
 
 /// Which OpenAPI version a document is written in.
@@ -289,31 +288,6 @@ impl OpenApi {
 /// A middleware's name as `#[uses]` lists it, without its module path.
 fn short(used: &str) -> &str {
     used.rsplit("::").next().unwrap_or(used)
-}
-
-/// A route's events' data schemas, inlined, as its route-table row serializes
-/// them.
-pub(crate) fn event_schemas<S: serde::Serializer>(
-    describe: &Describer,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    let mut generator = schemars::generate::SchemaSettings::draft2020_12()
-        .with(|s| {
-            s.inline_subschemas = true;
-            s.meta_schema = None;
-        })
-        .into_generator();
-    let mut d = Describe::new(&mut generator);
-    (describe.0)(&mut d);
-    serializer.collect_map(d.events)
-}
-
-/// Whether a route has no typed events to list.
-pub(crate) fn no_event_schemas(describe: &Describer) -> bool {
-    let mut generator = schemars::SchemaGenerator::default();
-    let mut d = Describe::new(&mut generator);
-    (describe.0)(&mut d);
-    d.events.is_empty()
 }
 
 /// `/tickets/:ticket/events` -> `/tickets/{ticket}/events`; a catch-all

@@ -18,6 +18,7 @@ mod hand_chains;
 mod headers;
 mod hostile;
 mod json;
+mod layering;
 mod layers;
 mod limits;
 mod merged_stream;
