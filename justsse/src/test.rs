@@ -41,7 +41,6 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
@@ -54,7 +53,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::app::{App, Error};
-use crate::client::{MessageEvent, Parser};
+use crate::client::EventReader;
 
 /// A client of one [`App`]: over in-memory connections ([`new`](Self::new)),
 /// or over TCP to the app served on a port of its own
@@ -311,45 +310,7 @@ impl TestResponse {
     }
 
     /// The body as a stream of events, parsed as a browser does.
-    pub fn events(self) -> TestEvents {
-        TestEvents {
-            body: self.response.into_body(),
-            parser: Parser::new(),
-            queued: VecDeque::new(),
-        }
-    }
-}
-
-/// The events of a response, in order.
-#[derive(Debug)]
-pub struct TestEvents {
-    body: Incoming,
-    parser: Parser,
-    queued: VecDeque<MessageEvent>,
-}
-
-impl TestEvents {
-    /// The next event; `None` once the stream has ended.
-    pub async fn next(&mut self) -> Option<MessageEvent> {
-        loop {
-            if let Some(event) = self.queued.pop_front() {
-                return Some(event);
-            }
-            let frame = self.body.frame().await?.ok()?;
-            if let Ok(data) = frame.into_data() {
-                self.queued.extend(self.parser.feed(&data));
-            }
-        }
-    }
-
-    /// The reconnection time the stream set with `retry:`, if it did.
-    pub fn retry(&self) -> Option<std::time::Duration> {
-        self.parser.reconnection_time()
-    }
-
-    /// The id of the last event received, as a browser would send it back in
-    /// `Last-Event-ID`.
-    pub fn last_event_id(&self) -> &str {
-        self.parser.last_event_id()
+    pub fn events(self) -> EventReader {
+        EventReader::new(self.response.into_body())
     }
 }

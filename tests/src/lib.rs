@@ -1,7 +1,6 @@
 //! Helpers the integration tests share: a server on port 0 that stops with its
 //! handle, a small HTTP client over real sockets, and an event-stream reader.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -10,7 +9,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use justsse::ServerConfig;
-use justsse::client::{MessageEvent, Parser};
+use justsse::client::{EventReader, MessageEvent};
 use justsse::runtime::{Router, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -173,22 +172,19 @@ pub async fn json(response: http::Response<Incoming>) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|err| panic!("not JSON ({err}): {text:?}"))
 }
 
-/// Reads an event stream the way a browser does, keeping the raw bytes too.
-pub struct EventReader {
-    body: Incoming,
-    parser: Parser,
-    queued: VecDeque<MessageEvent>,
+/// An event stream read by a test: justsse's [`EventReader`] with each read
+/// bounded by [`DEADLINE`], and every byte kept.
+pub struct LiveEvents {
+    reader: EventReader,
     /// Every byte received so far.
     pub raw: Vec<u8>,
 }
 
-impl EventReader {
+impl LiveEvents {
     /// Reads the body of `response`.
     pub fn new(response: http::Response<Incoming>) -> Self {
         Self {
-            body: response.into_body(),
-            parser: Parser::new(),
-            queued: VecDeque::new(),
+            reader: EventReader::new(response.into_body()),
             raw: Vec::new(),
         }
     }
@@ -203,23 +199,18 @@ impl EventReader {
     /// The next event, without a deadline.
     pub async fn next_untimed(&mut self) -> Option<MessageEvent> {
         loop {
-            if let Some(event) = self.queued.pop_front() {
+            if let Some(event) = self.reader.pop() {
                 return Some(event);
             }
-            let chunk = self.chunk().await?;
-            self.queued.extend(self.parser.feed(&chunk));
+            self.chunk().await?;
         }
     }
 
     /// The next raw chunk of bytes, `None` at the end of the stream.
     pub async fn chunk(&mut self) -> Option<Bytes> {
-        loop {
-            let frame = self.body.frame().await?.ok()?;
-            if let Ok(data) = frame.into_data() {
-                self.raw.extend_from_slice(&data);
-                return Some(data);
-            }
-        }
+        let chunk = self.reader.chunk().await?.ok()?;
+        self.raw.extend_from_slice(&chunk);
+        Some(chunk)
     }
 
     /// Reads until the stream ends and returns the events it still sent.
@@ -231,14 +222,19 @@ impl EventReader {
         events
     }
 
-    /// The parser, for the last event id and the reconnection time.
-    pub fn parser(&self) -> &Parser {
-        &self.parser
+    /// The id of the last event received.
+    pub fn last_event_id(&self) -> &str {
+        self.reader.last_event_id()
+    }
+
+    /// The reconnection time the stream set with `retry:`, if it did.
+    pub fn retry(&self) -> Option<Duration> {
+        self.reader.retry()
     }
 }
 
 /// Opens an event stream at `path` (with `Accept: text/event-stream`).
-pub async fn events(addr: SocketAddr, path: &str) -> (http::Response<()>, EventReader) {
+pub async fn events(addr: SocketAddr, path: &str) -> (http::Response<()>, LiveEvents) {
     let req = request("GET", path)
         .header("accept", "text/event-stream")
         .body(Full::<Bytes>::default())
@@ -248,7 +244,7 @@ pub async fn events(addr: SocketAddr, path: &str) -> (http::Response<()>, EventR
     let head = http::Response::from_parts(parts.clone(), ());
     (
         head,
-        EventReader::new(http::Response::from_parts(parts, body)),
+        LiveEvents::new(http::Response::from_parts(parts, body)),
     )
 }
 

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use bytes::Bytes;
 use http_body_util::Full;
 use justsse_tests::nginx::{Process, free_port, nginx, nginx_binary};
-use justsse_tests::{EventReader, RedisServer, listening, request, send};
+use justsse_tests::{LiveEvents, RedisServer, listening, request, send};
 use serde_json::Value;
 
 fn instance(port: u16, redis: &str) -> Process {
@@ -29,7 +29,7 @@ fn instance(port: u16, redis: &str) -> Process {
 }
 
 /// Reads `reader` until `enough` says so or the stream ends: the events' data.
-async fn read(reader: &mut EventReader, mut enough: impl FnMut(&Value) -> bool) -> Vec<Value> {
+async fn read(reader: &mut LiveEvents, mut enough: impl FnMut(&Value) -> bool) -> Vec<Value> {
     let mut seen = Vec::new();
     while let Some(event) = reader.next().await {
         let data: Value = serde_json::from_str(&event.data).expect("JSON");
@@ -91,7 +91,7 @@ async fn killing_the_instance_serving_a_resumed_response_behind_nginx_loses_noth
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(body.to_string())))
         .expect("a request");
-    let mut first = EventReader::new(send(lb, start).await);
+    let mut first = LiveEvents::new(send(lb, start).await);
     let mut seen = read(&mut first, |e| {
         e["type"] == "response.output_text.delta" && e["sequence_number"] == 6
     })
@@ -114,7 +114,7 @@ async fn killing_the_instance_serving_a_resumed_response_behind_nginx_loses_noth
         .last()
         .and_then(|e| e["sequence_number"].as_u64())
         .expect("a number");
-    let mut second = EventReader::new(send(lb, resume(&id, after)).await);
+    let mut second = LiveEvents::new(send(lb, resume(&id, after)).await);
     seen.extend(
         read(&mut second, |e| {
             e["sequence_number"].as_u64() == Some(after + 3)
@@ -135,7 +135,7 @@ async fn killing_the_instance_serving_a_resumed_response_behind_nginx_loses_noth
         .last()
         .and_then(|e| e["sequence_number"].as_u64())
         .expect("a number");
-    let mut third = EventReader::new(send(lb, resume(&id, after)).await);
+    let mut third = LiveEvents::new(send(lb, resume(&id, after)).await);
     seen.extend(read(&mut third, |e| e["type"] == "response.completed").await);
 
     let sequences: Vec<u64> = seen

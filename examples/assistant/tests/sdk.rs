@@ -12,7 +12,7 @@ use std::time::Duration;
 use assistant::{Keys, Model};
 use bytes::Bytes;
 use http_body_util::Full;
-use justsse_tests::{EventReader, TestServer, json, request, send};
+use justsse_tests::{LiveEvents, TestServer, json, request, send};
 
 /// The SDK version the tests pin.
 const OPENAI: &str = "3.60.0";
@@ -125,7 +125,7 @@ async fn the_wire_is_openai_s_chunks_then_done_and_errors_in_its_shape() {
     let body = r#"{"model":"fake-1","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
     let response = send(server.addr, chat(body, "sk-test")).await;
     assert_eq!(response.headers()["content-type"], "text/event-stream");
-    let mut reader = EventReader::new(response);
+    let mut reader = LiveEvents::new(response);
     let events = reader.rest().await;
     let raw = String::from_utf8_lossy(&reader.raw).into_owned();
     assert!(!raw.contains(":\n\n"), "no comment lines: {raw:?}");

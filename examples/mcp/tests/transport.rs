@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 use http_body_util::Full;
 use justsse::http::StatusCode;
-use justsse_tests::{EventReader, TestServer, json, request, send, text, until};
+use justsse_tests::{LiveEvents, TestServer, json, request, send, text, until};
 use mcp::Config;
 use serde_json::{Value, json};
 
@@ -354,14 +354,14 @@ async fn a_slow_tool_answers_a_primed_stream_of_progress_then_its_result() {
     let id = session(server.addr).await;
     let response = post(server.addr, Some(&id), &countdown(9, 3, 10)).await;
     assert_eq!(response.headers()["content-type"], "text/event-stream");
-    let mut reader = EventReader::new(response);
+    let mut reader = LiveEvents::new(response);
     let events = reader.rest().await;
     assert_eq!(events.len(), 5, "{events:?}");
     assert_eq!(
         events[0].data, "",
         "the stream is primed with an id and empty data"
     );
-    assert!(reader.parser().reconnection_time().is_some(), "and a retry");
+    assert!(reader.retry().is_some(), "and a retry");
     let progress: Vec<Value> = events[1..4]
         .iter()
         .map(|e| data(e)["params"]["progress"].clone())
@@ -390,7 +390,7 @@ async fn a_dropped_stream_is_not_a_cancellation_and_resumes_exactly_once() {
     let config = Config::default();
     let server = server(config.clone()).await;
     let id = session(server.addr).await;
-    let mut first = EventReader::new(post(server.addr, Some(&id), &countdown(3, 5, 40)).await);
+    let mut first = LiveEvents::new(post(server.addr, Some(&id), &countdown(3, 5, 40)).await);
     let primer = first.next().await.expect("the primer");
     let one = first.next().await.expect("step 1");
     assert_eq!(data(&one)["params"]["progress"], 1);
@@ -402,7 +402,7 @@ async fn a_dropped_stream_is_not_a_cancellation_and_resumes_exactly_once() {
     .await;
     let resumed = listen(server.addr, &id, Some(&one.last_event_id)).await;
     assert_eq!(resumed.status(), StatusCode::OK);
-    let rest = EventReader::new(resumed).rest().await;
+    let rest = LiveEvents::new(resumed).rest().await;
     let steps: Vec<Value> = rest
         .iter()
         .map(|e| data(e)["params"]["progress"].clone())
@@ -414,7 +414,7 @@ async fn a_dropped_stream_is_not_a_cancellation_and_resumes_exactly_once() {
     );
     assert_eq!(data(&rest[4])["result"]["content"][0]["text"], "liftoff");
     // From the primer, everything.
-    let all = EventReader::new(listen(server.addr, &id, Some(&primer.last_event_id)).await)
+    let all = LiveEvents::new(listen(server.addr, &id, Some(&primer.last_event_id)).await)
         .rest()
         .await;
     assert_eq!(all.len(), 6);
@@ -438,7 +438,7 @@ async fn notifications_cancelled_stops_the_work_and_ends_its_stream_without_a_re
     let config = Config::default();
     let server = server(config.clone()).await;
     let id = session(server.addr).await;
-    let mut reader = EventReader::new(post(server.addr, Some(&id), &countdown(21, 50, 20)).await);
+    let mut reader = LiveEvents::new(post(server.addr, Some(&id), &countdown(21, 50, 20)).await);
     reader.next().await.expect("the primer");
     reader.next().await.expect("step 1");
     let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 21, "reason": "enough"}});
@@ -467,7 +467,7 @@ async fn the_session_stream_carries_resource_updates_resumes_and_gives_way_to_a_
         json(post(server.addr, Some(&listener), &subscribe).await).await["result"],
         json!({})
     );
-    let mut stream = EventReader::new(listen(server.addr, &listener, None).await);
+    let mut stream = LiveEvents::new(listen(server.addr, &listener, None).await);
     let primer = stream.next().await.expect("the primer");
     assert!(primer.last_event_id.starts_with("g_"), "{primer:?}");
     let write = |n: u64| {
@@ -487,7 +487,7 @@ async fn the_session_stream_carries_resource_updates_resumes_and_gives_way_to_a_
     post(server.addr, Some(&writer), &write(4)).await;
     post(server.addr, Some(&writer), &write(5)).await;
     let mut resumed =
-        EventReader::new(listen(server.addr, &listener, Some(&updated.last_event_id)).await);
+        LiveEvents::new(listen(server.addr, &listener, Some(&updated.last_event_id)).await);
     let mut ids = vec![primer.last_event_id.clone(), updated.last_event_id.clone()];
     for _ in 0..2 {
         let event = resumed.next().await.expect("a missed update");
@@ -505,7 +505,7 @@ async fn the_session_stream_carries_resource_updates_resumes_and_gives_way_to_a_
         "ids unique within the session: {ids:?}"
     );
     // A newer GET takes over: the older stream ends; no message is sent twice.
-    let mut newer = EventReader::new(listen(server.addr, &listener, None).await);
+    let mut newer = LiveEvents::new(listen(server.addr, &listener, None).await);
     newer.next().await.expect("the newer primer");
     assert!(resumed.rest().await.is_empty(), "the older stream ended");
     post(server.addr, Some(&writer), &write(6)).await;
@@ -603,7 +603,7 @@ async fn a_stateless_stream_closed_by_its_client_stops_its_work() {
     let config = Config::default();
     let server = server(config.clone()).await;
     let params = json!({"name": "countdown", "arguments": {"from": 50, "delay_ms": 20}, "_meta": {"progressToken": 1}});
-    let mut reader = EventReader::new(
+    let mut reader = LiveEvents::new(
         stateless(
             server.addr,
             "2026-07-28",

@@ -2,12 +2,11 @@
 //! rules: `Last-Event-ID` on reconnect, the server's `retry:`, no reconnect
 //! after `204` or a response that is not an event stream.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use justsse_http::http::{
@@ -16,7 +15,7 @@ use justsse_http::http::{
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use super::{MessageEvent, Parser};
+use super::{EventReader, MessageEvent};
 
 /// What an [`EventSource`] yields.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,9 +126,9 @@ struct Target {
 #[derive(Debug)]
 pub struct EventSource {
     target: Target,
-    parser: Parser,
-    queued: VecDeque<MessageEvent>,
-    body: Option<Incoming>,
+    /// The events of the current connection; the last event id and the
+    /// server's `retry:` carry over from one connection to the next.
+    reader: EventReader<Incoming>,
     /// What to wait before the next connection attempt.
     wait: Option<Duration>,
     failures: u32,
@@ -172,13 +171,13 @@ impl EventSource {
 
     /// The id of the last event received, sent as `Last-Event-ID` on reconnect.
     pub fn last_event_id(&self) -> &str {
-        self.parser.last_event_id()
+        self.reader.last_event_id()
     }
 
     /// The next item; `None` once the source has stopped.
     pub async fn next(&mut self) -> Option<Result<SourceItem, ClientError>> {
         loop {
-            if let Some(event) = self.queued.pop_front() {
+            if let Some(event) = self.reader.pop() {
                 return Some(Ok(if event.event_type == crate::hub::RESYNC {
                     SourceItem::Resync(event)
                 } else {
@@ -188,14 +187,14 @@ impl EventSource {
             if self.stopped {
                 return None;
             }
-            let Some(body) = &mut self.body else {
+            if !self.reader.is_reading() {
                 if let Some(wait) = self.wait.take() {
                     tokio::time::sleep(wait).await;
                 }
-                let last_event_id = self.parser.last_event_id().to_owned();
+                let last_event_id = self.reader.last_event_id().to_owned();
                 match self.target.connect(&last_event_id).await {
                     Ok(body) => {
-                        self.body = Some(body);
+                        self.reader.resume(body);
                         self.failures = 0;
                         return Some(Ok(SourceItem::Open));
                     }
@@ -217,27 +216,21 @@ impl EventSource {
                         return Some(Err(err));
                     }
                 }
-            };
+            }
             let read_timeout = self.target.read_timeout;
-            match tokio::time::timeout(read_timeout, body.frame()).await {
-                Ok(Some(Ok(frame))) => {
-                    if let Ok(data) = frame.into_data() {
-                        self.queued.extend(self.parser.feed(&data));
-                    }
-                }
+            match tokio::time::timeout(read_timeout, self.reader.chunk()).await {
+                Ok(Some(Ok(_))) => {}
                 Ok(None) => {
                     // The stream ended: reconnect after the server's delay.
-                    self.body = None;
                     self.wait = Some(self.backoff());
                 }
                 Ok(Some(Err(err))) => {
-                    self.body = None;
                     self.failures += 1;
                     self.wait = Some(self.backoff());
                     return Some(Err(ClientError::Http(err)));
                 }
                 Err(_) => {
-                    self.body = None;
+                    self.reader.end();
                     self.failures += 1;
                     self.wait = Some(self.backoff());
                     return Some(Err(ClientError::Timeout("waiting for the stream")));
@@ -250,10 +243,7 @@ impl EventSource {
     /// each failure in a row up to the maximum, with up to a quarter of
     /// jitter so that many clients do not come back at once.
     fn backoff(&self) -> Duration {
-        let base = self
-            .parser
-            .reconnection_time()
-            .unwrap_or(Duration::from_secs(3));
+        let base = self.reader.retry().unwrap_or(Duration::from_secs(3));
         let doubled = base.saturating_mul(1 << self.failures.saturating_sub(1).min(16));
         let delay = if self.failures > 0 {
             doubled.min(self.target.max_backoff.max(base))
@@ -421,9 +411,7 @@ impl EventSourceBuilder {
                 #[cfg(feature = "tls")]
                 tls: self.tls,
             },
-            parser: Parser::new(),
-            queued: VecDeque::new(),
-            body: None,
+            reader: EventReader::default(),
             wait: None,
             failures: 0,
             stopped: false,

@@ -66,6 +66,19 @@ impl Parser {
         events
     }
 
+    /// The stream ended: an event it left unfinished is dropped, as browsers
+    /// do; the last event id and the reconnection time stay, for the next
+    /// connection of the same source.
+    pub fn end_of_stream(&mut self) {
+        let last_event_id = std::mem::take(&mut self.last_event_id);
+        let reconnection_time = self.reconnection_time;
+        *self = Self {
+            last_event_id,
+            reconnection_time,
+            ..Self::default()
+        };
+    }
+
     /// The last event id the stream set (what a reconnect sends as `Last-Event-ID`).
     pub fn last_event_id(&self) -> &str {
         &self.last_event_id

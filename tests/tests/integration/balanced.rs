@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use http_body_util::{Empty, Full};
 use hyper::body::Bytes;
 use justsse_tests::nginx::{Process, free_port, nginx, nginx_binary};
-use justsse_tests::{EventReader, RedisCluster, RedisServer, get, json, listening, request, send};
+use justsse_tests::{LiveEvents, RedisCluster, RedisServer, get, json, listening, request, send};
 
 /// The tickets binary `cargo test --workspace` built beside this test (built
 /// here when this test runs alone).
@@ -63,7 +63,7 @@ async fn post_json(
 /// The ticket's event stream through `addr`, as an admin, resuming after
 /// `last` when given; and the process id of the instance that serves it (the
 /// first part of its `x-request-id`).
-async fn stream(addr: SocketAddr, last: Option<&str>) -> (EventReader, String) {
+async fn stream(addr: SocketAddr, last: Option<&str>) -> (LiveEvents, String) {
     let mut req = request("GET", "/tickets/1/events")
         .header("accept", "text/event-stream")
         .header("authorization", "Bearer admin-token");
@@ -79,7 +79,7 @@ async fn stream(addr: SocketAddr, last: Option<&str>) -> (EventReader, String) {
         .next()
         .expect("a pid")
         .to_owned();
-    (EventReader::new(response), served_by)
+    (LiveEvents::new(response), served_by)
 }
 
 #[cfg_attr(

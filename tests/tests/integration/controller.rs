@@ -354,7 +354,7 @@ async fn generator_handler_streams_and_resumes_from_last_event_id() {
     .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
-    let mut reader = justsse_tests::EventReader::new(response);
+    let mut reader = justsse_tests::LiveEvents::new(response);
     let got = reader.rest().await;
     let summary: Vec<(&str, &str)> = got
         .iter()
@@ -374,14 +374,14 @@ async fn generator_handler_streams_and_resumes_from_last_event_id() {
     resumed
         .headers_mut()
         .insert("last-event-id", "7".parse().expect("header"));
-    let got = justsse_tests::EventReader::new(send(server.addr, resumed).await)
+    let got = justsse_tests::LiveEvents::new(send(server.addr, resumed).await)
         .rest()
         .await;
     let ids: Vec<&str> = got.iter().map(|e| e.last_event_id.as_str()).collect();
     assert_eq!(ids, ["", "", "8", "9"]);
 
     let polyfill = authed("GET", "/tickets/1/events?lastEventId=20", "admin-token");
-    let got = justsse_tests::EventReader::new(send(server.addr, polyfill).await)
+    let got = justsse_tests::LiveEvents::new(send(server.addr, polyfill).await)
         .rest()
         .await;
     assert_eq!(got[2].data, "21", "lastEventId in the query for polyfills");
@@ -395,7 +395,7 @@ async fn question_mark_in_a_generator_ends_with_one_error_event() {
         authed("GET", "/tickets/2/events", "admin-token"),
     )
     .await;
-    let got = justsse_tests::EventReader::new(response).rest().await;
+    let got = justsse_tests::LiveEvents::new(response).rest().await;
     let last = got.last().expect("events");
     assert_eq!(last.event_type, "error");
     assert_eq!(last.data, r#"{"message":"ticket 2 vanished"}"#);

@@ -145,7 +145,7 @@ async fn an_idle_h2_connection_gets_goaway_and_is_closed_but_not_while_it_stream
         .body(Full::<Bytes>::default())
         .expect("request");
     let response = sender.send_request(req).await.expect("response");
-    let mut reader = justsse_tests::EventReader::new(response);
+    let mut reader = justsse_tests::LiveEvents::new(response);
     assert_eq!(reader.next().await.expect("hello").event_type, "hello");
     let mut keep_alives = 0;
     while keep_alives < 10 {

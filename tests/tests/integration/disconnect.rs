@@ -67,7 +67,7 @@ async fn h2_client_going_away_drops_the_idle_stream() {
         .header("accept", "text/event-stream")
         .body(Full::<bytes::Bytes>::default())
         .expect("request");
-    let mut reader = justsse_tests::EventReader::new(send_h2(server.addr, req).await);
+    let mut reader = justsse_tests::LiveEvents::new(send_h2(server.addr, req).await);
     assert_eq!(reader.next().await.expect("ready").event_type, "ready");
     drop(reader);
     let closed_at = Instant::now();
@@ -113,7 +113,7 @@ async fn a_channel_s_task_learns_its_client_left_at_once() {
         .header("accept", "text/event-stream")
         .body(Full::<bytes::Bytes>::default())
         .expect("request");
-    let mut reader = justsse_tests::EventReader::new(send_h2(server.addr, req).await);
+    let mut reader = justsse_tests::LiveEvents::new(send_h2(server.addr, req).await);
     assert_eq!(reader.next().await.expect("first").data, "0");
     drop(reader);
     let closed_at = Instant::now();

@@ -14,7 +14,7 @@ use http_body_util::Full;
 use justsse::client::{EventSource, SourceItem};
 use justsse::hub::Subscription;
 use justsse::prelude::*;
-use justsse_tests::{DEADLINE, EventReader, TestServer, request, send};
+use justsse_tests::{DEADLINE, LiveEvents, TestServer, request, send};
 use serde::Deserialize;
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -84,7 +84,7 @@ async fn a_generation_goes_on_without_its_client_and_resumes_exactly_once() {
             br#"{"id": "g1", "words": 20}"#,
         )))
         .expect("request");
-    let mut first = EventReader::new(send(server.addr, start).await);
+    let mut first = LiveEvents::new(send(server.addr, start).await);
     let mut seen = Vec::new();
     for _ in 0..3 {
         seen.push(first.next().await.expect("a word"));
@@ -100,7 +100,7 @@ async fn a_generation_goes_on_without_its_client_and_resumes_exactly_once() {
         .header("last-event-id", last_id)
         .body(Full::<Bytes>::default())
         .expect("request");
-    let mut rest = EventReader::new(send(server.addr, resume).await);
+    let mut rest = LiveEvents::new(send(server.addr, resume).await);
     seen.extend(rest.rest().await);
     let mut expected: Vec<String> = (0..20).map(|n| format!("w{n}")).collect();
     expected.push("[DONE]".to_owned());

@@ -155,7 +155,7 @@ async fn a_hand_built_sse_route_runs_its_chain_and_guard() {
     let response = send(server.addr, admin).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
-    let mut reader = justsse_tests::EventReader::new(response);
+    let mut reader = justsse_tests::LiveEvents::new(response);
     let received = reader.rest().await;
     let seen: Vec<(&str, &str, &str)> = received
         .iter()

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use justsse::http::{HeaderValue, Method, header};
 use justsse::prelude::*;
-use justsse_tests::{EventReader, TestServer, request, send};
+use justsse_tests::{LiveEvents, TestServer, request, send};
 use tokio::sync::Notify;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::CorsLayer;
@@ -118,7 +118,7 @@ async fn cors_answers_preflights_and_marks_json_and_event_streams() {
         stream.headers()[header::ACCESS_CONTROL_ALLOW_CREDENTIALS],
         "true"
     );
-    let mut reader = EventReader::new(stream);
+    let mut reader = LiveEvents::new(stream);
     assert_eq!(reader.next().await.expect("first").event_type, "first");
 
     // Another origin gets no CORS headers.
@@ -187,7 +187,7 @@ async fn compression_applies_to_json_and_never_to_event_streams() {
         "{:?}",
         stream.headers()
     );
-    let mut reader = EventReader::new(stream);
+    let mut reader = LiveEvents::new(stream);
     // The first event arrives while the handler still waits: nothing buffers it.
     assert_eq!(reader.next().await.expect("first").event_type, "first");
     next.notify_one();

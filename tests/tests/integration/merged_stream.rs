@@ -6,7 +6,7 @@ use http_body_util::Full;
 use justsse::hub::{Hub, Subscription};
 use justsse::prelude::*;
 use justsse::route;
-use justsse_tests::{EventReader, TestServer, request, send};
+use justsse_tests::{LiveEvents, TestServer, request, send};
 
 const TOPICS: [&str; 2] = ["builds", "deploys"];
 
@@ -14,7 +14,7 @@ async fn feed(hub: State<Hub<&'static str>>, last: LastEventId) -> Subscription 
     hub.subscribe_all(&TOPICS, last.as_deref()).await
 }
 
-async fn open(server: &TestServer, last: Option<&str>) -> EventReader {
+async fn open(server: &TestServer, last: Option<&str>) -> LiveEvents {
     let mut req = request("GET", "/feed").header("accept", "text/event-stream");
     if let Some(last) = last {
         req = req.header("last-event-id", last);
@@ -25,7 +25,7 @@ async fn open(server: &TestServer, last: Option<&str>) -> EventReader {
     )
     .await;
     assert_eq!(response.status(), 200);
-    EventReader::new(response)
+    LiveEvents::new(response)
 }
 
 async fn publish(hub: &Hub<&'static str>, topic: &'static str, data: &str) {

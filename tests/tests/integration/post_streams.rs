@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use justsse::prelude::*;
 use justsse::{JsonOrStream, route};
-use justsse_tests::{EventReader, TestServer, json, request, send, send_h2};
+use justsse_tests::{LiveEvents, TestServer, json, request, send, send_h2};
 use serde::Deserialize;
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -165,7 +165,7 @@ fn post(path: &str, body: &'static str) -> justsse::http::Request<Full<Bytes>> {
         .expect("request")
 }
 
-async fn datas(reader: &mut EventReader) -> Vec<String> {
+async fn datas(reader: &mut LiveEvents) -> Vec<String> {
     let mut out = Vec::new();
     while let Some(event) = reader.next().await {
         out.push(event.data);
@@ -179,16 +179,16 @@ async fn a_post_with_a_json_body_answers_with_an_event_stream() {
     let response = send(server.addr, post("/v1/complete", r#"{"words": 3}"#)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
-    let mut reader = EventReader::new(response);
+    let mut reader = LiveEvents::new(response);
     assert_eq!(datas(&mut reader).await, ["w0", "w1", "w2", "[DONE]"]);
 
     let by_hand = send(server.addr, post("/by-hand", r#"{"words": 2}"#)).await;
-    let mut reader = EventReader::new(by_hand);
+    let mut reader = LiveEvents::new(by_hand);
     assert_eq!(datas(&mut reader).await, ["h0", "h1"]);
 
     let legacy = send(server.addr, post("/v1/legacy", "{}")).await;
     assert_eq!(legacy.status(), 200, "mounted on POST");
-    assert_eq!(datas(&mut EventReader::new(legacy)).await, ["legacy"]);
+    assert_eq!(datas(&mut LiveEvents::new(legacy)).await, ["legacy"]);
 }
 
 #[tokio::test]
@@ -246,7 +246,7 @@ async fn the_request_chooses_json_or_a_stream() {
     .await;
     assert_eq!(streamed.headers()["content-type"], "text/event-stream");
     assert_eq!(
-        datas(&mut EventReader::new(streamed)).await,
+        datas(&mut LiveEvents::new(streamed)).await,
         ["w0", "w1", "w2"]
     );
 }
@@ -289,7 +289,7 @@ async fn the_work_stops_when_the_client_leaves_on_http1_and_h2() {
             false => send(server.addr, request).await,
             true => send_h2(server.addr, request).await,
         };
-        let mut reader = EventReader::new(response);
+        let mut reader = LiveEvents::new(response);
         for _ in 0..5 {
             assert_eq!(reader.next().await.expect("a token").data, "w");
         }
@@ -302,7 +302,7 @@ async fn the_work_stops_when_the_client_leaves_on_http1_and_h2() {
 
 /// The bytes a stream sends within `window`.
 async fn bytes_within(server: &TestServer, path: &str, window: Duration) -> String {
-    let mut reader = EventReader::new(send(server.addr, post(path, "{}")).await);
+    let mut reader = LiveEvents::new(send(server.addr, post(path, "{}")).await);
     let _ = tokio::time::timeout(window, async { while reader.chunk().await.is_some() {} }).await;
     String::from_utf8_lossy(&reader.raw).into_owned()
 }

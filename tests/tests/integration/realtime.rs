@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use justsse::hub::{MemoryConfig, RESYNC};
 use justsse::prelude::*;
-use justsse_tests::{EventReader, TestServer, events, json, request, send};
+use justsse_tests::{LiveEvents, TestServer, events, json, request, send};
 use serde::Serialize;
 
 struct Live {
@@ -105,14 +105,14 @@ async fn a_client_that_reconnects_with_last_event_id_gets_exactly_the_missed_eve
     for n in 0..3 {
         assert_eq!(reader.next().await.expect("event").data, n.to_string());
     }
-    let last = reader.parser().last_event_id().to_owned();
+    let last = reader.last_event_id().to_owned();
     assert!(!last.is_empty());
     drop(reader);
 
     for n in 3..7 {
         publish(&hub, "t1", n.to_string()).await;
     }
-    let mut resumed = EventReader::new(send(server.addr, with_last_id("/topics/t1", &last)).await);
+    let mut resumed = LiveEvents::new(send(server.addr, with_last_id("/topics/t1", &last)).await);
     for n in 3..7 {
         assert_eq!(
             resumed.next().await.expect("missed event").data,
@@ -133,12 +133,12 @@ async fn a_client_too_far_behind_gets_resync_then_live_events() {
     let (_, mut reader) = events(server.addr, "/topics/t2").await;
     publish(&hub, "t2", "first".into()).await;
     reader.next().await.expect("first");
-    let last = reader.parser().last_event_id().to_owned();
+    let last = reader.last_event_id().to_owned();
     drop(reader);
     for n in 0..10 {
         publish(&hub, "t2", n.to_string()).await;
     }
-    let mut resumed = EventReader::new(send(server.addr, with_last_id("/topics/t2", &last)).await);
+    let mut resumed = LiveEvents::new(send(server.addr, with_last_id("/topics/t2", &last)).await);
     let resync = resumed.next().await.expect("resync");
     assert_eq!(resync.event_type, RESYNC);
     assert_eq!(resync.data, r#"{"reason":"too_old"}"#);
@@ -161,7 +161,7 @@ async fn a_resume_id_in_another_spelling_is_unknown() {
     drop(reader);
 
     let mut canonical =
-        EventReader::new(send(server.addr, with_last_id("/topics/t3", &first)).await);
+        LiveEvents::new(send(server.addr, with_last_id("/topics/t3", &first)).await);
     assert_eq!(canonical.next().await.expect("replayed").data, "1");
 
     for other in [
@@ -170,7 +170,7 @@ async fn a_resume_id_in_another_spelling_is_unknown() {
         format!("+{epoch}-{seq}"),
     ] {
         let mut resumed =
-            EventReader::new(send(server.addr, with_last_id("/topics/t3", &other)).await);
+            LiveEvents::new(send(server.addr, with_last_id("/topics/t3", &other)).await);
         let resync = resumed.next().await.expect("resync");
         assert_eq!(resync.event_type, RESYNC, "{other}");
         assert_eq!(resync.data, r#"{"reason":"unknown_id"}"#, "{other}");

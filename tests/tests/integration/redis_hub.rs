@@ -8,7 +8,7 @@ use justsse::hub::{
     Hub, HubError, MemoryConfig, RESYNC, RedisBackend, RedisConfig, Subscription, conformance,
 };
 use justsse::prelude::*;
-use justsse_tests::{DEADLINE, EventReader, RedisServer, TestServer, events, request, send};
+use justsse_tests::{DEADLINE, LiveEvents, RedisServer, TestServer, events, request, send};
 
 async fn redis_hub(server: &RedisServer, replay: usize) -> Hub<String> {
     let mut config = RedisConfig::new(server.url());
@@ -178,7 +178,7 @@ async fn two_instances_share_one_stream_and_a_reconnect_may_land_on_either() {
         .header("last-event-id", &last)
         .body(http_body_util::Full::<bytes::Bytes>::default())
         .expect("request");
-    let mut back_on_b = EventReader::new(send(b.addr, resume).await);
+    let mut back_on_b = LiveEvents::new(send(b.addr, resume).await);
     for n in 5..8 {
         assert_eq!(
             back_on_b.next().await.expect("missed event").data,

@@ -101,10 +101,7 @@ async fn fifty_open_streams_end_and_the_server_returns_within_the_grace() {
             (last.event_type.as_str(), last.data.as_str()),
             ("bye", "restarting")
         );
-        assert_eq!(
-            reader.parser().reconnection_time(),
-            Some(Duration::from_secs(5))
-        );
+        assert_eq!(reader.retry(), Some(Duration::from_secs(5)));
         assert_eq!(reader.next().await, None, "the stream ended");
     }
     returns_within(task, grace + Duration::from_secs(1)).await;

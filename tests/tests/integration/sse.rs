@@ -236,8 +236,5 @@ async fn a_retry_hint_is_sent_first() {
         "{:?}",
         String::from_utf8_lossy(&reader.raw)
     );
-    assert_eq!(
-        reader.parser().reconnection_time(),
-        Some(Duration::from_millis(2500))
-    );
+    assert_eq!(reader.retry(), Some(Duration::from_millis(2500)));
 }

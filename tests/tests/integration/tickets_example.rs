@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use http_body_util::Full;
-use justsse_tests::{EventReader, TestServer, json, request, send};
+use justsse_tests::{LiveEvents, TestServer, json, request, send};
 
 async fn server() -> TestServer {
     TestServer::start(tickets::app().into_router().expect("app builds")).await
@@ -66,7 +66,7 @@ async fn comments_reach_admins_live_and_survive_a_reconnect() {
     .await;
 
     let bearer = Some(("authorization", "Bearer admin-token"));
-    let mut live = EventReader::new(send(server.addr, watch("/tickets/1/events", bearer)).await);
+    let mut live = LiveEvents::new(send(server.addr, watch("/tickets/1/events", bearer)).await);
     let connected = live.next().await.expect("connected");
     assert_eq!(connected.event_type, "connected");
     assert_eq!(connected.data, r#"{"id":1,"subject":"printer on fire"}"#);
@@ -87,7 +87,7 @@ async fn comments_reach_admins_live_and_survive_a_reconnect() {
         comment.data,
         r#"{"id":1,"body":"on it\nevent: fake\n\ndata: x"}"#
     );
-    let last = live.parser().last_event_id().to_owned();
+    let last = live.last_event_id().to_owned();
     drop(live);
 
     send(
@@ -104,7 +104,7 @@ async fn comments_reach_admins_live_and_survive_a_reconnect() {
     resume
         .headers_mut()
         .insert("last-event-id", last.parse().expect("header"));
-    let mut back = EventReader::new(send(server.addr, resume).await);
+    let mut back = LiveEvents::new(send(server.addr, resume).await);
     assert_eq!(
         back.next().await.expect("connected").event_type,
         "connected"
@@ -183,7 +183,7 @@ async fn two_instances_on_one_redis_share_comment_streams() {
         send(server.addr, post("/tickets", r#"{"subject": "shared"}"#)).await;
     }
     let bearer = Some(("authorization", "Bearer admin-token"));
-    let mut on_b = EventReader::new(send(b.addr, watch("/tickets/1/events", bearer)).await);
+    let mut on_b = LiveEvents::new(send(b.addr, watch("/tickets/1/events", bearer)).await);
     assert_eq!(
         on_b.next().await.expect("connected").event_type,
         "connected"

@@ -17,7 +17,7 @@ use justsse::hub::Hub;
 use justsse::prelude::*;
 use justsse::{Disconnected, route};
 use justsse_tests::tls::TestCert;
-use justsse_tests::{DEADLINE, EventReader, TestServer, http, request, returns_within};
+use justsse_tests::{DEADLINE, LiveEvents, TestServer, http, request, returns_within};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
@@ -134,7 +134,7 @@ async fn publish(hub: &Hub, from: usize, count: usize, size: usize) {
 
 /// Waits until `reader` has received event number `last`; returns how many
 /// events it saw.
-async fn read_through(reader: &mut EventReader, last: usize) -> usize {
+async fn read_through(reader: &mut LiveEvents, last: usize) -> usize {
     let mut seen = 0;
     loop {
         let event = reader.next().await.expect("an event");
@@ -170,7 +170,7 @@ async fn http2_over_tls_carries_twenty_streams_on_one_connection() {
     for _ in 0..20 {
         let response = send_h2(&mut sender, get("/events")).await;
         assert_eq!(response.status(), 200);
-        readers.push(EventReader::new(response));
+        readers.push(LiveEvents::new(response));
     }
     publish(&served.hub, 1, 3, 10).await;
     for reader in &mut readers {
@@ -198,7 +198,7 @@ async fn http1_over_tls_when_the_client_offers_only_http1() {
     let response = sender.send_request(get("/events")).await.expect("response");
     assert_eq!(response.status(), 200);
     assert_eq!(response.version(), http::Version::HTTP_11);
-    let mut reader = EventReader::new(response);
+    let mut reader = LiveEvents::new(response);
     publish(&served.hub, 1, 1, 10).await;
     assert_eq!(reader.next().await.expect("event").data.trim(), "1");
 }
@@ -294,7 +294,7 @@ async fn a_stream_whose_reader_stopped_does_not_stall_its_siblings() {
     // Never read: its window (64 KiB) fills, and the server must hold its
     // events back without holding back the other stream's.
     let stalled = send_h2(&mut sender, get("/events")).await;
-    let mut reader = EventReader::new(send_h2(&mut sender, get("/events")).await);
+    let mut reader = LiveEvents::new(send_h2(&mut sender, get("/events")).await);
 
     // 2 MiB in batches of 100 events of 1 KiB, each batch read by the live
     // stream before the next is published.
@@ -308,7 +308,7 @@ async fn a_stream_whose_reader_stopped_does_not_stall_its_siblings() {
 
     // The stalled stream was held back, not buffered without end: read now,
     // it has fallen behind and is told to resync.
-    let mut stalled = EventReader::new(stalled);
+    let mut stalled = LiveEvents::new(stalled);
     loop {
         let event = stalled.next().await.expect("an event");
         assert_ne!(
@@ -386,7 +386,7 @@ async fn keep_alive_pings_find_a_peer_that_vanished() {
         .await
         .expect("handshake");
     let mut sender = h2_client(tls).await;
-    let mut reader = EventReader::new(send_h2(&mut sender, get("/held")).await);
+    let mut reader = LiveEvents::new(send_h2(&mut sender, get("/held")).await);
     assert_eq!(reader.next().await.expect("event").data, "open");
 
     // The stream is in flight, so the connection is never idle: only a ping
@@ -405,7 +405,7 @@ async fn shutdown_ends_every_http2_stream_within_the_grace() {
     let mut sender = h2_client(tls).await;
     let mut readers = Vec::new();
     for _ in 0..5 {
-        readers.push(EventReader::new(send_h2(&mut sender, get("/held")).await));
+        readers.push(LiveEvents::new(send_h2(&mut sender, get("/held")).await));
     }
     for reader in &mut readers {
         assert_eq!(reader.next().await.expect("event").data, "open");

@@ -10,7 +10,7 @@ use http_body_util::Full;
 use justsse::http::{HeaderValue, header::HeaderName};
 use justsse::prelude::*;
 use justsse::{Next, Request, Response};
-use justsse_tests::{EventReader, TestServer, request, send};
+use justsse_tests::{LiveEvents, TestServer, request, send};
 use tokio::sync::Notify;
 use tracing::Instrument;
 
@@ -147,7 +147,7 @@ async fn a_stream_keeps_flowing_after_its_wraps_returned() {
     // Every wrap has returned: the head is here, with what each added.
     assert_eq!(orders(&response), ["route", "controller", "app"]);
     assert!(response.headers().contains_key("x-response-micros"));
-    let mut reader = EventReader::new(response);
+    let mut reader = LiveEvents::new(response);
     assert_eq!(reader.next().await.expect("first").data, "1");
     next.notify_one();
     assert_eq!(reader.next().await.expect("second").data, "2");

@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 
+use justsse::client::EventReader;
 use justsse::http::StatusCode;
 use justsse::hub::{Hub, MemoryConfig, RESYNC};
-use justsse::test::{TestClient, TestEvents};
+use justsse::test::TestClient;
 use serde_json::{Value, json};
 
 const ADMIN: &str = "Bearer admin-token";
@@ -27,7 +28,7 @@ fn add(seen: &mut BTreeMap<u64, String>, comment: &Value) {
     seen.insert(id, body);
 }
 
-async fn watch(client: &TestClient, last: Option<&str>) -> TestEvents {
+async fn watch(client: &TestClient, last: Option<&str>) -> EventReader {
     let mut request = client
         .sse("/tickets/1/events")
         .header("authorization", ADMIN);
