@@ -115,10 +115,7 @@ impl Body {
     /// bodies are left as they are.
     pub fn retry_hint(&mut self, after: std::time::Duration) {
         if let Kind::Sse(body) = &mut self.kind {
-            let mut hint = bytes::BytesMut::new();
-            // A retry-only event is always valid.
-            let _ = crate::sse::encode(&crate::sse::Event::new().retry(after), &mut hint);
-            body.default_retry(&hint);
+            body.default_retry(&crate::sse::retry_hint(after));
         }
     }
 

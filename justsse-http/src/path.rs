@@ -69,6 +69,29 @@ impl RoutePath {
         &self.params
     }
 
+    /// The path with its parameters' names left out: two routes of one
+    /// shape match the same requests.
+    ///
+    /// ```
+    /// use justsse_http::RoutePath;
+    ///
+    /// let a = RoutePath::parse("/tickets/:ticket/files/*rest").unwrap();
+    /// let b = RoutePath::parse("/tickets/:id/files/*path").unwrap();
+    /// assert_eq!(a.shape(), "/tickets/:/files/*");
+    /// assert_eq!(a.shape(), b.shape());
+    /// ```
+    pub fn shape(&self) -> String {
+        self.written
+            .split('/')
+            .map(|segment| match segment.as_bytes().first() {
+                Some(b':') => ":",
+                Some(b'*') => "*",
+                _ => segment,
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
     /// Checks `path` and rewrites it for matchit.
     ///
     /// ```

@@ -31,7 +31,7 @@ pub fn parse_param<P: PathParam>(cx: &Context, name: &str) -> Result<P::Raw, Htt
         .head()
         .param(name)
         .ok_or_else(|| HttpError::bad_request(format!("missing path parameter `{name}`")))?;
-    P::parse(raw).map_err(|err| HttpError::bad_request(format!("path parameter `{name}`: {err}")))
+    P::parse(raw).map_err(|err| crate::param::malformed(name, err))
 }
 
 /// Resolves a parsed path parameter: 404 naming it when nothing matches.
@@ -42,10 +42,10 @@ pub async fn resolve_param<P: PathParam>(
 ) -> Result<P, HttpError> {
     match P::resolve(raw, cx.app()).await? {
         Some(value) => Ok(value),
-        None => Err(HttpError::not_found(format!(
-            "no {name} `{}`",
-            cx.head().param(name).unwrap_or_default()
-        ))),
+        None => Err(crate::param::not_found(
+            name,
+            cx.head().param(name).unwrap_or_default(),
+        )),
     }
 }
 

@@ -7,6 +7,16 @@ use justsse_http::HttpError;
 
 use crate::state::AppState;
 
+/// The 400 of a path parameter whose text does not parse.
+pub(crate) fn malformed(name: &str, err: impl std::fmt::Display) -> HttpError {
+    HttpError::bad_request(format!("path parameter `{name}`: {err}"))
+}
+
+/// The 404 of a path parameter that names nothing.
+pub(crate) fn not_found(name: &str, text: &str) -> HttpError {
+    HttpError::not_found(format!("no {name} `{text}`"))
+}
+
 /// A type a `:name` path segment can bind to.
 ///
 /// Implemented for integers, floats, `bool`, `char`, `String` and the IP address

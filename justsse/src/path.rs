@@ -7,7 +7,7 @@ use justsse_http::HttpError;
 
 use crate::context::Context;
 use crate::extract::Extract;
-use crate::param::{Needs, PathParam};
+use crate::param::{self, Needs, PathParam};
 
 /// The path parameters of a hand-built route, in path order: one as `Path<T>`,
 /// several as `Path<(A, B)>` or `Path<(A, B, C)>`. Each is a [`PathParam`]: a
@@ -47,14 +47,14 @@ fn parse<P: PathParam>(cx: &Context, index: usize, count: usize) -> Result<P::Ra
             "Path<..> of {count} parameter(s) on a route with {found}"
         )));
     };
-    P::parse(text).map_err(|err| HttpError::bad_request(format!("path parameter `{name}`: {err}")))
+    P::parse(text).map_err(|err| param::malformed(name, err))
 }
 
 /// Resolves the `index`th parameter (404 naming it when nothing matches).
 async fn resolve<P: PathParam>(cx: &Context, index: usize, raw: P::Raw) -> Result<P, HttpError> {
     P::resolve(raw, cx.app()).await?.ok_or_else(|| {
         let (name, text) = cx.head().params().iter().nth(index).unwrap_or_default();
-        HttpError::not_found(format!("no {name} `{text}`"))
+        param::not_found(name, text)
     })
 }
 

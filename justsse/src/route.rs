@@ -238,14 +238,16 @@ where
         S::require(&mut needs);
         H::require(&mut needs);
         let mut types = needs.path_types.into_iter();
-        let params: Vec<(&'static str, &'static str)> = path
-            .split('/')
-            .filter_map(|segment| {
-                segment
-                    .strip_prefix(':')
-                    .or_else(|| segment.strip_prefix('*'))
+        // An invalid path has no parameters here; the router refuses it.
+        let names = justsse_http::RoutePath::parse(path)
+            .map(|path| path.params().to_vec())
+            .unwrap_or_default();
+        let params: Vec<(&'static str, &'static str)> = names
+            .into_iter()
+            .map(|name| {
+                let name: &'static str = Box::leak(name.into_boxed_str());
+                (name, types.next().unwrap_or(""))
             })
-            .map(|name| (name, types.next().unwrap_or("")))
             .collect();
         // A route is described once, when the app is configured: its table
         // row lives as long as the program, like a controller's.

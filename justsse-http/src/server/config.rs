@@ -5,7 +5,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 
 use crate::server::Error;
-use crate::sse::{Event, KeepAlive, StreamDefaults, encode};
+use crate::sse::{Event, KeepAlive, StreamDefaults, encode, retry_hint};
 use crate::stream_limits::StreamLimits;
 
 /// Limits and defaults of a [`Server`](crate::Server).
@@ -244,10 +244,7 @@ impl ServerConfig {
     /// A `retry:` hint sent first on every event stream that sets none itself:
     /// how long browsers wait before reconnecting (theirs is about 3 s).
     pub fn retry(mut self, after: Duration) -> Self {
-        let mut buf = BytesMut::new();
-        // A retry-only event is always valid.
-        let _ = encode(&Event::new().retry(after), &mut buf);
-        self.streams.retry = Some(buf.freeze());
+        self.streams.retry = Some(retry_hint(after));
         self
     }
 

@@ -5,6 +5,14 @@ use bytes::{BufMut, BytesMut};
 
 use super::event::{Event, EventError};
 
+/// A `retry:` line telling clients to wait `after` before reconnecting,
+/// encoded (a retry-only event is always valid).
+pub(crate) fn retry_hint(after: std::time::Duration) -> bytes::Bytes {
+    let mut buf = BytesMut::new();
+    let _ = encode(&Event::new().retry(after), &mut buf);
+    buf.freeze()
+}
+
 /// Appends `event` to `buf` in the `text/event-stream` format, or leaves `buf`
 /// untouched and returns why if the event is invalid.
 ///

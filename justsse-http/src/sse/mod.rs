@@ -17,6 +17,7 @@ pub use keep_alive::KeepAlive;
 
 pub(crate) use body::{SseBody, StreamDefaults};
 pub use encode::encode;
+pub(crate) use encode::retry_hint;
 
 use crate::body::Body;
 use crate::error::{BoxError, HttpError};

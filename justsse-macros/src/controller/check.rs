@@ -1,5 +1,7 @@
 //! Checks across routes once each is parsed.
 
+use justsse_http::RoutePath;
+
 use crate::ctxt::Ctxt;
 
 use super::ast::{Method, RouteModel};
@@ -8,16 +10,10 @@ use super::ast::{Method, RouteModel};
 pub(super) fn check_duplicates(cx: &mut Ctxt, routes: &[RouteModel]) {
     // (is an event stream, method, path with parameter names erased)
     let shapes = |route: &RouteModel| {
-        let path: Vec<String> = route
-            .path
-            .split('/')
-            .map(|segment| match segment.chars().next() {
-                Some(':') => ":".to_owned(),
-                Some('*') => "*".to_owned(),
-                _ => segment.to_owned(),
-            })
-            .collect();
-        let path = path.join("/");
+        // Each path was checked when its route was parsed.
+        let path = RoutePath::parse(&route.path)
+            .map(|path| path.shape())
+            .unwrap_or_else(|_| route.path.clone());
         let mut shapes = vec![(
             route.method == Method::Sse,
             route.method.http(),
