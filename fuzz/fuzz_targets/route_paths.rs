@@ -3,7 +3,7 @@
 //! number that parses prints back as the same text: no `+1`, `01`, spaces).
 #![no_main]
 
-use justsse::PathParam;
+use justsse::extract::PathParam;
 use justsse_http::RoutePath;
 use libfuzzer_sys::fuzz_target;
 

@@ -70,7 +70,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
                 }
             }
 
-            fn to_event(&self) -> ::core::result::Result<::justsse::Event, ::justsse::EventError> {
+            fn to_event(&self) -> ::core::result::Result<::justsse::Event, ::justsse::response::EventError> {
                 match self {
                     #(#event_arms)*
                 }

@@ -306,7 +306,7 @@ pub trait RequireByExtract {
     fn require_arg(&self, mount: &mut Mount<'_>, info: &'static RouteInfo);
 }
 
-impl<T: crate::Extract> RequireByExtract for Probe<T> {
+impl<T: crate::extract::Extract> RequireByExtract for Probe<T> {
     fn require_arg(&self, mount: &mut Mount<'_>, info: &'static RouteInfo) {
         mount.require_arg::<T>(info);
     }

@@ -140,7 +140,7 @@ impl App {
     /// streaming after it returns.
     ///
     /// ```
-    /// use justsse::{App, Next, Request, Response};
+    /// use justsse::{App, Request, Response, middleware::Next};
     ///
     /// async fn server_header(req: Request, next: Next) -> Response {
     ///     let mut response = next.run(req).await;
@@ -167,7 +167,7 @@ impl App {
     /// setting it in the [`config`](Self::config), after it.
     ///
     /// ```no_run
-    /// use justsse::{App, TlsConfig};
+    /// use justsse::{App, tls::TlsConfig};
     ///
     /// # async fn run() -> Result<(), justsse::Error> {
     /// App::new()
@@ -225,7 +225,7 @@ impl App {
         self.routes.push(RouteInfo {
             method: "GET",
             path,
-            kind: crate::RouteKind::Json,
+            kind: crate::route::RouteKind::Json,
             handler: "openapi",
             params: &[],
             uses: &[],

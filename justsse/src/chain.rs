@@ -9,7 +9,7 @@ use std::future::Future;
 use justsse_http::HttpError;
 
 use crate::context::Context;
-use crate::extract::Extract;
+use crate::extractors::Extract;
 use crate::param::Needs;
 
 /// The index of the list's head.
@@ -86,7 +86,7 @@ impl<C: Pick<T, I>, T, I> InChain<C, I> for T {
 #[diagnostic::on_unimplemented(
     message = "no middleware in this route's chain provides `{T}`, and it is not an extractor",
     label = "not a path parameter, not returned by any middleware (`#[uses(...)]`, `.uses(...)`), not `Extract`",
-    note = "add a middleware that returns `Result<{T}, HttpError>` to the route's chain, bind it to a `:name` in the path, or implement `justsse::Extract` for it"
+    note = "add a middleware that returns `Result<{T}, HttpError>` to the route's chain, bind it to a `:name` in the path, or implement `justsse::extract::Extract` for it"
 )]
 pub trait Take<T, I> {
     /// The chain without the taken value.
@@ -124,7 +124,7 @@ pub struct Chained<I>(I);
 #[diagnostic::on_unimplemented(
     message = "no middleware in this route's chain provides `{Self}`, and it is not an extractor",
     label = "not a path parameter, not returned by any middleware (`#[uses(...)]`, `.uses(...)`), not `Extract`",
-    note = "add a middleware that returns `Result<{Self}, HttpError>` to the route's chain, bind it to a `:name` in the path, or implement `justsse::Extract` for it"
+    note = "add a middleware that returns `Result<{Self}, HttpError>` to the route's chain, bind it to a `:name` in the path, or implement `justsse::extract::Extract` for it"
 )]
 pub trait Arg<C, M>: Sized {
     /// The chain after this argument.

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::context::Context;
 use crate::describe::Describer;
-use crate::extract::Extract;
+use crate::extractors::Extract;
 use crate::middleware::Middleware;
 use crate::param::{Needs, PathParam};
 use crate::state::AppState;
@@ -149,7 +149,7 @@ impl RouteKind {
     /// The kind of a plain route whose handler returns a body of `kind`.
     ///
     /// ```
-    /// use justsse::{BodyKind, RouteKind};
+    /// use justsse::{response::BodyKind, route::RouteKind};
     ///
     /// assert_eq!(RouteKind::plain(BodyKind::Html), RouteKind::Html);
     /// assert_eq!(RouteKind::plain(BodyKind::Unknown).label(), "response");

@@ -247,7 +247,7 @@ mod with_schemas {
     use serde_json::Value;
 
     use super::{Describe, DescribeArg, DescribeOutput, DescribeParam, DescribeValue};
-    use crate::extract::Query;
+    use crate::extractors::Query;
     use crate::probe::Probe;
 
     impl<T: JsonSchema> DescribeArg for Probe<Json<T>> {
@@ -302,13 +302,13 @@ mod with_schemas {
         }
     }
 
-    impl<T: JsonSchema> DescribeOutput for Probe<crate::JsonOrStream<T>> {
+    impl<T: JsonSchema> DescribeOutput for Probe<crate::response::JsonOrStream<T>> {
         fn describe_output(&self, d: &mut Describe<'_>) {
             d.response = Some(d.schema::<T>());
         }
     }
 
-    impl<T: JsonSchema, E> DescribeOutput for Probe<Result<crate::JsonOrStream<T>, E>> {
+    impl<T: JsonSchema, E> DescribeOutput for Probe<Result<crate::response::JsonOrStream<T>, E>> {
         fn describe_output(&self, d: &mut Describe<'_>) {
             d.response = Some(d.schema::<T>());
         }

@@ -36,8 +36,27 @@
 //! }
 //! ```
 //!
+//! **Start with [the guide](guide)**: controllers, path parameters, middleware
+//! and guards, events and streams (typed, resumable, started by a `POST`), the
+//! hub, progressive enhancement, testing, HTTPS, deployment and OpenAPI, each
+//! with code that compiles. The attributes' options are listed on each macro
+//! ([`controller`], [`get`], [`sse`], [`uses`], [`guard`], [`wrap`], [`SseEvent`]).
+//!
 //! Routes can be built without macros, with the same typed chain: see
 //! [`route`]. The runtime underneath works by hand too: see [`runtime`].
+//!
+//! Where things are: the names most applications use are at the root and in
+//! the [`prelude`]; handler arguments in [`extract`]; what handlers answer in
+//! [`response`]; the route table and hand-built routes in [`route`];
+//! middleware in [`middleware`]; topics, resumption and scale-out in [`hub`];
+//! clients in [`client`]; the test client in `test` and OpenAPI in `openapi`
+//! (features of the same names).
+//!
+//! Examples in the repository (`cargo run -p <name>`): `tickets` (the
+//! contract the guide builds: JSON routes, typed events, auth, a hub topic per
+//! ticket, OpenAPI, Redis), `dashboard` (a browser page on one stream),
+//! `assistant` (an OpenAI-compatible streaming API, judged by the official SDK)
+//! and `mcp` (an MCP server over Streamable HTTP, judged by the official SDKs).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod app;
@@ -46,7 +65,7 @@ pub mod client;
 mod context;
 mod controller;
 mod describe;
-mod extract;
+mod extractors;
 pub mod hub;
 pub mod middleware;
 mod number;
@@ -68,31 +87,59 @@ pub mod test;
 #[doc(hidden)]
 pub mod __private;
 
+/// The justsse guide, the same as `docs/guide.md` in the repository; its code
+/// compiles as doctests.
+#[doc = include_str!("../guide.md")]
+pub mod guide {}
+
+// The names most applications use; the rest are in the modules named for
+// what they hold (`extract`, `response`, `route`, `middleware`, `runtime`...).
 pub use app::{App, Error};
-pub use context::Context;
-pub use controller::{RouteInfo, RouteKind, RouteTable};
-pub use extract::{Disconnected, Extract, LastEventId, Query, State};
+pub use extractors::{Disconnected, LastEventId, Query, State};
 pub use hub::Hub;
 pub use justsse_http::http;
 pub use justsse_http::{
-    AppLayer, AppService, Body, BodyError, BodyKind, Created, Event, EventError, Html, HttpError,
-    IntoResponse, Json, KeepAlive, Next, Request, RequestHead, Response, ServerConfig, Sse, Wrap,
+    Created, Event, Html, HttpError, IntoResponse, Json, KeepAlive, Request, RequestHead, Response,
+    ServerConfig, Sse,
 };
-#[cfg(feature = "tls")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
-pub use justsse_http::{TlsConfig, rustls};
 pub use justsse_macros::{
     SseEvent, controller, delete, get, guard, patch, post, put, sse, uses, wrap,
 };
-pub use param::{Needs, PathParam, Resolve};
-pub use path::{FromPath, Path};
+pub use param::Resolve;
 pub use progressive::Channel;
-#[cfg(feature = "openapi")]
-#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
-pub use schemars;
 pub use sse_event::SseEvent;
-pub use state::AppState;
-pub use stream::{EventStream, JsonOrStream};
+pub use stream::EventStream;
+
+/// What a handler takes: values read from the request ([`Extract`](extract::Extract)
+/// types), path parameters ([`PathParam`](extract::PathParam), [`Path`](extract::Path)),
+/// the app's state, and the context they are read from. The common ones are at
+/// the crate's root too.
+pub mod extract {
+    pub use crate::context::Context;
+    pub use crate::extractors::{Disconnected, Extract, LastEventId, Query, State};
+    pub use crate::param::{Needs, PathParam, Resolve};
+    pub use crate::path::{FromPath, Path};
+    pub use crate::state::AppState;
+    pub use justsse_http::BodyError;
+}
+
+/// What a handler answers with: bodies, their kinds, and the errors of events.
+/// The common ones are at the crate's root too.
+pub mod response {
+    pub use crate::stream::JsonOrStream;
+    pub use justsse_http::{
+        Body, BodyKind, Created, Event, EventError, Html, IntoResponse, Json, KeepAlive, Response,
+        Sse,
+    };
+}
+
+/// HTTPS with rustls: a [`TlsConfig`](tls::TlsConfig) for
+/// [`App::tls`](crate::App::tls).
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub mod tls {
+    pub use justsse_http::{TlsConfig, rustls};
+}
 
 /// The runtime wired by hand, without controllers: a [`Router`](runtime::Router)
 /// of handler functions, a [`Server`](runtime::Server) with its own
@@ -138,10 +185,6 @@ pub mod prelude {
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
-
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide.md")]
-struct GuideDoctests;
 
 #[cfg(all(doctest, feature = "redis"))]
 #[doc = include_str!("../../docs/scaling.md")]

@@ -5,6 +5,10 @@
 //! chain produced, or any [`Extract`] type (`State<T>`, `Query<T>`, a header
 //! map, ...). Which one is inferred from the function's signature: borrowed
 //! arguments are [`Borrowed`], owned ones are extracted, up to four in any order.
+//!
+//! Wrapping middleware (`#[wrap]`, [`Wrap`] with [`Next`]) sees the request and
+//! the response around the rest; tower layers ([`AppLayer`]) fit around the
+//! whole app.
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -13,8 +17,10 @@ use justsse_http::{HttpError, RequestHead};
 
 use crate::chain::{Chained, Pick};
 use crate::context::Context;
-use crate::extract::Extract;
+use crate::extractors::Extract;
 use crate::param::Needs;
+
+pub use justsse_http::{AppLayer, AppService, Next, Wrap};
 
 /// Marks a borrowed middleware argument `&A`, found at `I`.
 #[derive(Debug)]

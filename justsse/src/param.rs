@@ -106,7 +106,7 @@ impl Needs<'_> {
 #[macro_export]
 macro_rules! from_str_param {
     ($($ty:ty),+ $(,)?) => {$(
-        impl $crate::PathParam for $ty {
+        impl $crate::extract::PathParam for $ty {
             type Raw = $ty;
 
             fn parse(raw: &str) -> ::core::result::Result<$ty, ::std::string::String> {
@@ -115,7 +115,7 @@ macro_rules! from_str_param {
 
             fn resolve(
                 raw: $ty,
-                _: &$crate::AppState,
+                _: &$crate::extract::AppState,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<::core::option::Option<$ty>, $crate::HttpError>,
             > + ::core::marker::Send {

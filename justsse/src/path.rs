@@ -6,7 +6,7 @@ use std::future::Future;
 use justsse_http::HttpError;
 
 use crate::context::Context;
-use crate::extract::Extract;
+use crate::extractors::Extract;
 use crate::param::{self, Needs, PathParam};
 
 /// The path parameters of a hand-built route, in path order: one as `Path<T>`,
@@ -17,7 +17,7 @@ use crate::param::{self, Needs, PathParam};
 ///
 /// ```
 /// use justsse::prelude::*;
-/// use justsse::{Path, route};
+/// use justsse::{route, extract::Path};
 ///
 /// async fn comment(Path((ticket, n)): Path<(u64, u32)>) -> String {
 ///     format!("comment {n} of ticket {ticket}")

@@ -4,7 +4,7 @@
 //! (what an argument needs) and OpenAPI (what it documents) both use it.
 
 /// A handler argument's type, probed for what it needs from the app when the
-/// route is mounted: an [`Extract`](crate::Extract) type declares it
+/// route is mounted: an [`Extract`](crate::extract::Extract) type declares it
 /// (`RequireByExtract`), any other argument (a chain value) needs nothing
 /// (`RequireNothing`). Method lookup on `&Probe<T>` tries the first before
 /// the second, so no specialization is needed.

@@ -12,7 +12,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::context::Context;
-use crate::extract::Extract;
+use crate::extractors::Extract;
 
 /// How many updates may wait for a slow client before `send` waits.
 const CHANNEL_CAPACITY: usize = 32;

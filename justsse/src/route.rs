@@ -5,7 +5,7 @@
 //! Each [`uses`](Route::uses) runs a [middleware](crate::middleware::Middleware) whose
 //! value joins the chain; each [`guard`](Route::guard) borrows chain values and
 //! answers 403 (or its own error) when it says no; the handler's arguments are
-//! taken from the chain by type, or read from the request ([`Extract`](crate::Extract)). A type
+//! taken from the chain by type, or read from the request ([`Extract`](crate::extract::Extract)). A type
 //! nothing provides is a compile error naming it, at the call that asks for it.
 //!
 //! ```
@@ -46,11 +46,13 @@ use justsse_http::{HttpError, IntoResponse, MethodRouter, Request, Response, Wra
 
 use crate::chain::{Arg, Guard};
 use crate::context::Context;
-use crate::controller::{Mount, RouteInfo, RouteKind};
+use crate::controller::Mount;
 use crate::describe::Describer;
 use crate::middleware::Middleware;
 use crate::param::Needs;
 use crate::stream::SseResponse;
+
+pub use crate::controller::{RouteInfo, RouteKind, RouteTable};
 
 /// A route under construction: what it answers, its handler, and its chain of
 /// middleware and guards, run in the order written.
@@ -83,7 +85,7 @@ pub struct Plain(Method);
 /// A route answering with an event stream: `GET` ([`sse`]), or a stream
 /// that starts with a request ([`Route::stream`]).
 #[derive(Debug, Clone)]
-pub struct Stream(Method);
+pub struct Streaming(Method);
 
 fn route<K, H>(kind: K, handler: H) -> Route<K, H, ()> {
     Route {
@@ -124,8 +126,8 @@ pub fn delete<H>(handler: H) -> Route<Plain, H, ()> {
 
 /// An event-stream route (`GET` with `Accept: text/event-stream`): the handler
 /// returns an [`EventStream`](crate::EventStream) or an [`Sse`](crate::Sse).
-pub fn sse<H>(handler: H) -> Route<Stream, H, ()> {
-    route(Stream(Method::GET), handler)
+pub fn sse<H>(handler: H) -> Route<Streaming, H, ()> {
+    route(Streaming(Method::GET), handler)
 }
 
 /// How a route kind answers: its methods, and the response its handler's
@@ -134,6 +136,7 @@ pub fn sse<H>(handler: H) -> Route<Stream, H, ()> {
     message = "this route's handler cannot return `{O}`",
     note = "a `get`/`post`/... handler returns a response (`Json<T>`, `Html`, `StatusCode`, a `Result` of these); an `sse` handler returns an `EventStream` or `Sse`"
 )]
+#[doc(hidden)]
 pub trait Respond<O, M>: Send + Sync + 'static {
     /// The route table's kind.
     fn kind(&self) -> RouteKind;
@@ -171,7 +174,7 @@ impl<O: IntoResponse> Respond<O, ()> for Plain {
     }
 }
 
-impl<O: SseResponse<M>, M: 'static> Respond<O, M> for Stream {
+impl<O: SseResponse<M>, M: 'static> Respond<O, M> for Streaming {
     fn kind(&self) -> RouteKind {
         O::KIND
     }
@@ -211,6 +214,7 @@ fn method_name(method: &Method) -> &'static str {
     }
 }
 
+#[doc(hidden)]
 /// What [`App::route`](crate::App::route) mounts: a [`Route`] whose handler
 /// can be called with its chain and whose value fits its kind. `M` is
 /// inferred.
@@ -325,7 +329,7 @@ impl<H, S> Route<Plain, H, S> {
     /// This route answers with an event stream: a stream that starts with a
     /// request, as model output and MCP start theirs with a `POST` and a JSON
     /// body. The handler returns what an [`sse`] handler returns (or a
-    /// [`JsonOrStream`](crate::JsonOrStream) to let the request choose); the
+    /// [`JsonOrStream`](crate::response::JsonOrStream) to let the request choose); the
     /// body is read and checked before the stream's headers are sent.
     ///
     /// ```
@@ -348,9 +352,9 @@ impl<H, S> Route<Plain, H, S> {
     /// let table = app.routes().to_string();
     /// assert!(table.lines().any(|row| row.split_whitespace().take(3).eq(["POST", "/complete", "sse"])));
     /// ```
-    pub fn stream(self) -> Route<Stream, H, S> {
+    pub fn stream(self) -> Route<Streaming, H, S> {
         Route {
-            kind: Stream(self.kind.0),
+            kind: Streaming(self.kind.0),
             handler: self.handler,
             steps: self.steps,
             uses: self.uses,
@@ -431,7 +435,7 @@ impl<K, H, S: Steps> Route<K, H, S> {
         }
     }
 
-    /// Wraps the route in a wrapping middleware (see [`Next`](crate::Next)),
+    /// Wraps the route in a wrapping middleware (see [`Next`](crate::middleware::Next)),
     /// outside the wraps given before.
     pub fn wrap(mut self, wrap: impl Wrap) -> Self {
         self.wraps.push(Box::new(move |methods| methods.wrap(wrap)));
@@ -439,6 +443,7 @@ impl<K, H, S: Steps> Route<K, H, S> {
     }
 }
 
+#[doc(hidden)]
 /// The middleware and guards of a route, as a type-level list.
 pub trait Steps: Send + Sync + 'static {
     /// The chain the steps produce.
@@ -461,6 +466,7 @@ impl Steps for () {
     fn require(_: &mut Needs<'_>) {}
 }
 
+#[doc(hidden)]
 /// A middleware step.
 pub struct Use<F, M>(F, PhantomData<fn() -> M>);
 
@@ -485,6 +491,7 @@ where
     }
 }
 
+#[doc(hidden)]
 /// A guard step.
 pub struct Check<G, M>(G, &'static str, PhantomData<fn() -> M>);
 
@@ -507,11 +514,12 @@ where
     }
 }
 
+#[doc(hidden)]
 /// A handler of a hand-built route: an async function whose arguments (up to
 /// six) come from the chain `C` by type or from the request ([`Extract`]).
 /// `M` describes the arguments and is inferred.
 ///
-/// [`Extract`]: crate::Extract
+/// [`Extract`]: crate::extract::Extract
 pub trait RouteHandler<C, M>: Send + Sync + 'static {
     /// What the handler returns.
     type Output;
@@ -552,6 +560,7 @@ where
     }
 }
 
+#[doc(hidden)]
 /// The argument types of a handler, told by its signature alone, so that
 /// each is then looked for in the chain or among the extractors.
 pub trait HandlerSignature<Args>: Send + Sync + 'static {
@@ -559,6 +568,7 @@ pub trait HandlerSignature<Args>: Send + Sync + 'static {
     type Future: Future + Send;
 }
 
+#[doc(hidden)]
 /// Calls handler `F` with its arguments `Self` taken from chain `C` or the
 /// request.
 pub trait HandlerArgs<F: HandlerSignature<Self>, C, M>: Sized {

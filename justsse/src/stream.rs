@@ -230,7 +230,7 @@ impl<T: SseResponse<M>, M> SseResponse<AsResult<M>> for Result<T, HttpError> {
 ///
 /// ```
 /// use justsse::prelude::*;
-/// use justsse::JsonOrStream;
+/// use justsse::response::JsonOrStream;
 ///
 /// #[derive(serde::Deserialize, schemars::JsonSchema)]
 /// struct Ask { text: String, stream: bool }

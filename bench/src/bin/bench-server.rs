@@ -51,9 +51,9 @@ impl Pace {
 
 mod with_justsse {
     use super::*;
+    use justsse::extract::{Context, Extract};
     use justsse::hub::{Hub, MemoryConfig};
     use justsse::prelude::*;
-    use justsse::{Context, Extract};
 
     /// The raw query string.
     struct RawQuery(Option<String>);
@@ -113,7 +113,7 @@ mod with_justsse {
         });
         let config = ServerConfig::default().keep_alive(KeepAlive::off());
         let mut app = App::new().controller(Bench { hub }).config(config);
-        match justsse::TlsConfig::from_env() {
+        match justsse::tls::TlsConfig::from_env() {
             Ok(Some(tls)) => app = app.tls(tls),
             Ok(None) => {}
             Err(err) => return eprintln!("justsse: {err}"),
@@ -228,7 +228,7 @@ mod with_axum {
             Ok(listener) => listener,
             Err(err) => return eprintln!("axum: {err}"),
         };
-        match justsse::TlsConfig::from_env() {
+        match justsse::tls::TlsConfig::from_env() {
             Ok(Some(tls)) => serve_tls(listener, app, tls).await,
             Ok(None) => {
                 if let Err(err) = axum::serve(listener, app).await {
@@ -244,7 +244,7 @@ mod with_axum {
     async fn serve_tls(
         listener: tokio::net::TcpListener,
         app: axum::Router,
-        tls: justsse::TlsConfig,
+        tls: justsse::tls::TlsConfig,
     ) {
         use hyper_util::rt::{TokioExecutor, TokioIo};
         use hyper_util::service::TowerToHyperService;

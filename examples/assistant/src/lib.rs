@@ -17,10 +17,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use justsse::JsonOrStream;
 use justsse::http::{HeaderValue, StatusCode, header};
 use justsse::prelude::*;
-use justsse::{Next, Request, Response};
+use justsse::response::JsonOrStream;
+use justsse::{Request, Response, middleware::Next};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -375,7 +375,7 @@ pub async fn openai_errors(req: Request, next: Next) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    Response::from_parts(parts, justsse::Body::full(body.to_string()))
+    Response::from_parts(parts, justsse::response::Body::full(body.to_string()))
 }
 
 /// The metrics, for callers with a key: `assistant_tokens_generated_total`

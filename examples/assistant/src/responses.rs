@@ -9,9 +9,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use justsse::JsonOrStream;
 use justsse::hub::{RedisConnection, Subscription};
 use justsse::prelude::*;
+use justsse::response::JsonOrStream;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -299,7 +299,11 @@ fn response_json(id: &str, record: &Record) -> Value {
 }
 
 /// One event of a response's stream: its `type`, its `sequence_number`.
-fn event(kind: &str, sequence: u64, mut fields: Value) -> Result<Event, justsse::EventError> {
+fn event(
+    kind: &str,
+    sequence: u64,
+    mut fields: Value,
+) -> Result<Event, justsse::response::EventError> {
     fields["type"] = json!(kind);
     fields["sequence_number"] = json!(sequence);
     Event::named(kind.to_owned()).json(&fields)

@@ -177,7 +177,7 @@ async fn main() -> Result<(), justsse::Error> {
     tokio::spawn(simulate(hub.clone()));
     let app = App::new().controller(Dashboard { hub });
     // TLS_CERT and TLS_KEY (PEM files) set: HTTPS and HTTP/2.
-    let (app, scheme) = match justsse::TlsConfig::from_env()? {
+    let (app, scheme) = match justsse::tls::TlsConfig::from_env()? {
         Some(tls) => (app.tls(tls), "https"),
         None => (app, "http"),
     };

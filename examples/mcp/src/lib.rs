@@ -37,10 +37,10 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
+use justsse::extract::{Context, Extract};
 use justsse::http::{HeaderMap, HeaderValue, StatusCode, header};
 use justsse::hub::Subscription;
 use justsse::prelude::*;
-use justsse::{Context, Extract};
 use serde_json::{Value, json};
 
 mod methods;

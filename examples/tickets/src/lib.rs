@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use justsse::http::{HeaderName, HeaderValue, Method, header};
 use justsse::openapi::{OpenApi, SecurityScheme};
 use justsse::prelude::*;
-use justsse::{Next, Request, Response};
+use justsse::{Request, Response, middleware::Next};
 use metrics_exporter_prometheus::PrometheusHandle;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -64,7 +64,7 @@ async fn main() -> Result<(), justsse::Error> {
     };
     // TLS_CERT and TLS_KEY (PEM files) set: HTTPS, where browsers speak
     // HTTP/2 and every stream of a page shares one connection.
-    let (app, scheme) = match justsse::TlsConfig::from_env()? {
+    let (app, scheme) = match justsse::tls::TlsConfig::from_env()? {
         Some(tls) => (app.tls(tls), "https"),
         None => (app, "http"),
     };

@@ -24,7 +24,7 @@ use crate::error::{BoxError, HttpError};
 use crate::response::{IntoResponse, Response};
 
 /// The `error` event a stream ends with when it fails with `err`: data
-/// `{"message": ...}`, the message of an [`HttpError`](crate::HttpError) with a
+/// `{"message": ...}`, the message of an [`HttpError`] with a
 /// 4xx status, otherwise a generic one (the error itself is logged).
 ///
 /// ```
@@ -47,7 +47,7 @@ pub fn error_event(err: BoxError) -> Event {
 ///
 /// The stream's items are `Result<Event, E>`: each event is written and flushed as
 /// it is produced; an error ends the stream with one `error` event whose data is
-/// `{"message": ...}` (the message of an [`HttpError`](crate::HttpError) with a 4xx
+/// `{"message": ...}` (the message of an [`HttpError`] with a 4xx
 /// status, otherwise a generic one, the real error going to the logs). When the
 /// client leaves, the stream is dropped. When the server shuts down, the stream
 /// ends.

@@ -96,7 +96,7 @@ impl Spec {
 /// let info = OpenApi::new("Tickets", "0.1.0")
 ///     .description("Support tickets and their live comments.")
 ///     .spec(Spec::V3_2);
-/// let doc = info.document(&justsse::RouteTable::default());
+/// let doc = info.document(&justsse::route::RouteTable::default());
 /// assert_eq!(doc["info"]["title"], "Tickets");
 /// assert_eq!(doc["openapi"], "3.2.0");
 /// ```

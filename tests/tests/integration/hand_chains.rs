@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use http_body_util::Full;
 use justsse::prelude::*;
-use justsse::{Path, route};
+use justsse::{extract::Path, route};
 use justsse_tests::{TestServer, events, json, request, send};
 
 /// Tokens and their users: app state read by `auth`.

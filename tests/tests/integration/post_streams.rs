@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use justsse::prelude::*;
-use justsse::{JsonOrStream, route};
+use justsse::{response::JsonOrStream, route};
 use justsse_tests::{LiveEvents, TestServer, json, request, send, send_h2};
 use serde::Deserialize;
 

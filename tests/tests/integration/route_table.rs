@@ -4,7 +4,7 @@
 
 use justsse::http::StatusCode;
 use justsse::prelude::*;
-use justsse::{IntoResponse, Path, RouteKind, route};
+use justsse::{IntoResponse, extract::Path, route, route::RouteKind};
 
 struct Pages;
 

@@ -433,28 +433,28 @@ async fn bad_certificate_files_are_startup_errors_naming_them() {
     std::fs::write(&key_path, &cert.key_pem).expect("write");
     std::fs::write(&junk, "not pem").expect("write");
 
-    assert!(justsse::TlsConfig::from_pem_files(&cert_path, &key_path).is_ok());
-    let error = |result: Result<justsse::TlsConfig, justsse::runtime::Error>| {
+    assert!(justsse::tls::TlsConfig::from_pem_files(&cert_path, &key_path).is_ok());
+    let error = |result: Result<justsse::tls::TlsConfig, justsse::runtime::Error>| {
         result.expect_err("refused").to_string()
     };
-    let missing = error(justsse::TlsConfig::from_pem_files(
+    let missing = error(justsse::tls::TlsConfig::from_pem_files(
         dir.join("none.pem"),
         &key_path,
     ));
     assert!(missing.contains("none.pem"), "{missing}");
-    let no_cert = error(justsse::TlsConfig::from_pem_files(&junk, &key_path));
+    let no_cert = error(justsse::tls::TlsConfig::from_pem_files(&junk, &key_path));
     assert!(
         no_cert.contains("junk.pem") && no_cert.contains("certificate"),
         "{no_cert}"
     );
-    let no_key = error(justsse::TlsConfig::from_pem_files(&cert_path, &junk));
+    let no_key = error(justsse::tls::TlsConfig::from_pem_files(&cert_path, &junk));
     assert!(
         no_key.contains("junk.pem") && no_key.contains("key"),
         "{no_key}"
     );
     let other = TestCert::new();
     std::fs::write(&junk, &other.key_pem).expect("write");
-    let mismatch = error(justsse::TlsConfig::from_pem_files(&cert_path, &junk));
+    let mismatch = error(justsse::tls::TlsConfig::from_pem_files(&cert_path, &junk));
     assert!(
         mismatch.contains("cert.pem") && mismatch.contains("junk.pem"),
         "{mismatch}"

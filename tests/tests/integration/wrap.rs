@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use justsse::http::{HeaderValue, header::HeaderName};
 use justsse::prelude::*;
-use justsse::{Next, Request, Response};
+use justsse::{Request, Response, middleware::Next};
 use justsse_tests::{LiveEvents, TestServer, request, send};
 use tokio::sync::Notify;
 use tracing::Instrument;

@@ -21,7 +21,7 @@ use crate::state::missing;
 /// type does not compile.
 ///
 /// ```
-/// use justsse::{Context, Extract, HttpError};
+/// use justsse::{HttpError, extract::{Context, Extract}};
 ///
 /// /// The `User-Agent` header, or an empty string.
 /// struct UserAgent(String);
@@ -39,7 +39,7 @@ pub trait Extract: Sized + Send {
     /// Declares the app state the argument needs, checked when the app is
     /// built (as [`State`](crate::State) does), so a missing one stops the
     /// app from starting instead of failing requests.
-    fn require(needs: &mut crate::Needs<'_>) {
+    fn require(needs: &mut crate::extract::Needs<'_>) {
         let _ = needs;
     }
 }
@@ -217,7 +217,7 @@ impl<T: Send + Sync + 'static> Extract for State<T> {
         cx.app().get_arc().map(State).ok_or_else(missing::<T>)
     }
 
-    fn require(needs: &mut crate::Needs<'_>) {
+    fn require(needs: &mut crate::extract::Needs<'_>) {
         needs.state::<T>();
     }
 }
