@@ -102,9 +102,28 @@ pub use justsse_http::{
     Created, Event, Html, HttpError, IntoResponse, Json, KeepAlive, Request, RequestHead, Response,
     ServerConfig, Sse,
 };
-pub use justsse_macros::{
-    SseEvent, controller, delete, get, guard, patch, post, put, sse, uses, wrap,
-};
+#[doc = include_str!("attributes/sse_event.md")]
+pub use justsse_macros::SseEvent;
+#[doc = include_str!("attributes/controller.md")]
+pub use justsse_macros::controller;
+#[doc = include_str!("attributes/route.md")]
+pub use justsse_macros::delete;
+#[doc = include_str!("attributes/route.md")]
+pub use justsse_macros::get;
+#[doc = include_str!("attributes/guard.md")]
+pub use justsse_macros::guard;
+#[doc = include_str!("attributes/route.md")]
+pub use justsse_macros::patch;
+#[doc = include_str!("attributes/route.md")]
+pub use justsse_macros::post;
+#[doc = include_str!("attributes/route.md")]
+pub use justsse_macros::put;
+#[doc = include_str!("attributes/route.md")]
+pub use justsse_macros::sse;
+#[doc = include_str!("attributes/uses.md")]
+pub use justsse_macros::uses;
+#[doc = include_str!("attributes/wrap.md")]
+pub use justsse_macros::wrap;
 pub use param::Resolve;
 pub use progressive::Channel;
 pub use sse_event::SseEvent;
