@@ -13,7 +13,8 @@ use crate::state::AppState;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The server failed: binding, an invalid route.
+    /// The server failed: binding, an invalid route (a
+    /// [`ServerError`](crate::runtime::ServerError)).
     #[error(transparent)]
     Server(#[from] justsse_http::Error),
     /// Routes need app state that was not given.
@@ -186,7 +187,7 @@ impl App {
     /// Every route of every controller, in mounting order; its `Display` prints an
     /// aligned table.
     pub fn routes(&self) -> RouteTable {
-        RouteTable(self.routes.clone())
+        RouteTable::new(self.routes.clone())
     }
 
     /// The OpenAPI document of every route (see [`openapi`](crate::openapi)).
@@ -258,7 +259,9 @@ impl App {
         }
         #[cfg(feature = "openapi")]
         if let Some((path, info)) = &self.openapi {
-            let document = info.document(&RouteTable(self.routes.clone())).to_string();
+            let document = info
+                .document(&RouteTable::new(self.routes.clone()))
+                .to_string();
             let methods =
                 justsse_http::MethodRouter::default().get(move |_: justsse_http::Request| {
                     let mut response = justsse_http::Response::new(document.clone().into());

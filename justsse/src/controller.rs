@@ -49,29 +49,30 @@ pub enum RouteKind {
 /// One row of a controller's route table. It serializes as a JSON object with
 /// the same fields, `params` as `[{"name": .., "type": ..}]` and `kind` as its
 /// [label](RouteKind::label).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize)]
+#[non_exhaustive]
 pub struct RouteInfo {
     /// `GET`, `POST`, ...
-    pub method: &'static str,
+    pub(crate) method: &'static str,
     /// The full path, prefix included, as written (`/tickets/:ticket/events`).
-    pub path: &'static str,
+    pub(crate) path: &'static str,
     /// What it answers.
-    pub kind: RouteKind,
+    pub(crate) kind: RouteKind,
     /// `Controller::method`.
-    pub handler: &'static str,
+    pub(crate) handler: &'static str,
     /// The path parameters with their types, in path order.
     #[serde(serialize_with = "params_as_objects")]
-    pub params: &'static [(&'static str, &'static str)],
+    pub(crate) params: &'static [(&'static str, &'static str)],
     /// The middleware, controller-level first.
-    pub uses: &'static [&'static str],
+    pub(crate) uses: &'static [&'static str],
     /// The guards, as written.
-    pub guards: &'static [&'static str],
+    pub(crate) guards: &'static [&'static str],
     /// The first line of the method's doc comment.
-    pub summary: &'static str,
+    pub(crate) summary: &'static str,
     /// The names of the events an event stream sends, when its
     /// [`SseEvent`](crate::SseEvent) type is known (`events = Type` on the
     /// route attribute, or a hand-built route returning a stream of that type).
-    pub events: &'static [&'static str],
+    pub(crate) events: &'static [&'static str],
     /// What the route's types say about its bodies, parameters and events,
     /// for the OpenAPI document (the `openapi` feature). With that feature, a
     /// stream of typed events serializes its events' data schemas as
@@ -85,8 +86,110 @@ pub struct RouteInfo {
             skip_serializing_if = "crate::describe::no_event_schemas"
         )
     )]
-    pub describe: Describer,
+    pub(crate) describe: Describer,
 }
+
+impl RouteInfo {
+    /// A row, as the macros and [`App::route`](crate::App::route) write them.
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    pub const fn __new(
+        method: &'static str,
+        path: &'static str,
+        kind: RouteKind,
+        handler: &'static str,
+        params: &'static [(&'static str, &'static str)],
+        uses: &'static [&'static str],
+        guards: &'static [&'static str],
+        summary: &'static str,
+        events: &'static [&'static str],
+        describe: Describer,
+    ) -> Self {
+        Self {
+            method,
+            path,
+            kind,
+            handler,
+            params,
+            uses,
+            guards,
+            summary,
+            events,
+            describe,
+        }
+    }
+
+    /// `GET`, `POST`, ...
+    pub fn method(&self) -> &'static str {
+        self.method
+    }
+
+    /// The full path, prefix included, as written (`/tickets/:ticket/events`).
+    pub fn path(&self) -> &'static str {
+        self.path
+    }
+
+    /// What it answers.
+    pub fn kind(&self) -> RouteKind {
+        self.kind
+    }
+
+    /// `Controller::method`, or the handler function's name.
+    pub fn handler(&self) -> &'static str {
+        self.handler
+    }
+
+    /// The path parameters with their types, in path order.
+    pub fn params(&self) -> &'static [(&'static str, &'static str)] {
+        self.params
+    }
+
+    /// The middleware, controller-level first.
+    pub fn uses(&self) -> &'static [&'static str] {
+        self.uses
+    }
+
+    /// The guards, as written.
+    pub fn guards(&self) -> &'static [&'static str] {
+        self.guards
+    }
+
+    /// The first line of the method's doc comment.
+    pub fn summary(&self) -> &'static str {
+        self.summary
+    }
+
+    /// The names of the events an event stream sends, when its
+    /// [`SseEvent`](crate::SseEvent) type is known.
+    pub fn events(&self) -> &'static [&'static str] {
+        self.events
+    }
+
+    /// What the route's types say about its bodies, parameters and events, for
+    /// the OpenAPI document.
+    #[doc(hidden)]
+    pub fn describer(&self) -> Describer {
+        self.describe
+    }
+}
+
+/// Two rows are equal when they show the same; what their types describe is
+/// not compared.
+impl PartialEq for RouteInfo {
+    fn eq(&self, other: &Self) -> bool {
+        self.method == other.method
+            && self.path == other.path
+            && self.kind == other.kind
+            && self.handler == other.handler
+            && self.params == other.params
+            && self.uses == other.uses
+            && self.guards == other.guards
+            && self.summary == other.summary
+            && self.events == other.events
+    }
+}
+
+impl Eq for RouteInfo {}
 
 fn params_as_objects<S: serde::Serializer>(
     params: &&'static [(&'static str, &'static str)],
@@ -130,7 +233,42 @@ impl fmt::Display for RouteInfo {
 /// assert_eq!(json[0]["kind"], "json");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct RouteTable(pub Vec<RouteInfo>);
+pub struct RouteTable(Vec<RouteInfo>);
+
+impl RouteTable {
+    pub(crate) fn new(routes: Vec<RouteInfo>) -> Self {
+        Self(routes)
+    }
+
+    /// The rows, in the order the routes were added.
+    pub fn routes(&self) -> &[RouteInfo] {
+        &self.0
+    }
+
+    /// The rows, in the order the routes were added.
+    pub fn iter(&self) -> std::slice::Iter<'_, RouteInfo> {
+        self.0.iter()
+    }
+
+    /// How many routes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is no route.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a RouteTable {
+    type Item = &'a RouteInfo;
+    type IntoIter = std::slice::Iter<'a, RouteInfo>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
 
 impl RouteKind {
     /// `json`, `html`, `text`, `empty`, `response`, `sse` or `json+sse`.

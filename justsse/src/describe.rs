@@ -133,8 +133,7 @@ impl<'a> Describe<'a> {
     }
 }
 
-/// A route's description function, as the route table holds it. Two are
-/// always equal: the table compares what it shows.
+/// A route's description function, as the route table holds it.
 #[derive(Clone, Copy)]
 pub struct Describer(pub fn(&mut Describe<'_>));
 
@@ -175,14 +174,6 @@ impl Default for Describer {
         Describer::NONE
     }
 }
-
-impl PartialEq for Describer {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl Eq for Describer {}
 
 impl fmt::Debug for Describer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

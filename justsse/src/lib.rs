@@ -162,23 +162,24 @@ pub mod tls {
 
 /// The runtime wired by hand, without controllers: a [`Router`](runtime::Router)
 /// of handler functions, a [`Server`](runtime::Server) with its own
-/// [`Error`](runtime::Error). Its handlers take the whole [`Request`]; for typed
+/// [`ServerError`](runtime::ServerError). Its handlers take the whole [`Request`]; for typed
 /// arguments and middleware chains without macros, see [`route`].
 ///
 /// ```no_run
 /// use justsse::runtime::{Router, get};
 /// use justsse::{Json, Request};
 ///
-/// # async fn run() -> Result<(), justsse::runtime::Error> {
+/// # async fn run() -> Result<(), justsse::runtime::ServerError> {
 /// let router = Router::new().route("/", get(|_: Request| async { Json("hello") }));
 /// justsse::runtime::serve("127.0.0.1:3000", router, justsse::runtime::ctrl_c()).await
 /// # }
 /// ```
 pub mod runtime {
+    pub use justsse_http::Error as ServerError;
     pub use justsse_http::{
-        BoxError, BoxFuture, Error, Handler, IntoListener, MethodRouter, Params, PathError,
-        RouteError, RoutePath, Router, Server, accepts_event_stream, ctrl_c, delete, get, patch,
-        post, put, serve, sse,
+        BoxError, BoxFuture, Handler, IntoListener, MethodRouter, Params, PathError, RouteError,
+        RoutePath, Router, Server, accepts_event_stream, ctrl_c, delete, get, patch, post, put,
+        serve, sse,
     };
 }
 

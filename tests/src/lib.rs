@@ -35,7 +35,7 @@ pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), justsse::runtime::Error>>>,
+    task: Option<JoinHandle<Result<(), justsse::runtime::ServerError>>>,
 }
 
 impl TestServer {
@@ -69,7 +69,7 @@ impl TestServer {
     }
 
     /// Signals shutdown and returns the server future's handle.
-    pub fn signal_stop(&mut self) -> JoinHandle<Result<(), justsse::runtime::Error>> {
+    pub fn signal_stop(&mut self) -> JoinHandle<Result<(), justsse::runtime::ServerError>> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -92,7 +92,7 @@ impl Drop for TestServer {
 
 /// Waits for a stopping server's task: it must return `Ok` within `limit`.
 pub async fn returns_within(
-    task: JoinHandle<Result<(), justsse::runtime::Error>>,
+    task: JoinHandle<Result<(), justsse::runtime::ServerError>>,
     limit: Duration,
 ) {
     tokio::time::timeout(limit, task)

@@ -28,7 +28,7 @@ use crate::error::HttpError;
 use crate::routing::layer::AppService;
 use crate::server::protocol::{Protocol, detect};
 use crate::response::{IntoResponse, Response};
-use crate::server::service::{App, Handling};
+use crate::server::service::{Shared, Handling};
 use crate::server::write_deadline::WriteDeadline;
 
 /// How long an HTTP/2 peer has at most to acknowledge the `GOAWAY` that closes
@@ -79,7 +79,7 @@ impl Builders {
 pub(crate) async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
-    app: Arc<App>,
+    app: Arc<Shared>,
     layered: Option<Arc<AppService>>,
     builders: Arc<Builders>,
 ) {
@@ -100,7 +100,7 @@ async fn serve_tls(
     acceptor: tokio_rustls::TlsAcceptor,
     stream: WriteDeadline<TcpStream>,
     peer: SocketAddr,
-    app: Arc<App>,
+    app: Arc<Shared>,
     layered: Option<Arc<AppService>>,
     builders: Arc<Builders>,
 ) {
@@ -124,7 +124,7 @@ async fn serve_tls(
 pub(crate) async fn serve_io<I>(
     io: I,
     peer: SocketAddr,
-    app: Arc<App>,
+    app: Arc<Shared>,
     layered: Option<Arc<AppService>>,
     builders: Arc<Builders>,
 ) where
@@ -186,14 +186,14 @@ pub(crate) async fn serve_io<I>(
 /// What answers a connection's requests: the router straight, or the layers
 /// around it.
 enum Handler {
-    Routes(Arc<App>, Arc<Origin>),
+    Routes(Arc<Shared>, Arc<Origin>),
     /// The connection's origin rides in each request's extensions through the
     /// layers to the routes.
     Layered(Arc<AppService>, Arc<Origin>),
 }
 
 impl Handler {
-    fn new(app: &Arc<App>, layered: Option<Arc<AppService>>, peer: SocketAddr) -> Self {
+    fn new(app: &Arc<Shared>, layered: Option<Arc<AppService>>, peer: SocketAddr) -> Self {
         match layered {
             Some(layered) => Self::Layered(layered, app.origin(Some(peer))),
             None => Self::Routes(app.clone(), app.origin(Some(peer))),

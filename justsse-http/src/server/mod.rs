@@ -37,7 +37,7 @@ use descriptors::ConnectionBudget;
 use crate::routing::layer::AppService;
 use crate::request_body::BodyLimits;
 use crate::routing::Router;
-use crate::server::service::App;
+use crate::server::service::Shared;
 use crate::stream_limits::OpenStreams;
 
 /// Where a server listens: an address to bind (`"127.0.0.1:3000"`, a
@@ -262,7 +262,7 @@ impl Server {
 /// What every connection of one server shares: the routes (with their layers,
 /// built once) and hyper's connection builders.
 pub(crate) struct Serving {
-    pub(crate) app: Arc<App>,
+    pub(crate) app: Arc<Shared>,
     pub(crate) layered: Option<Arc<AppService>>,
     pub(crate) builders: Arc<Builders>,
 }
@@ -272,7 +272,7 @@ impl Serving {
         let mut router = router;
         let layers = router.take_layers();
         let routes = router.build()?;
-        let app = Arc::new(App {
+        let app = Arc::new(Shared {
             routes,
             body_limits: Arc::new(BodyLimits::new(
                 config.body_limit,

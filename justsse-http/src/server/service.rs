@@ -28,7 +28,7 @@ use crate::routing::{AppService, Routed, Routes};
 use crate::stream_limits::{OpenStreams, StreamPermit};
 
 /// What every connection of one server shares.
-pub(crate) struct App {
+pub(crate) struct Shared {
     pub(crate) routes: Routes,
     pub(crate) config: ServerConfig,
     pub(crate) body_limits: Arc<BodyLimits>,
@@ -40,7 +40,7 @@ pub(crate) struct App {
     pub(crate) open_streams: Arc<OpenStreams>,
 }
 
-impl App {
+impl Shared {
     /// What requests of a connection from `peer` share.
     pub(crate) fn origin(&self, peer: Option<SocketAddr>) -> Arc<Origin> {
         Arc::new(Origin {
@@ -50,7 +50,7 @@ impl App {
     }
 }
 
-impl App {
+impl Shared {
     /// Routes the request and starts its handler. What hyper keeps per
     /// connection is the returned [`Handling`]: a pointer to the handler's boxed
     /// future and two flags, so an idle event stream does not hold a finished
@@ -171,7 +171,7 @@ pub(crate) struct Handling {
     permit: Option<Box<StreamPermit>>,
     /// Where the request came from, for the per-client stream limit.
     origin: Option<Arc<Origin>>,
-    app: Option<Arc<App>>,
+    app: Option<Arc<Shared>>,
     /// Registered only once the handler has to wait: a handler that answers at
     /// once costs no allocation for it.
     expired: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
@@ -306,7 +306,7 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
     }
 }
 
-impl App {
+impl Shared {
     /// The router and handlers as the innermost tower service, for layers.
     pub(crate) fn service(self: &Arc<Self>) -> AppService {
         // Error is never produced by the routes: theirs are responses.
@@ -316,7 +316,7 @@ impl App {
 
 /// The router and handlers as a tower service.
 #[derive(Clone)]
-struct RoutesService(Arc<App>);
+struct RoutesService(Arc<Shared>);
 
 impl Service<http::Request<Incoming>> for RoutesService {
     type Response = Response;

@@ -366,18 +366,18 @@ fn route_info(model: &ControllerModel, route: &RouteModel) -> TokenStream {
     };
     let describe = describer(route);
     quote! {
-        ::justsse::__private::RouteInfo {
-            method: #method,
-            path: #path,
-            kind: #kind,
-            handler: #handler,
-            params: &[#(#params),*],
-            uses: &[#(#uses),*],
-            guards: &[#(#guards),*],
-            summary: #summary,
-            events: #events,
-            describe: #describe,
-        }
+        ::justsse::__private::RouteInfo::__new(
+            #method,
+            #path,
+            #kind,
+            #handler,
+            &[#(#params),*],
+            &[#(#uses),*],
+            &[#(#guards),*],
+            #summary,
+            #events,
+            #describe,
+        )
     }
 }
 

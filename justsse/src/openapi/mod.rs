@@ -226,7 +226,7 @@ impl OpenApi {
         // routes (a function mounted twice) gets `_2`, `_3`... after the first.
         let mut ids: HashMap<String, usize> = HashMap::new();
         let mut event_types = Vec::new();
-        for route in &routes.0 {
+        for route in routes {
             let operation = Operation::of(route, &mut generator, self.spec);
             event_types.extend(operation.events_component());
             let mut operation = operation.into_value();

@@ -6,7 +6,7 @@ use justsse::runtime::{Router, Server, get};
 use justsse::{Json, Request, ServerConfig};
 
 #[tokio::main]
-async fn main() -> Result<(), justsse::runtime::Error> {
+async fn main() -> Result<(), justsse::runtime::ServerError> {
     tracing_subscriber::fmt()
         .with_ansi(false)
         .with_writer(std::io::stderr)

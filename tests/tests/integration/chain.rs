@@ -216,7 +216,7 @@ async fn several_controllers_in_one_app() {
             dropped: Arc::new(Notify::new()),
         })
         .controller(Other);
-    let paths: Vec<&str> = app.routes().0.iter().map(|r| r.path).collect();
+    let paths: Vec<&str> = app.routes().iter().map(|r| r.path()).collect();
     assert_eq!(
         paths,
         [

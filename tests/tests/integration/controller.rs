@@ -435,15 +435,14 @@ GET     /tickets/:ticket/plain   sse   TicketController::plain   uses trace  # A
 GET     /tickets/files/*rest     text  TicketController::file    uses trace
 ";
     assert_eq!(table, expected, "\n{table}");
-    let events = app
-        .routes()
-        .0
-        .into_iter()
-        .find(|r| r.handler.ends_with("events"))
+    let routes = app.routes();
+    let events = routes
+        .iter()
+        .find(|r| r.handler().ends_with("events"))
         .expect("events route");
-    assert_eq!(events.params, [("ticket", "Ticket")]);
+    assert_eq!(events.params(), [("ticket", "Ticket")]);
     assert_eq!(
-        events.guards,
+        events.guards(),
         ["|user: &User, ticket: &Ticket| user.is_admin && ticket.id != 13"]
     );
 }

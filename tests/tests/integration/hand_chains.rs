@@ -179,15 +179,15 @@ async fn a_hand_built_sse_route_runs_its_chain_and_guard() {
 async fn hand_built_and_controller_routes_share_the_route_table() {
     let table = app().routes();
     let rows: Vec<(&str, &str, &str, Vec<&str>, usize)> = table
-        .0
+        .routes()
         .iter()
         .map(|r| {
             (
-                r.method,
-                r.path,
-                r.kind.label(),
-                r.uses.to_vec(),
-                r.guards.len(),
+                r.method(),
+                r.path(),
+                r.kind().label(),
+                r.uses().to_vec(),
+                r.guards().len(),
             )
         })
         .collect();

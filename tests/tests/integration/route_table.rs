@@ -68,7 +68,11 @@ fn app() -> App {
 #[test]
 fn each_route_is_labelled_by_what_its_handler_returns() {
     let table = app().routes();
-    let kinds: Vec<(&str, &str)> = table.0.iter().map(|r| (r.path, r.kind.label())).collect();
+    let kinds: Vec<(&str, &str)> = table
+        .routes()
+        .iter()
+        .map(|r| (r.path(), r.kind().label()))
+        .collect();
     assert_eq!(
         kinds,
         [
@@ -85,7 +89,7 @@ fn each_route_is_labelled_by_what_its_handler_returns() {
             ("/opaque", "json"),
         ]
     );
-    assert_eq!(table.0[0].kind, RouteKind::Html);
+    assert_eq!(table.routes()[0].kind(), RouteKind::Html);
 }
 
 #[test]

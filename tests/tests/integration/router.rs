@@ -175,7 +175,10 @@ async fn invalid_routes_are_reported_when_serving_starts() {
             .serve(router, std::future::pending())
             .await
             .expect_err("invalid router");
-        assert!(matches!(err, justsse::runtime::Error::Route(_)), "{err}");
+        assert!(
+            matches!(err, justsse::runtime::ServerError::Route(_)),
+            "{err}"
+        );
         assert!(
             err.to_string().contains(expected),
             "{err} should mention {expected}"

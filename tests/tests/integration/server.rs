@@ -87,6 +87,9 @@ async fn binding_a_taken_port_is_a_bind_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr");
     let err = Server::bind(addr).await.expect_err("port is taken");
-    assert!(matches!(err, justsse::runtime::Error::Bind { .. }), "{err}");
+    assert!(
+        matches!(err, justsse::runtime::ServerError::Bind { .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains(&addr.to_string()), "{err}");
 }

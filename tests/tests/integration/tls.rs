@@ -434,7 +434,7 @@ async fn bad_certificate_files_are_startup_errors_naming_them() {
     std::fs::write(&junk, "not pem").expect("write");
 
     assert!(justsse::tls::TlsConfig::from_pem_files(&cert_path, &key_path).is_ok());
-    let error = |result: Result<justsse::tls::TlsConfig, justsse::runtime::Error>| {
+    let error = |result: Result<justsse::tls::TlsConfig, justsse::runtime::ServerError>| {
         result.expect_err("refused").to_string()
     };
     let missing = error(justsse::tls::TlsConfig::from_pem_files(

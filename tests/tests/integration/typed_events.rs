@@ -105,9 +105,9 @@ fn names_and_data_follow_the_variants() {
 fn the_route_table_lists_each_stream_s_events() {
     let table = app(Hub::new()).routes();
     let events: Vec<(&str, Vec<&str>)> = table
-        .0
+        .routes()
         .iter()
-        .map(|r| (r.path, r.events.to_vec()))
+        .map(|r| (r.path(), r.events().to_vec()))
         .collect();
     let names = TicketEvent::NAMES.to_vec();
     assert_eq!(
@@ -214,5 +214,5 @@ async fn a_stream_yields_typed_events_directly() {
         "{body}"
     );
     let table = App::new().controller(Live).routes();
-    assert_eq!(table.0[0].events, TicketEvent::NAMES);
+    assert_eq!(table.routes()[0].events(), TicketEvent::NAMES);
 }

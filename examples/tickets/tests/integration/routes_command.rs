@@ -22,7 +22,7 @@ fn routes_prints_the_table_and_exits() {
         "it does not serve: {text}"
     );
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), tickets::app().routes().0.len(), "{text}");
+    assert_eq!(lines.len(), tickets::app().routes().len(), "{text}");
     assert!(
         lines
             .iter()
