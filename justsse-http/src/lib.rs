@@ -64,7 +64,7 @@ runtime! {
         accepts_event_stream, delete, get, patch, post, put, sse,
     };
     pub use server::{Error, IntoListener, Server, ServerConfig, ctrl_c, serve};
-    pub use sse::{Event, EventError, KeepAlive, Sse};
+    pub use sse::{Compression, Event, EventError, KeepAlive, Sse};
 
     pub use http;
 }

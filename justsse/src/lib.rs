@@ -147,8 +147,8 @@ pub mod extract {
 pub mod response {
     pub use crate::stream::JsonOrStream;
     pub use justsse_http::{
-        Body, BodyKind, Created, Event, EventError, Html, IntoResponse, Json, KeepAlive, Response,
-        Sse,
+        Body, BodyKind, Compression, Created, Event, EventError, Html, IntoResponse, Json,
+        KeepAlive, Response, Sse,
     };
 }
 

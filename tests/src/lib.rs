@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 
 pub use justsse::http;
 
+pub mod decode;
 pub mod nginx;
 pub mod raw_h2;
 pub mod redis;
@@ -172,19 +173,24 @@ pub async fn json(response: http::Response<Incoming>) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|err| panic!("not JSON ({err}): {text:?}"))
 }
 
-/// An event stream read by a test: justsse's [`EventReader`] with each read
-/// bounded by [`DEADLINE`], and every byte kept.
+/// An event stream read by a test: justsse's [`EventReader`] over the body
+/// decoded as its `Content-Encoding` says, with each read bounded by
+/// [`DEADLINE`], and every (decoded) byte kept.
 pub struct LiveEvents {
-    reader: EventReader,
-    /// Every byte received so far.
+    reader: EventReader<decode::Decoded>,
+    /// Whether the stream came compressed.
+    pub compressed: bool,
+    /// Every byte received so far, decoded.
     pub raw: Vec<u8>,
 }
 
 impl LiveEvents {
     /// Reads the body of `response`.
     pub fn new(response: http::Response<Incoming>) -> Self {
+        let body = decode::Decoded::new(response);
         Self {
-            reader: EventReader::new(response.into_body()),
+            compressed: body.is_compressed(),
+            reader: EventReader::new(body),
             raw: Vec::new(),
         }
     }

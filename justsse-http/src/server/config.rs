@@ -5,7 +5,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 
 use crate::server::Error;
-use crate::sse::{Event, KeepAlive, StreamDefaults, encode, retry_hint};
+use crate::sse::{Compression, Event, KeepAlive, StreamDefaults, encode, retry_hint};
 use crate::stream_limits::StreamLimits;
 
 /// Limits and defaults of a [`Server`](crate::Server).
@@ -238,6 +238,14 @@ impl ServerConfig {
     /// Keep-alive of event streams that set none themselves (default every 15 s).
     pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Self {
         self.streams.keep_alive = keep_alive;
+        self
+    }
+
+    /// How event streams are compressed when the client asks (on by default:
+    /// see [`Compression`]); a stream's own setting
+    /// ([`Sse::compression`](crate::Sse::compression)) wins.
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.streams.compression = compression;
         self
     }
 

@@ -280,6 +280,7 @@ impl Serving {
                 config.body_read_timeout,
             )),
             open_streams: Arc::new(OpenStreams::new(config.stream_limits)),
+            compressed: Default::default(),
             config,
             shutdown: CancellationToken::new(),
             expired: CancellationToken::new(),

@@ -25,6 +25,7 @@ use crate::request::{Origin, Params, Request};
 use crate::request_body::BodyLimits;
 use crate::response::{IntoResponse, Response};
 use crate::routing::{AppService, Routed, Routes};
+use crate::sse::{CompressedStreams, Encoding};
 use crate::stream_limits::{OpenStreams, StreamPermit};
 
 /// What every connection of one server shares.
@@ -38,6 +39,8 @@ pub(crate) struct Shared {
     pub(crate) expired: CancellationToken,
     /// The event streams open now, for their limits.
     pub(crate) open_streams: Arc<OpenStreams>,
+    /// The event streams compressed now, for their limit.
+    pub(crate) compressed: CompressedStreams,
 }
 
 impl Shared {
@@ -86,6 +89,13 @@ impl Shared {
         };
         let span = request_span(&parts.method, pattern, origin.peer);
         let is_head = parts.method == Method::HEAD;
+        // What the client accepts, for a stream's compression: only routes
+        // known to stream pay for reading it.
+        let encoding = if streams {
+            Encoding::negotiate(&parts.headers)
+        } else {
+            None
+        };
         let req = Request::new(parts, params, body, origin.clone());
         let started = {
             let _entered = span.as_deref().map(tracing::Span::enter);
@@ -95,6 +105,7 @@ impl Shared {
             Ok(future) => Handling {
                 future: Some(future),
                 is_head,
+                encoding,
                 permit,
                 origin: Some(origin.clone()),
                 app: Some(self.clone()),
@@ -108,14 +119,17 @@ impl Shared {
     /// Prepares the handler's response: HEAD loses its body, event streams get
     /// the server's defaults, its shutdown signal and their limits (a stream
     /// over them is answered 503 or 429 instead).
-    fn finish(
-        &self,
-        mut response: Response,
-        is_head: bool,
-        admitted: Option<Box<StreamPermit>>,
-        client: Option<IpAddr>,
-        span: Option<Box<tracing::Span>>,
-    ) -> Response {
+    fn finish(&self, mut response: Response, request: Finishing) -> Response {
+        let Finishing {
+            is_head,
+            encoding,
+            permit: admitted,
+            client,
+            span,
+        } = request;
+        // A response that set its own coding is sent as it is.
+        let encoding = encoding.filter(|_| !response.headers().contains_key(header::CONTENT_ENCODING));
+        let mut coded = None;
         if is_head {
             strip_body(&mut response);
         } else if let Some(stream) = response.body_mut().as_sse_mut() {
@@ -134,6 +148,7 @@ impl Shared {
                 permit,
                 self.open_streams.lifetime(),
             );
+            coded = stream.compress(&self.config.streams, encoding, &self.compressed);
             if let Some(span) = span {
                 stream.trace(tracing::debug_span!(
                     parent: &*span,
@@ -143,8 +158,25 @@ impl Shared {
                 ));
             }
         }
+        // `Some` when compression is on: the answer varies with `Accept-Encoding`.
+        if let Some(coded) = coded {
+            let headers = response.headers_mut();
+            headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+            if let Some(encoding) = coded {
+                headers.insert(header::CONTENT_ENCODING, encoding.header());
+            }
+        }
         response
     }
+}
+
+/// What `finish` needs of the request its response answers.
+struct Finishing {
+    is_head: bool,
+    encoding: Option<Encoding>,
+    permit: Option<Box<StreamPermit>>,
+    client: Option<IpAddr>,
+    span: Option<Box<tracing::Span>>,
 }
 
 /// The `request` span of one request, at debug level (`route` as written,
@@ -166,6 +198,8 @@ fn request_span(method: &Method, route: &str, peer: Option<SocketAddr>) -> Optio
 pub(crate) struct Handling {
     future: Option<BoxFuture<Response>>,
     is_head: bool,
+    /// The coding the client prefers, for an event stream.
+    encoding: Option<Encoding>,
     /// Its place among the open streams, taken before the handler ran (boxed:
     /// only requests for streams, under a limit, have one).
     permit: Option<Box<StreamPermit>>,
@@ -188,6 +222,7 @@ impl Handling {
         Self {
             future: Some(Box::pin(std::future::ready(response))),
             is_head: false,
+            encoding: None,
             permit: None,
             origin: None,
             app: None,
@@ -231,7 +266,14 @@ impl Future for Handling {
             Some(app) => {
                 let client = this.origin.take().and_then(|origin| client_ip(&origin));
                 let permit = this.permit.take();
-                app.finish(response, this.is_head, permit, client, this.span.take())
+                let request = Finishing {
+                    is_head: this.is_head,
+                    encoding: this.encoding,
+                    permit,
+                    client,
+                    span: this.span.take(),
+                };
+                app.finish(response, request)
             }
             None => response,
         };

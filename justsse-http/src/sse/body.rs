@@ -12,6 +12,7 @@ use futures_util::Stream;
 use http_body::Frame;
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
+use super::compress::{CompressedStreams, Compression, Encoding};
 use super::encode::{KEEP_ALIVE, encode};
 use super::event::Event;
 use super::keep_alive::{KeepAlive, KeepAliveTimer};
@@ -47,6 +48,8 @@ pub(crate) struct StreamDefaults {
     pub(crate) shutdown_event: Option<Bytes>,
     /// The encoded `retry:` hint for streams that send none of their own.
     pub(crate) retry: Option<Bytes>,
+    /// How streams are compressed, unless the response says otherwise.
+    pub(crate) compression: Compression,
 }
 
 pub(crate) struct SseBody {
@@ -74,6 +77,10 @@ pub(crate) struct SseBody {
     /// The stream's span (a child of its request's), closed with the end
     /// reason; only when tracing wants it.
     span: Option<Box<tracing::Span>>,
+    /// The response's own compression setting, over the server's.
+    compression: Option<Compression>,
+    /// The stream's compressor, when the client asked and there was room.
+    compressor: Option<Box<super::compress::Compressor>>,
 }
 
 impl std::fmt::Debug for SseBody {
@@ -129,6 +136,8 @@ impl SseBody {
             events: 0,
             unsent: 0,
             span: None,
+            compression: None,
+            compressor: None,
         }
     }
 
@@ -162,6 +171,50 @@ impl SseBody {
         self.expires = lifetime.map(|lifetime| Box::pin(tokio::time::sleep(spread(lifetime))));
         self.counted = true;
         observe::stream_opened();
+    }
+
+    /// This stream's compression, over the server's.
+    pub(crate) fn set_compression(&mut self, compression: Compression) {
+        self.compression = Some(compression);
+    }
+
+    /// Compresses the stream with `encoding` (what the client accepts), as its
+    /// setting or the server's allows and while there is room among the
+    /// compressed streams; `Some` is the coding it is sent in. `None` when
+    /// compression is off: the response does not vary with `Accept-Encoding`.
+    pub(crate) fn compress(
+        &mut self,
+        defaults: &StreamDefaults,
+        encoding: Option<Encoding>,
+        compressed: &CompressedStreams,
+    ) -> Option<Option<Encoding>> {
+        let config = self.compression.unwrap_or(defaults.compression);
+        if !config.is_enabled() {
+            return None;
+        }
+        let Some(encoding) = encoding else {
+            return Some(None);
+        };
+        self.compressor = compressed.start(&config, encoding).map(Box::new);
+        Some(self.compressor.as_ref().map(|_| encoding))
+    }
+
+    /// `frame` as it goes on the wire: compressed when the stream is. A
+    /// compressor that fails ends the stream (what it sent stays decodable).
+    fn wire(&mut self, frame: Bytes) -> Bytes {
+        let Some(compressor) = self.compressor.as_mut() else {
+            return frame;
+        };
+        match compressor.compress(&frame) {
+            Ok(compressed) => compressed,
+            Err(err) => {
+                tracing::error!(error = %err, "compressing an event stream failed");
+                self.compressor = None;
+                self.end(EndReason::Error);
+                self.done = true;
+                Bytes::new()
+            }
+        }
     }
 
     /// Gives the stream its span (see [`SseBody::span`]).
@@ -240,6 +293,7 @@ impl SseBody {
                 timer.wrote();
             }
             let frame = this.buf.split().freeze();
+            let frame = this.wire(frame);
             if this.counted {
                 observe::sent(this.unsent, frame.len());
             }
@@ -252,7 +306,10 @@ impl SseBody {
             return Poll::Ready(None);
         }
         match this.timer.as_mut().map(|timer| timer.poll_due(cx)) {
-            Some(Poll::Ready(())) => Poll::Ready(Some(Frame::data(Bytes::from_static(KEEP_ALIVE)))),
+            Some(Poll::Ready(())) => {
+                let keep_alive = this.wire(Bytes::from_static(KEEP_ALIVE));
+                Poll::Ready(Some(Frame::data(keep_alive)))
+            }
             _ => Poll::Pending,
         }
     }

@@ -2,6 +2,7 @@
 //! response that streams events.
 
 mod body;
+mod compress;
 mod encode;
 mod event;
 mod keep_alive;
@@ -16,6 +17,8 @@ pub use event::{Event, EventError};
 pub use keep_alive::KeepAlive;
 
 pub(crate) use body::{SseBody, StreamDefaults};
+pub use compress::Compression;
+pub(crate) use compress::{CompressedStreams, Encoding};
 pub use encode::encode;
 pub(crate) use encode::retry_hint;
 
@@ -72,6 +75,7 @@ pub struct Sse {
     stream: body::EventStream,
     keep_alive: Option<KeepAlive>,
     retry: Option<Duration>,
+    compression: Option<Compression>,
     headers: Option<Box<HeaderMap>>,
 }
 
@@ -95,8 +99,24 @@ impl Sse {
             stream: Box::pin(events.map_err(Into::into)),
             keep_alive: None,
             retry: None,
+            compression: None,
             headers: None,
         }
+    }
+
+    /// Compression for this stream; without it, the server's
+    /// ([`ServerConfig::compression`](crate::ServerConfig::compression)) applies.
+    ///
+    /// ```
+    /// use justsse_http::{Compression, Event, Sse};
+    /// use std::convert::Infallible;
+    ///
+    /// let events = futures_util::stream::iter([Ok::<_, Infallible>(Event::named("hi"))]);
+    /// let response = Sse::new(events).compression(Compression::off());
+    /// ```
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = Some(compression);
+        self
     }
 
     /// Keep-alive for this stream; without it, the server's default applies.
@@ -138,7 +158,10 @@ impl IntoResponse for Sse {
 
     fn into_response(self) -> Response {
         let first = self.retry.map(|after| Event::new().retry(after));
-        let body = SseBody::new(self.stream, self.keep_alive, first);
+        let mut body = SseBody::new(self.stream, self.keep_alive, first);
+        if let Some(compression) = self.compression {
+            body.set_compression(compression);
+        }
         let mut response = Response::new(Body::sse(body));
         let headers = response.headers_mut();
         headers.insert(

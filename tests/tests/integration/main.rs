@@ -6,6 +6,7 @@
 mod balanced;
 mod browser;
 mod chain;
+mod compression;
 mod controller;
 mod deadlines;
 mod descriptors;

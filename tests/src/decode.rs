@@ -1,0 +1,96 @@
+//! A response body decoded as its `Content-Encoding` says (brotli, gzip,
+//! deflate, or none), frame by frame: what a browser does with a compressed
+//! event stream, so a test sees each event as soon as its bytes arrive.
+
+use std::io::Write;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use hyper::body::{Body, Frame, Incoming};
+use justsse::http;
+
+/// The decoded body of a response.
+pub struct Decoded {
+    body: Incoming,
+    decoder: Option<Decoder>,
+}
+
+enum Decoder {
+    Gzip(flate2::write::GzDecoder<Vec<u8>>),
+    Deflate(flate2::write::ZlibDecoder<Vec<u8>>),
+    Brotli(Box<brotli::DecompressorWriter<Vec<u8>>>),
+}
+
+impl Decoded {
+    /// The body of `response`, decoded by its `Content-Encoding`.
+    pub fn new(response: http::Response<Incoming>) -> Self {
+        let coding = response
+            .headers()
+            .get(http::header::CONTENT_ENCODING)
+            .map(|value| value.to_str().expect("an ASCII coding").to_owned());
+        let decoder = coding.map(|coding| match coding.as_str() {
+            "gzip" => Decoder::Gzip(flate2::write::GzDecoder::new(Vec::new())),
+            "deflate" => Decoder::Deflate(flate2::write::ZlibDecoder::new(Vec::new())),
+            "br" => Decoder::Brotli(Box::new(brotli::DecompressorWriter::new(Vec::new(), 4096))),
+            other => panic!("a coding the tests cannot read: {other}"),
+        });
+        Self {
+            body: response.into_body(),
+            decoder,
+        }
+    }
+
+    /// Whether the body was compressed.
+    pub fn is_compressed(&self) -> bool {
+        self.decoder.is_some()
+    }
+}
+
+impl Decoder {
+    /// What `chunk` completes of the decoded text; fails the test when the
+    /// bytes are not of the coding.
+    fn decode(&mut self, chunk: &[u8]) -> Bytes {
+        let out = match self {
+            Decoder::Gzip(decoder) => {
+                decoder.write_all(chunk).expect("gzip decodes");
+                decoder.flush().expect("gzip flushes");
+                decoder.get_mut()
+            }
+            Decoder::Deflate(decoder) => {
+                decoder.write_all(chunk).expect("deflate decodes");
+                decoder.flush().expect("deflate flushes");
+                decoder.get_mut()
+            }
+            Decoder::Brotli(decoder) => {
+                decoder.write_all(chunk).expect("brotli decodes");
+                decoder.flush().expect("brotli flushes");
+                decoder.get_mut()
+            }
+        };
+        Bytes::from(std::mem::take(out))
+    }
+}
+
+impl Body for Decoded {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                let frame = match (frame.into_data(), this.decoder.as_mut()) {
+                    (Ok(data), Some(decoder)) => Frame::data(decoder.decode(&data)),
+                    (Ok(data), None) => Frame::data(data),
+                    (Err(frame), _) => frame,
+                };
+                Poll::Ready(Some(Ok(frame)))
+            }
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Event streams compressed event by event, over real sockets: the coding the
+//! client prefers, each event decodable as soon as it is sent (the test waits
+//! for it before the next is published), `Vary`, the server's and a route's
+//! settings, the bound on compressed streams, and no second compression under a
+//! compressing tower layer.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use justsse::http::header;
+use justsse::prelude::*;
+use justsse::response::Compression;
+use justsse_tests::{LiveEvents, TestServer, request, send, until};
+use tokio::sync::broadcast;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{Predicate, SizeAbove};
+
+/// Streams what the test publishes, one event each.
+struct Feed {
+    prices: broadcast::Sender<String>,
+}
+
+#[controller("/")]
+impl Feed {
+    #[sse("/prices")]
+    async fn prices(&self) -> impl EventStream {
+        let mut prices = self.prices.subscribe();
+        stream! {
+            while let Ok(price) = prices.recv().await {
+                yield Event::named("price").data(price);
+            }
+        }
+    }
+
+    /// The same, never compressed.
+    #[sse("/plain")]
+    async fn plain(&self) -> Sse {
+        let mut prices = self.prices.subscribe();
+        Sse::new(async_stream::stream! {
+            while let Ok(price) = prices.recv().await {
+                yield Ok::<_, std::convert::Infallible>(Event::named("price").data(price));
+            }
+        })
+        .compression(Compression::off())
+    }
+}
+
+struct Fixture {
+    server: TestServer,
+    prices: broadcast::Sender<String>,
+}
+
+async fn fixture(config: ServerConfig, layered: bool) -> Fixture {
+    let (prices, _) = broadcast::channel(64);
+    let mut app = App::new().controller(Feed {
+        prices: prices.clone(),
+    });
+    if layered {
+        // Would compress anything over 0 bytes, event streams included, were
+        // they not compressed already.
+        app = app.layer(CompressionLayer::new().compress_when(SizeAbove::new(0).and(AnyType)));
+    }
+    let server = TestServer::with_config(app.into_router().expect("app builds"), config).await;
+    Fixture { server, prices }
+}
+
+/// Everything, whatever its content type.
+#[derive(Clone, Copy)]
+struct AnyType;
+
+impl Predicate for AnyType {
+    fn should_compress<B: hyper::body::Body>(&self, _: &justsse::http::Response<B>) -> bool {
+        true
+    }
+}
+
+impl Fixture {
+    /// Opens `path` accepting `codings` (none when empty).
+    async fn open(&self, path: &str, codings: &str) -> (justsse::http::HeaderMap, LiveEvents) {
+        let mut req = request("GET", path).header(header::ACCEPT, "text/event-stream");
+        if !codings.is_empty() {
+            req = req.header(header::ACCEPT_ENCODING, codings);
+        }
+        let subscribers = self.prices.receiver_count();
+        let response = send(
+            self.server.addr,
+            req.body(Full::<Bytes>::default()).unwrap(),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        let prices = self.prices.clone();
+        until("the stream subscribed", || {
+            prices.receiver_count() > subscribers
+        })
+        .await;
+        (response.headers().clone(), LiveEvents::new(response))
+    }
+
+    /// Publishes `count` prices one at a time, each read from `events` before
+    /// the next: an event held back in a compressor fails the test.
+    async fn each_arrives(&self, events: &mut LiveEvents, count: usize) {
+        for n in 0..count {
+            let price = format!("{{\"symbol\":\"ACME\",\"price\":{}.25,\"n\":{n}}}", 100 + n);
+            self.prices.send(price.clone()).expect("a subscriber");
+            let event = events.next().await.expect("the event");
+            assert_eq!(
+                (event.event_type.as_str(), event.data.as_str()),
+                ("price", &*price)
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn each_coding_the_client_prefers_delivers_every_event_at_once() {
+    let fixture = fixture(ServerConfig::default(), false).await;
+    for (accepts, coding) in [
+        ("gzip, deflate, br, zstd", "br"),
+        ("gzip", "gzip"),
+        ("deflate", "deflate"),
+        ("br;q=0.5, gzip;q=0.8", "gzip"),
+    ] {
+        let (headers, mut events) = fixture.open("/prices", accepts).await;
+        assert_eq!(headers[header::CONTENT_ENCODING], coding, "{accepts}");
+        assert_eq!(headers[header::VARY], "accept-encoding");
+        assert!(events.compressed);
+        fixture.each_arrives(&mut events, 20).await;
+        drop(events);
+        let prices = fixture.prices.clone();
+        until("the stream ended", || prices.receiver_count() == 0).await;
+    }
+}
+
+#[tokio::test]
+async fn without_accept_encoding_or_when_off_a_stream_goes_as_it_is() {
+    let fixture = fixture(ServerConfig::default(), false).await;
+    let (headers, mut events) = fixture.open("/prices", "").await;
+    assert!(!headers.contains_key(header::CONTENT_ENCODING));
+    assert_eq!(
+        headers[header::VARY],
+        "accept-encoding",
+        "it could have been"
+    );
+    fixture.each_arrives(&mut events, 3).await;
+    drop(events);
+    let prices = fixture.prices.clone();
+    until("the stream ended", || prices.receiver_count() == 0).await;
+
+    // The route's own setting wins over the server's.
+    let (headers, mut events) = fixture.open("/plain", "gzip, br").await;
+    assert!(!headers.contains_key(header::CONTENT_ENCODING));
+    assert!(!headers.contains_key(header::VARY));
+    fixture.each_arrives(&mut events, 3).await;
+
+    let off = self::fixture(
+        ServerConfig::default().compression(Compression::off()),
+        false,
+    )
+    .await;
+    let (headers, mut events) = off.open("/prices", "gzip, br").await;
+    assert!(!headers.contains_key(header::CONTENT_ENCODING));
+    assert!(!headers.contains_key(header::VARY));
+    off.each_arrives(&mut events, 3).await;
+}
+
+#[tokio::test]
+async fn past_max_streams_streams_go_uncompressed_until_one_ends() {
+    let config = ServerConfig::default().compression(Compression::default().max_streams(1));
+    let fixture = fixture(config, false).await;
+    let (first, mut first_events) = fixture.open("/prices", "gzip").await;
+    assert_eq!(first[header::CONTENT_ENCODING], "gzip");
+    let (second, mut second_events) = fixture.open("/prices", "gzip").await;
+    assert!(!second.contains_key(header::CONTENT_ENCODING), "{second:?}");
+    fixture.each_arrives(&mut first_events, 2).await;
+    for n in 0..2 {
+        let event = second_events
+            .next()
+            .await
+            .expect("the uncompressed one too");
+        assert!(
+            event.data.ends_with(&format!("\"n\":{n}}}")),
+            "{}",
+            event.data
+        );
+    }
+
+    // The first ends (its body, compressor and subscription drop together):
+    // its place is free again.
+    drop(first_events);
+    let prices = fixture.prices.clone();
+    until("the first stream ended", || prices.receiver_count() == 1).await;
+    let (third_headers, mut third) = fixture.open("/prices", "gzip").await;
+    assert_eq!(third_headers[header::CONTENT_ENCODING], "gzip");
+    fixture.prices.send("after".into()).expect("subscribers");
+    assert_eq!(third.next().await.expect("an event").data, "after");
+}
+
+#[tokio::test]
+async fn a_compressing_layer_does_not_compress_a_compressed_stream_again() {
+    let fixture = fixture(ServerConfig::default(), true).await;
+    let (headers, mut events) = fixture.open("/prices", "gzip").await;
+    assert_eq!(
+        headers.get_all(header::CONTENT_ENCODING).iter().count(),
+        1,
+        "{headers:?}"
+    );
+    assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+    fixture.each_arrives(&mut events, 5).await;
+
+    // What the layer is for, it still does: the stream that is not ours to
+    // compress is compressed by it.
+    let (headers, _events) = fixture.open("/plain", "gzip").await;
+    assert_eq!(headers[header::CONTENT_ENCODING], "gzip", "{headers:?}");
+}
