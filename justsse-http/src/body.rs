@@ -129,6 +129,14 @@ impl Body {
         }
     }
 
+    /// For an event stream: compresses it as `compression` says, whatever the
+    /// server's setting. Other bodies are left as they are.
+    pub fn compression(&mut self, compression: crate::sse::Compression) {
+        if let Kind::Sse(body) = &mut self.kind {
+            body.set_compression(compression);
+        }
+    }
+
     /// Whether this body is an event stream.
     pub fn is_event_stream(&self) -> bool {
         matches!(self.kind, Kind::Sse(_))

@@ -22,7 +22,7 @@ pub use justsse_http::MethodRouter;
 
 use futures_util::Stream;
 pub use justsse_http::IntoResponse;
-use justsse_http::{BoxError, KeepAlive, Sse};
+use justsse_http::{BoxError, Compression, KeepAlive, Sse};
 pub use serde;
 
 /// Parses the text of path parameter `name`: 400 naming it when malformed.
@@ -223,14 +223,16 @@ pub fn respond<R: IntoResponse>(cx: Context, value: R) -> Response {
     cx.finish(value.into_response())
 }
 
-/// What a stream route's attribute sets on its stream, in milliseconds:
-/// `retry = <ms>`, and `keep_alive = off` (0) or `= <ms>`.
+/// What a stream route's attribute sets on its stream: `retry = <ms>`,
+/// `keep_alive = off` (0) or `= <ms>`, `compress = off` (0) or `= <level>`.
 #[derive(Debug, Clone, Copy)]
 pub struct StreamOptions {
     /// The reconnection hint sent first.
     pub retry: Option<u64>,
     /// The keep-alive period, 0 for none; `None` keeps the server's.
     pub keep_alive: Option<u64>,
+    /// `compress = off` (0) or `= <level>`; `None` keeps the server's.
+    pub compress: Option<u32>,
 }
 
 /// A non-generator SSE route's response, with the route's options.
@@ -270,6 +272,13 @@ fn with_options(mut response: Response, options: StreamOptions) -> Response {
         Some(every) => response
             .body_mut()
             .keep_alive_default(KeepAlive::every(ms(every))),
+        None => {}
+    }
+    match options.compress {
+        Some(0) => response.body_mut().compression(Compression::off()),
+        Some(level) => response
+            .body_mut()
+            .compression(Compression::default().level(level)),
         None => {}
     }
     response

@@ -78,6 +78,8 @@ pub(crate) struct RouteModel {
     pub(crate) retry: Option<u64>,
     /// `keep_alive = off` (0) or `= <ms>`: the stream's keep-alive.
     pub(crate) keep_alive: Option<u64>,
+    /// `compress = off` (0) or `= <level>`: the stream's compression.
+    pub(crate) compress: Option<u32>,
     /// `events = Type`: the `SseEvent` type the stream sends, for the route table.
     pub(crate) events: Option<Path>,
     /// `responses(409 = Type, 422)`: statuses the handler answers itself.

@@ -161,6 +161,8 @@ pub(super) struct RouteAttr {
     pub(super) retry: Option<u64>,
     /// `keep_alive = off` (0) or `keep_alive = <ms>`: the stream's own.
     pub(super) keep_alive: Option<u64>,
+    /// `compress = off` (0) or `compress = <level 1-9>`: the stream's own.
+    pub(super) compress: Option<u32>,
     /// `events = TicketEvent`: the `SseEvent` type the stream sends.
     pub(super) events: Option<Path>,
     /// `responses(409 = Conflict, 422)`: statuses the handler answers itself,
@@ -250,6 +252,7 @@ pub(super) fn parse_route_attr(
         stream: false,
         retry: None,
         keep_alive: None,
+        compress: None,
         events: None,
         responses: Vec::new(),
     };
@@ -284,6 +287,17 @@ pub(super) fn parse_route_attr(
             ("keep_alive", _, _) => cx.error_at(
                 &option,
                 "`keep_alive` is `off` or a period in milliseconds: `keep_alive = off`, `keep_alive = 20000`",
+            ),
+            ("compress", _, Some(OptionValue::Int(level))) => match level.base10_parse::<u32>() {
+                Ok(level @ 1..=9) => route.compress = Some(level),
+                _ => cx.error_at(&level, "a compression level is 1 (fastest) to 9 (smallest)"),
+            },
+            ("compress", _, Some(OptionValue::Path(off))) if off.is_ident("off") => {
+                route.compress = Some(0);
+            }
+            ("compress", _, _) => cx.error_at(
+                &option,
+                "`compress` is `off` or a level from 1 to 9: `compress = off`, `compress = 6`",
             ),
             ("events", _, Some(OptionValue::Path(ty))) => {
                 route.events = Some(ty);
@@ -327,9 +341,9 @@ pub(super) fn parse_route_attr(
             ),
             _ => {
                 let takes = match method {
-                    Method::Sse => "`retry = <ms>`, `keep_alive = off | <ms>`, `events = Type` and `responses(..)`",
-                    Method::Get => "`sse`, `retry = <ms>`, `keep_alive = off | <ms>`, `events = Type` and `responses(..)`",
-                    _ => "`stream`, `retry = <ms>`, `keep_alive = off | <ms>`, `events = Type` and `responses(..)`",
+                    Method::Sse => "`retry = <ms>`, `keep_alive = off | <ms>`, `compress = off | <level>`, `events = Type` and `responses(..)`",
+                    Method::Get => "`sse`, `retry = <ms>`, `keep_alive = off | <ms>`, `compress = off | <level>`, `events = Type` and `responses(..)`",
+                    _ => "`stream`, `retry = <ms>`, `keep_alive = off | <ms>`, `compress = off | <level>`, `events = Type` and `responses(..)`",
                 };
                 cx.error_at(&option, format!("unknown option `{text}`: `#[{name}]` takes {takes}"));
             }
@@ -344,6 +358,7 @@ pub(super) fn parse_route_attr(
     for (given, option) in [
         (route.retry.is_some(), "retry"),
         (route.keep_alive.is_some(), "keep_alive"),
+        (route.compress.is_some(), "compress"),
     ] {
         if given && method == Method::Get && !route.progressive {
             cx.error_at(
@@ -357,6 +372,7 @@ pub(super) fn parse_route_attr(
         (route.events.is_some(), "events"),
         (route.retry.is_some(), "retry"),
         (route.keep_alive.is_some(), "keep_alive"),
+        (route.compress.is_some(), "compress"),
     ] {
         if given && body_method && !route.stream {
             cx.error_at(

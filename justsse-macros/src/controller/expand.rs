@@ -158,8 +158,12 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let (retry, keep_alive) = (ms(route.retry), ms(route.keep_alive));
+    let compress = match route.compress {
+        Some(level) => quote!(::core::option::Option::Some(#level)),
+        None => quote!(::core::option::Option::None),
+    };
     let retry = quote! {
-        ::justsse::__private::StreamOptions { retry: #retry, keep_alive: #keep_alive }
+        ::justsse::__private::StreamOptions { retry: #retry, keep_alive: #keep_alive, compress: #compress }
     };
     let finish = match (&route.generator, route.method) {
         (Some(body), _) => {

@@ -135,6 +135,7 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
         stream,
         retry,
         keep_alive,
+        compress,
         events,
         responses,
     }) = route_attr
@@ -257,6 +258,7 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
         stream,
         retry,
         keep_alive,
+        compress,
         events,
         responses,
         lit,

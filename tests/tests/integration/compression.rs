@@ -31,7 +31,18 @@ impl Feed {
         }
     }
 
-    /// The same, never compressed.
+    /// The same, never compressed, by its attribute.
+    #[sse("/quiet", compress = off)]
+    async fn quiet(&self) -> impl EventStream {
+        let mut prices = self.prices.subscribe();
+        stream! {
+            while let Ok(price) = prices.recv().await {
+                yield Event::named("price").data(price);
+            }
+        }
+    }
+
+    /// The same, never compressed, by its response.
     #[sse("/plain")]
     async fn plain(&self) -> Sse {
         let mut prices = self.prices.subscribe();
@@ -146,10 +157,15 @@ async fn without_accept_encoding_or_when_off_a_stream_goes_as_it_is() {
     until("the stream ended", || prices.receiver_count() == 0).await;
 
     // The route's own setting wins over the server's.
-    let (headers, mut events) = fixture.open("/plain", "gzip, br").await;
-    assert!(!headers.contains_key(header::CONTENT_ENCODING));
-    assert!(!headers.contains_key(header::VARY));
-    fixture.each_arrives(&mut events, 3).await;
+    for path in ["/plain", "/quiet"] {
+        let (headers, mut events) = fixture.open(path, "gzip, br").await;
+        assert!(!headers.contains_key(header::CONTENT_ENCODING), "{path}");
+        assert!(!headers.contains_key(header::VARY), "{path}");
+        fixture.each_arrives(&mut events, 3).await;
+        drop(events);
+        let prices = fixture.prices.clone();
+        until("the stream ended", || prices.receiver_count() == 0).await;
+    }
 
     let off = self::fixture(
         ServerConfig::default().compression(Compression::off()),
@@ -210,4 +226,124 @@ async fn a_compressing_layer_does_not_compress_a_compressed_stream_again() {
     // compress is compressed by it.
     let (headers, _events) = fixture.open("/plain", "gzip").await;
     assert_eq!(headers[header::CONTENT_ENCODING], "gzip", "{headers:?}");
+}
+
+/// What curl prints of a stream, line by line, as it comes.
+struct Curl {
+    _child: tokio::process::Child,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl Curl {
+    fn start(url: &str) -> Self {
+        let mut child = tokio::process::Command::new("curl")
+            .args([
+                "--compressed",
+                "-N",
+                "-s",
+                "-D",
+                "-",
+                "-H",
+                "accept: text/event-stream",
+                url,
+            ])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("curl runs (apt-get install curl)");
+        let stdout = child.stdout.take().expect("its output");
+        let lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+        Self {
+            _child: child,
+            lines,
+        }
+    }
+
+    /// The response's `Content-Encoding`, read from the head curl prints first.
+    async fn coding(&mut self) -> Option<String> {
+        let mut coding = None;
+        loop {
+            let line = tokio::time::timeout(justsse_tests::DEADLINE, self.lines.next_line())
+                .await
+                .expect("the head in time")
+                .expect("reads")
+                .expect("a line");
+            let line = line.trim_end();
+            if line.is_empty() {
+                return coding;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-encoding") {
+                    coding = Some(value.trim().to_owned());
+                }
+            }
+        }
+    }
+
+    /// The next `data:` line, within the deadline.
+    async fn data(&mut self) -> String {
+        let next = async {
+            loop {
+                let line = self
+                    .lines
+                    .next_line()
+                    .await
+                    .expect("reads")
+                    .expect("a line");
+                if let Some(data) = line.strip_prefix("data: ") {
+                    return data.to_owned();
+                }
+            }
+        };
+        tokio::time::timeout(justsse_tests::DEADLINE, next)
+            .await
+            .expect("curl prints the event in time")
+    }
+}
+
+#[tokio::test]
+async fn curl_compressed_shows_each_event_as_it_comes() {
+    let fixture = fixture(ServerConfig::default(), false).await;
+    // curl --compressed asks for the codings it has (deflate, gzip, br
+    // where built with it) and decodes what comes.
+    let mut curl = Curl::start(&fixture.server.url("/prices"));
+    let prices = fixture.prices.clone();
+    until("curl subscribed", || prices.receiver_count() == 1).await;
+    let coding = curl.coding().await.expect("a compressed stream");
+    assert!(
+        ["br", "gzip", "deflate"].contains(&coding.as_str()),
+        "{coding}"
+    );
+    for n in 0..5 {
+        let price = format!("{{\"n\":{n}}}");
+        fixture.prices.send(price.clone()).expect("a subscriber");
+        assert_eq!(curl.data().await, price);
+    }
+}
+
+#[cfg_attr(missing_nginx, ignore = "needs nginx, not installed here")]
+#[tokio::test]
+async fn nginx_in_front_passes_a_compressed_stream_unbuffered() {
+    let fixture = fixture(ServerConfig::default(), false).await;
+    let dir = std::env::temp_dir().join(format!("justsse-nginx-compressed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a folder for nginx");
+    let port = justsse_tests::nginx::free_port();
+    let _nginx = justsse_tests::nginx::nginx(
+        &justsse_tests::nginx::nginx_binary(),
+        &dir,
+        port,
+        &[fixture.server.addr.port()],
+    );
+    justsse_tests::listening(port, "nginx").await;
+    let req = request("GET", "/prices")
+        .header(header::ACCEPT, "text/event-stream")
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(Full::<Bytes>::default())
+        .unwrap();
+    let response = send(([127, 0, 0, 1], port).into(), req).await;
+    assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
+    let mut events = LiveEvents::new(response);
+    let prices = fixture.prices.clone();
+    until("the stream subscribed", || prices.receiver_count() == 1).await;
+    fixture.each_arrives(&mut events, 10).await;
 }

@@ -15,8 +15,11 @@ fn post(path: &str, body: &'static str) -> justsse::http::Request<Full<Bytes>> {
         .expect("request")
 }
 
+/// A stream request as a browser sends it: compression accepted.
 fn watch(path: &str, auth: Option<(&str, &str)>) -> justsse::http::Request<Full<Bytes>> {
-    let mut req = request("GET", path).header("accept", "text/event-stream");
+    let mut req = request("GET", path)
+        .header("accept", "text/event-stream")
+        .header("accept-encoding", "gzip, deflate, br, zstd");
     if let Some((name, value)) = auth {
         req = req.header(name, value);
     }
@@ -67,6 +70,7 @@ async fn comments_reach_admins_live_and_survive_a_reconnect() {
 
     let bearer = Some(("authorization", "Bearer admin-token"));
     let mut live = LiveEvents::new(send(server.addr, watch("/tickets/1/events", bearer)).await);
+    assert!(live.compressed, "the example compresses with no setting");
     let connected = live.next().await.expect("connected");
     assert_eq!(connected.event_type, "connected");
     assert_eq!(connected.data, r#"{"id":1,"subject":"printer on fire"}"#);
