@@ -272,10 +272,10 @@ impl Curl {
             if line.is_empty() {
                 return coding;
             }
-            if let Some((name, value)) = line.split_once(':') {
-                if name.eq_ignore_ascii_case("content-encoding") {
-                    coding = Some(value.trim().to_owned());
-                }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-encoding")
+            {
+                coding = Some(value.trim().to_owned());
             }
         }
     }
