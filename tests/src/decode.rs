@@ -14,6 +14,7 @@ use justsse::http;
 pub struct Decoded {
     body: Incoming,
     decoder: Option<Decoder>,
+    wire: u64,
 }
 
 enum Decoder {
@@ -38,7 +39,13 @@ impl Decoded {
         Self {
             body: response.into_body(),
             decoder,
+            wire: 0,
         }
+    }
+
+    /// The body's bytes as they came on the wire (compressed), so far.
+    pub fn wire_bytes(&self) -> u64 {
+        self.wire
     }
 
     /// Whether the body was compressed.
@@ -83,6 +90,9 @@ impl Body for Decoded {
         let this = &mut *self;
         match Pin::new(&mut this.body).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.wire += data.len() as u64;
+                }
                 let frame = match (frame.into_data(), this.decoder.as_mut()) {
                     (Ok(data), Some(decoder)) => Frame::data(decoder.decode(&data)),
                     (Ok(data), None) => Frame::data(data),

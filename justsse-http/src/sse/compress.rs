@@ -14,7 +14,9 @@ use http::HeaderMap;
 use http::header::{self, HeaderValue};
 
 /// How event streams are compressed: on by default, for every client that asks
-/// (`Accept-Encoding`), brotli first, then gzip, then deflate.
+/// (`Accept-Encoding`): gzip, brotli or deflate, as the client prefers, gzip on
+/// a tie (on small events flushed one by one it beats brotli at the qualities
+/// a stream's memory allows, in size and in CPU).
 ///
 /// A compressed stream keeps its compressor (its window and tables) for its
 /// whole life, about 270 KiB with gzip or deflate and 310 KiB with brotli at
@@ -112,8 +114,8 @@ impl Encoding {
         })
     }
 
-    /// The one `Accept-Encoding` prefers: the highest `q`, brotli before
-    /// gzip before deflate on a tie; `*` stands for any of them.
+    /// The one `Accept-Encoding` prefers: the highest `q`, gzip before
+    /// brotli before deflate on a tie; `*` stands for any of them.
     pub(crate) fn negotiate(headers: &HeaderMap) -> Option<Encoding> {
         let mut best: Option<(u16, Encoding)> = None;
         for value in headers.get_all(header::ACCEPT_ENCODING) {
@@ -152,10 +154,14 @@ impl Encoding {
     }
 }
 
+/// The order on a tie. gzip first: on events flushed one by one it is both
+/// smaller and cheaper than brotli at the qualities whose memory a stream can
+/// afford (bench-compression: a price ticker at 29 % of its size with gzip, 37 %
+/// with brotli quality 3, at 2.1x and 5.2x the CPU of an uncompressed stream).
 fn rank(encoding: Encoding) -> u8 {
     match encoding {
-        Encoding::Brotli => 0,
-        Encoding::Gzip => 1,
+        Encoding::Gzip => 0,
+        Encoding::Brotli => 1,
         Encoding::Deflate => 2,
     }
 }
@@ -282,15 +288,17 @@ mod tests {
     }
 
     #[test]
-    fn the_client_s_preference_decides_and_brotli_wins_a_tie() {
-        assert_eq!(accept("gzip, deflate, br, zstd"), Some(Encoding::Brotli));
+    fn the_client_s_preference_decides_and_gzip_wins_a_tie() {
+        assert_eq!(accept("gzip, deflate, br, zstd"), Some(Encoding::Gzip));
+        assert_eq!(accept("br"), Some(Encoding::Brotli));
+        assert_eq!(accept("deflate, br"), Some(Encoding::Brotli));
         assert_eq!(accept("gzip, deflate"), Some(Encoding::Gzip));
         assert_eq!(accept("deflate"), Some(Encoding::Deflate));
         assert_eq!(accept("br;q=0.5, gzip;q=0.9"), Some(Encoding::Gzip));
         assert_eq!(accept("br;q=0, gzip;q=0"), None);
         assert_eq!(accept("identity"), None);
         assert_eq!(accept("zstd"), None);
-        assert_eq!(accept("*"), Some(Encoding::Brotli));
+        assert_eq!(accept("*"), Some(Encoding::Gzip));
         assert_eq!(accept("*;q=0.1, gzip"), Some(Encoding::Gzip));
         assert_eq!(accept("gzip;q=nonsense"), None);
         assert_eq!(Encoding::negotiate(&HeaderMap::new()), None);
