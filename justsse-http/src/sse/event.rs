@@ -73,6 +73,8 @@ pub struct Event {
     pub(crate) data: Option<String>,
     pub(crate) retry_ms: Option<u64>,
     pub(crate) comment: Option<String>,
+    /// What a conflating subscriber keeps the newest of; never sent.
+    pub(crate) key: Option<Box<str>>,
     invalid: Option<Invalid>,
     /// Set by [`Event::freeze`]: the fields and their encoding, shared by clones.
     pub(crate) frozen: Option<Arc<Frozen>>,
@@ -160,6 +162,29 @@ impl Event {
         self.thaw();
         self.comment = Some(text.into());
         self
+    }
+
+    /// Names what the event is the newest value of (a price's symbol, a
+    /// document's id), for subscribers that keep only the newest event per
+    /// key when they fall behind (a hub's conflating slow-consumer policy).
+    /// It is not sent.
+    ///
+    /// ```
+    /// use justsse_http::Event;
+    ///
+    /// let price = Event::named("price").data(r#"{"symbol":"ACME","price":101.5}"#).key("ACME");
+    /// assert_eq!(price.key_str(), Some("ACME"));
+    /// assert_eq!(price.to_string(), "event: price\ndata: {\"symbol\":\"ACME\",\"price\":101.5}\n\n");
+    /// ```
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.thaw();
+        self.key = Some(key.into().into_boxed_str());
+        self
+    }
+
+    /// The key, if set ([`key`](Self::key)).
+    pub fn key_str(&self) -> Option<&str> {
+        self.fields().key.as_deref()
     }
 
     /// Returns the event if it can be written, or why not.

@@ -11,6 +11,7 @@ mod presence;
 #[cfg(feature = "redis")]
 mod redis;
 mod registry;
+mod slow;
 mod topic;
 
 use std::fmt::Display;
@@ -28,6 +29,7 @@ pub use presence::Presence;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{RedisBackend, RedisConfig, RedisConnection, RedisServers};
+pub use slow::SlowConsumer;
 
 /// The name of the event a subscriber receives when events it should have had
 /// are gone: its `Last-Event-ID` is older than the replay buffer or unknown, or it
@@ -129,6 +131,8 @@ pub trait Backend: Send + Sync + 'static {
 pub struct Hub<K = String> {
     backend: Arc<dyn Backend>,
     max_event: usize,
+    /// The policy for subscribers that fall behind, unless theirs says otherwise.
+    slow: Option<SlowConsumer>,
     key: PhantomData<fn(&K)>,
 }
 
@@ -137,6 +141,7 @@ impl<K> Clone for Hub<K> {
         Self {
             backend: self.backend.clone(),
             max_event: self.max_event,
+            slow: self.slow,
             key: PhantomData,
         }
     }
@@ -170,6 +175,7 @@ impl<K: Display> Hub<K> {
         Hub {
             backend: self.backend.clone(),
             max_event: self.max_event,
+            slow: self.slow,
             key: PhantomData,
         }
     }
@@ -179,6 +185,7 @@ impl<K: Display> Hub<K> {
         Self {
             backend: Arc::new(backend),
             max_event: DEFAULT_MAX_EVENT,
+            slow: None,
             key: PhantomData,
         }
     }
@@ -200,6 +207,15 @@ impl<K: Display> Hub<K> {
     /// ```
     pub fn max_event_size(mut self, bytes: usize) -> Self {
         self.max_event = bytes;
+        self
+    }
+
+    /// What every subscriber of this hub gets when it falls more than
+    /// `max_lag` events behind (see [`SlowConsumer`]); a subscription's own
+    /// ([`Subscription::slow_consumer`]) wins. Without one, a subscriber is
+    /// resynced only once it is behind the topic's whole log.
+    pub fn slow_consumer(mut self, policy: SlowConsumer) -> Self {
+        self.slow = Some(policy);
         self
     }
 
@@ -226,9 +242,19 @@ impl<K: Display> Hub<K> {
         let topic = topic.to_string();
         // The request's span, when tracing wants it, names what it follows.
         tracing::Span::current().record("topic", topic.as_str());
-        self.backend
+        let events = self
+            .backend
             .subscribe(topic, last_id.map(str::to_owned))
-            .await
+            .await;
+        self.policed(events)
+    }
+
+    /// `events` under the hub's slow-consumer policy, if it has one.
+    fn policed(&self, events: Subscription) -> Subscription {
+        match self.slow {
+            Some(policy) => events.slow_consumer(policy),
+            None => events,
+        }
     }
 
     /// An id to resume `topic` after that misses nothing published from now
@@ -379,13 +405,18 @@ impl<K: Display> Hub<K> {
         if !span.is_disabled() {
             span.record("topic", topics.join(",").as_str());
         }
-        merged::subscribe(self.backend.clone(), topics, last_id).await
+        let events = merged::subscribe(self.backend.clone(), topics, last_id).await;
+        self.policed(events)
     }
 }
 
 /// The events of one subscriber; each carries its id, so yielding it from an SSE
 /// handler lets the browser resume after it.
-pub struct Subscription(Pin<Box<dyn Stream<Item = Event> + Send>>);
+pub struct Subscription {
+    events: slow::Events,
+    /// The slow-consumer policy it is read under, if any.
+    police: Option<Box<slow::Police>>,
+}
 
 impl std::fmt::Debug for Subscription {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -396,12 +427,22 @@ impl std::fmt::Debug for Subscription {
 impl Subscription {
     /// Wraps a backend's stream.
     pub fn new(events: impl Stream<Item = Event> + Send + 'static) -> Self {
-        Self(Box::pin(events))
+        Self {
+            events: Box::pin(events),
+            police: None,
+        }
     }
 
     /// The next event; `None` only if the backend ends the subscription.
     pub async fn next(&mut self) -> Option<Event> {
         futures_util::StreamExt::next(self).await
+    }
+
+    /// This subscription under `policy` when it falls behind, instead of its
+    /// hub's (see [`SlowConsumer`]).
+    pub fn slow_consumer(mut self, policy: SlowConsumer) -> Subscription {
+        self.police = Some(Box::new(slow::Police::new(policy)));
+        self
     }
 
     /// These events up to the first for which `last` is true (included),
@@ -426,7 +467,11 @@ impl Stream for Subscription {
     type Item = Event;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        self.0.as_mut().poll_next(cx)
+        let this = &mut *self;
+        match this.police.as_mut() {
+            Some(police) => police.poll_next(&mut this.events, cx),
+            None => this.events.as_mut().poll_next(cx),
+        }
     }
 }
 

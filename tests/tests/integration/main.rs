@@ -34,6 +34,7 @@ mod route_table;
 mod router;
 mod server;
 mod shutdown;
+mod slow_consumers;
 mod slow_readers;
 mod sse;
 mod stream_limits;
