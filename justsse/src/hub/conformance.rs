@@ -39,6 +39,7 @@ where
     merged_topics_resume_each_exactly(hub(64).await).await;
     a_merged_topic_whose_history_is_gone_resyncs_alone(hub(4).await).await;
     counts_its_subscribers(hub(4).await).await;
+    keys_reach_subscribers_for_conflation(hub(64).await).await;
 }
 
 async fn next(sub: &mut Subscription) -> Event {
@@ -237,4 +238,38 @@ pub async fn counts_its_subscribers(hub: Hub<String>) {
     drop(one);
     drop(merged);
     assert_eq!(hub.subscribers(&topic).await.expect("counted").here, 0);
+}
+
+/// An event's [key](Event::key), which a conflating subscriber keeps the
+/// newest of, reaches subscribers (live and replayed), and only them: it is
+/// not on the wire.
+pub async fn keys_reach_subscribers_for_conflation(hub: Hub<String>) {
+    let topic = "keyed".to_owned();
+    let mut live = hub.subscribe(&topic, None).await;
+    let sent = hub
+        .publish(&topic, Event::named("price").data("101.5").key("ACME"))
+        .await
+        .expect("publish");
+    let got = next(&mut live).await;
+    assert_eq!(got.key_str(), Some("ACME"), "live");
+    assert!(!got.to_string().contains("ACME"), "the key is not sent");
+    hub.publish(&topic, Event::named("price").data("7"))
+        .await
+        .expect("publish");
+    let mut replayed = hub.subscribe(&topic, sent.id_str()).await;
+    assert_eq!(
+        next(&mut replayed).await.key_str(),
+        None,
+        "an event without one has none"
+    );
+    let before = hub.position(&topic).await;
+    hub.publish(&topic, Event::named("price").data("102").key("ACME"))
+        .await
+        .expect("publish");
+    let mut replayed = hub.subscribe(&topic, before.as_deref()).await;
+    assert_eq!(
+        next(&mut replayed).await.key_str(),
+        Some("ACME"),
+        "replayed"
+    );
 }

@@ -350,6 +350,10 @@ impl Backend for RedisBackend {
                 xadd.arg("e").arg(name);
             }
             xadd.arg("d").arg(event.data_str().unwrap_or_default());
+            // What a conflating subscriber keeps the newest of, on any instance.
+            if let Some(key) = event.key_str() {
+                xadd.arg("k").arg(key);
+            }
             let mut conn = shared.commands.clone();
             let wanted = shared.config.wait_replicas;
             // The key's expiry, sent right behind the entry on the same

@@ -160,6 +160,7 @@ pub(super) fn entries(value: &Value) -> impl Iterator<Item = Event> + '_ {
             match field.as_str() {
                 "e" => event = event.event(text(&value)?),
                 "d" => event = event.data(text(&value)?),
+                "k" => event = event.key(text(&value)?),
                 _ => {}
             }
         }
