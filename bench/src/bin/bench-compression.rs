@@ -2,7 +2,9 @@
 //! same events uncompressed (tickets events and a price-ticker feed), the
 //! server's CPU per delivered event at 1,000 subscribers with and without
 //! compression, the memory of an idle compressed stream, and the time to the
-//! first event.
+//! first event; and, with `--slow`, the server's memory while clients that
+//! stopped reading sit under each slow-consumer policy (that healthy clients
+//! beside them get every event is tests/tests/integration/slow_consumers.rs).
 //!
 //! ```text
 //! cargo run --release -p bench --bin bench-compression          # about a minute
@@ -23,6 +25,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use justsse::client::Parser;
+use justsse::hub::{Hub, SlowConsumer};
 use justsse::prelude::*;
 use justsse::response::Compression;
 use justsse_tests::decode::Decoded;
@@ -36,6 +39,13 @@ const CODINGS: [&str; 4] = ["identity", "gzip", "br", "deflate"];
 struct Feed {
     prices: broadcast::Sender<(u64, String)>,
     comments: broadcast::Sender<(u64, String)>,
+    /// The same prices through a hub, for the slow-consumer policies.
+    hub: Hub<&'static str>,
+}
+
+#[derive(serde::Deserialize)]
+struct PolicyQuery {
+    policy: String,
 }
 
 #[controller("/")]
@@ -47,6 +57,26 @@ impl Feed {
         stream! {
             while let Ok((id, price)) = prices.recv().await {
                 yield Event::named("price").id(id).data(price);
+            }
+        }
+    }
+
+    /// The ticker under a slow-consumer policy (`?policy=resync|disconnect|conflate`).
+    #[sse("/policed")]
+    async fn policed(&self, query: Query<PolicyQuery>) -> impl EventStream {
+        let policy = match query.0.policy.as_str() {
+            "disconnect" => SlowConsumer::Disconnect { max_lag: 256 },
+            "conflate" => SlowConsumer::Conflate { max_lag: 256 },
+            _ => SlowConsumer::Resync { max_lag: 256 },
+        };
+        let mut prices = self
+            .hub
+            .subscribe(&"prices", None)
+            .await
+            .slow_consumer(policy);
+        stream! {
+            while let Some(price) = prices.next().await {
+                yield price;
             }
         }
     }
@@ -106,10 +136,15 @@ fn comment(n: u64) -> String {
 async fn serve(port: u16) {
     let (prices, _) = broadcast::channel(4096);
     let (comments, _) = broadcast::channel(4096);
-    let publish = (prices.clone(), comments.clone());
+    let hub: Hub<&'static str> = Hub::new();
+    let publish = (prices.clone(), comments.clone(), hub.clone());
     let app = App::new()
         .config(ServerConfig::default().compression(Compression::default().max_streams(100_000)))
-        .controller(Feed { prices, comments });
+        .controller(Feed {
+            prices,
+            comments,
+            hub,
+        });
     // Publishing is driven over stdin: `<kind> <count> <per second>` a line.
     tokio::spawn(async move {
         use tokio::io::AsyncBufReadExt;
@@ -124,10 +159,20 @@ async fn serve(port: u16) {
             for _ in 0..count {
                 tick.tick().await;
                 next += 1;
-                let _ = match kind.as_str() {
-                    "comment" => publish.1.send((next, comment(next))),
-                    _ => publish.0.send((next, price(next))),
-                };
+                match kind.as_str() {
+                    "comment" => {
+                        let _ = publish.1.send((next, comment(next)));
+                    }
+                    "hub" => {
+                        let text = price(next);
+                        let symbol = text[11..].split('"').next().unwrap_or("").to_owned();
+                        let event = Event::named("price").data(text).key(symbol);
+                        let _ = publish.2.publish(&"prices", event).await;
+                    }
+                    _ => {
+                        let _ = publish.0.send((next, price(next)));
+                    }
+                }
             }
         }
     });
@@ -351,6 +396,42 @@ async fn first_event(connections: usize) -> Vec<(String, f64, f64)> {
     rows
 }
 
+/// The server's memory while `stalled` clients per policy stop reading and
+/// `healthy` ones read everything, sampled every 10,000 events.
+async fn slow_memory(stalled: usize) {
+    println!("## Server memory with clients that stopped reading ({stalled} per policy)\n");
+    println!("| events published (2,000/s) | server RSS, MiB |");
+    println!("| ---: | ---: |");
+    let mut server = Server::start().await;
+    let mut stuck = Vec::new();
+    for policy in ["resync", "disconnect", "conflate"] {
+        for _ in 0..stalled {
+            let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+            socket.set_recv_buffer_size(2048).expect("a small buffer");
+            let mut stream = socket.connect(server.addr).await.expect("connects");
+            let head = format!(
+                "GET /policed?policy={policy} HTTP/1.1\r\nhost: b\r\naccept: text/event-stream\r\n\r\n"
+            );
+            tokio::io::AsyncWriteExt::write_all(&mut stream, head.as_bytes())
+                .await
+                .expect("sends");
+            stuck.push(stream);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    println!("| 0 | {:.1} |", server.rss() as f64 / 1048576.0);
+    for round in 1..=4 {
+        server.publish("hub", 10_000, 2_000);
+        tokio::time::sleep(Duration::from_millis(5_300)).await;
+        println!(
+            "| {} | {:.1} |",
+            round * 10_000,
+            server.rss() as f64 / 1048576.0
+        );
+    }
+    drop(stuck);
+}
+
 fn flag<T: std::str::FromStr>(name: &str) -> Option<T> {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
@@ -363,6 +444,10 @@ fn flag<T: std::str::FromStr>(name: &str) -> Option<T> {
 async fn main() {
     if let Some(port) = flag::<u16>("--serve") {
         serve(port).await;
+        return;
+    }
+    if std::env::args().any(|arg| arg == "--slow") {
+        slow_memory(100).await;
         return;
     }
     let subscribers = flag("--subscribers").unwrap_or(1_000);
