@@ -1,7 +1,7 @@
 // A compressed event stream in a real browser: Chromium's own EventSource
-// reads a ticker (tests/src/bin/ticker-server.rs) over gzip (what the server
-// picks of what Chromium sends) and over brotli (the server told to take only
-// that):
+// reads a ticker (tests/src/bin/ticker-server.rs) over zstd (what the server
+// picks of what Chromium sends), gzip and brotli (the server told to take only
+// that one):
 // every event arrives, exactly and in order, each within a short time of being
 // sent, so nothing sat in a compressor waiting for more.
 import { test } from 'node:test';
@@ -13,7 +13,7 @@ import { freePort, launch, target, waitForPort } from './support.mjs';
 const binary = path.join(target, 'debug', 'ticker-server');
 const TICKS = 40;
 
-for (const [coding, env] of [['gzip', {}], ['br', { CODING: 'br' }]]) {
+for (const [coding, env] of [['zstd', {}], ['gzip', { CODING: 'gzip' }], ['br', { CODING: 'br' }]]) {
   test(`compression: Chromium reads every event in time over ${coding}`, async () => {
     const port = await freePort();
     const server = spawn(binary, [], {

@@ -1,5 +1,5 @@
-//! A response body decoded as its `Content-Encoding` says (brotli, gzip,
-//! deflate, or none), frame by frame: what a browser does with a compressed
+//! A response body decoded as its `Content-Encoding` says (gzip, brotli,
+//! zstd, deflate, or none), frame by frame: what a browser does with a compressed
 //! event stream, so a test sees each event as soon as its bytes arrive.
 
 use std::io::Write;
@@ -21,6 +21,7 @@ enum Decoder {
     Gzip(flate2::write::GzDecoder<Vec<u8>>),
     Deflate(flate2::write::ZlibDecoder<Vec<u8>>),
     Brotli(Box<brotli::DecompressorWriter<Vec<u8>>>),
+    Zstd(Box<zstd::stream::write::Decoder<'static, Vec<u8>>>),
 }
 
 impl Decoded {
@@ -34,6 +35,9 @@ impl Decoded {
             "gzip" => Decoder::Gzip(flate2::write::GzDecoder::new(Vec::new())),
             "deflate" => Decoder::Deflate(flate2::write::ZlibDecoder::new(Vec::new())),
             "br" => Decoder::Brotli(Box::new(brotli::DecompressorWriter::new(Vec::new(), 4096))),
+            "zstd" => Decoder::Zstd(Box::new(
+                zstd::stream::write::Decoder::new(Vec::new()).expect("a zstd decoder"),
+            )),
             other => panic!("a coding the tests cannot read: {other}"),
         });
         Self {
@@ -72,6 +76,11 @@ impl Decoder {
             Decoder::Brotli(decoder) => {
                 decoder.write_all(chunk).expect("brotli decodes");
                 decoder.flush().expect("brotli flushes");
+                decoder.get_mut()
+            }
+            Decoder::Zstd(decoder) => {
+                decoder.write_all(chunk).expect("zstd decodes");
+                decoder.flush().expect("zstd flushes");
                 decoder.get_mut()
             }
         };

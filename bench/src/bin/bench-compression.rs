@@ -32,7 +32,7 @@ use justsse_tests::decode::Decoded;
 use tokio::sync::broadcast;
 
 /// The codings compared; `identity` is the uncompressed stream.
-const CODINGS: [&str; 4] = ["identity", "gzip", "br", "deflate"];
+const CODINGS: [&str; 5] = ["identity", "gzip", "br", "zstd", "deflate"];
 
 // ---------------------------------------------------------------- the server
 
@@ -320,7 +320,7 @@ async fn bytes_per_event(kind: &str, path: &str, events: u64) -> Vec<(String, f6
 
 async fn cpu_per_event(subscribers: usize, events: u64) -> Vec<(String, f64, f64)> {
     let mut rows = Vec::new();
-    for coding in ["identity", "gzip", "br"] {
+    for coding in ["identity", "gzip", "br", "zstd"] {
         let mut server = Server::start().await;
         let mut all = Vec::new();
         for _ in 0..subscribers {
@@ -358,7 +358,7 @@ async fn cpu_per_event(subscribers: usize, events: u64) -> Vec<(String, f64, f64
 
 async fn idle_memory(streams: usize) -> Vec<(String, f64)> {
     let mut rows = Vec::new();
-    for coding in ["identity", "gzip", "br"] {
+    for coding in ["identity", "gzip", "br", "zstd"] {
         let server = Server::start().await;
         tokio::time::sleep(Duration::from_millis(200)).await;
         let base = server.rss();
@@ -381,7 +381,7 @@ async fn idle_memory(streams: usize) -> Vec<(String, f64)> {
 async fn first_event(connections: usize) -> Vec<(String, f64, f64)> {
     let mut rows = Vec::new();
     let server = Server::start().await;
-    for coding in ["identity", "gzip", "br"] {
+    for coding in ["identity", "gzip", "br", "zstd"] {
         let mut times = Vec::new();
         for _ in 0..connections {
             let started = Instant::now();

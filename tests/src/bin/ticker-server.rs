@@ -3,7 +3,7 @@
 //! and when it came, `/ticks` sends `TICKS` events (default 40) 50 ms apart,
 //! each carrying when it was sent. `PORT` sets the port; `CODING`, when set,
 //! replaces what the browser accepts (`Accept-Encoding`) by that coding, so one
-//! browser can be heard over brotli and over gzip.
+//! browser can be heard over each.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

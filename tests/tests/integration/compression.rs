@@ -125,9 +125,11 @@ impl Fixture {
 async fn each_coding_the_client_prefers_delivers_every_event_at_once() {
     let fixture = fixture(ServerConfig::default(), false).await;
     for (accepts, coding) in [
-        ("gzip, deflate, br, zstd", "gzip"),
+        ("gzip, deflate, br, zstd", "zstd"),
+        ("gzip, deflate, br", "gzip"),
         ("br", "br"),
         ("deflate", "deflate"),
+        ("zstd", "zstd"),
         ("gzip;q=0.5, br;q=0.8", "br"),
     ] {
         let (headers, mut events) = fixture.open("/prices", accepts).await;
@@ -304,14 +306,14 @@ impl Curl {
 #[tokio::test]
 async fn curl_compressed_shows_each_event_as_it_comes() {
     let fixture = fixture(ServerConfig::default(), false).await;
-    // curl --compressed asks for the codings it has (deflate, gzip, br
-    // where built with it) and decodes what comes.
+    // curl --compressed asks for the codings it has (deflate, gzip, br, zstd
+    // where built with them) and decodes what comes.
     let mut curl = Curl::start(&fixture.server.url("/prices"));
     let prices = fixture.prices.clone();
     until("curl subscribed", || prices.receiver_count() == 1).await;
     let coding = curl.coding().await.expect("a compressed stream");
     assert!(
-        ["br", "gzip", "deflate"].contains(&coding.as_str()),
+        ["zstd", "br", "gzip", "deflate"].contains(&coding.as_str()),
         "{coding}"
     );
     for n in 0..5 {
