@@ -60,6 +60,16 @@ pub fn cpu_micros(pid: u32) -> u64 {
     (ticks(11) + ticks(12)) * 10_000
 }
 
+/// The resident memory of process `pid`, in bytes (0 when it cannot be read).
+pub fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
 /// Waits until `received` reaches `expected`, nothing more arrives for 3 s
 /// (losses), or 60 s pass. Returns what was delivered and over how long,
 /// counted from `started` to the last delivery.

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use bench::{await_deliveries, collect_latencies, now_micros, quantile_ms, stamp_of};
+use bench::{await_deliveries, collect_latencies, now_micros, quantile_ms, rss_bytes, stamp_of};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -97,15 +97,6 @@ fn build_server(server: &std::path::Path) -> std::io::Result<()> {
             "building bench-server failed ({status}); run `cargo build --release -p bench`"
         ))),
     }
-}
-
-fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
 }
 
 /// Drops a response head from the front of `pending` once it is whole;

@@ -17,7 +17,9 @@ use plotters::prelude::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::{rss_bytes, spawn_server, take_head, wait_for};
+use bench::rss_bytes;
+
+use crate::{spawn_server, take_head, wait_for};
 
 /// How hard and how long.
 #[derive(Debug, Clone, Copy)]

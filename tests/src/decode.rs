@@ -62,30 +62,27 @@ impl Decoder {
     /// What `chunk` completes of the decoded text; fails the test when the
     /// bytes are not of the coding.
     fn decode(&mut self, chunk: &[u8]) -> Bytes {
-        let out = match self {
-            Decoder::Gzip(decoder) => {
-                decoder.write_all(chunk).expect("gzip decodes");
-                decoder.flush().expect("gzip flushes");
-                decoder.get_mut()
-            }
+        match self {
+            Decoder::Gzip(decoder) => written(decoder, chunk, flate2::write::GzDecoder::get_mut),
             Decoder::Deflate(decoder) => {
-                decoder.write_all(chunk).expect("deflate decodes");
-                decoder.flush().expect("deflate flushes");
-                decoder.get_mut()
+                written(decoder, chunk, flate2::write::ZlibDecoder::get_mut)
             }
             Decoder::Brotli(decoder) => {
-                decoder.write_all(chunk).expect("brotli decodes");
-                decoder.flush().expect("brotli flushes");
-                decoder.get_mut()
+                written(&mut **decoder, chunk, brotli::DecompressorWriter::get_mut)
             }
             Decoder::Zstd(decoder) => {
-                decoder.write_all(chunk).expect("zstd decodes");
-                decoder.flush().expect("zstd flushes");
-                decoder.get_mut()
+                written(&mut **decoder, chunk, zstd::stream::write::Decoder::get_mut)
             }
-        };
-        Bytes::from(std::mem::take(out))
+        }
     }
+}
+
+/// `chunk` through a decoding writer, flushed: what it wrote to its vector
+/// (`out` reaches it), taken; fails the test when the bytes do not decode.
+fn written<W: Write>(decoder: &mut W, chunk: &[u8], out: fn(&mut W) -> &mut Vec<u8>) -> Bytes {
+    decoder.write_all(chunk).expect("the coding decodes");
+    decoder.flush().expect("the decoder flushes");
+    Bytes::from(std::mem::take(out(decoder)))
 }
 
 impl Body for Decoded {

@@ -213,28 +213,11 @@ impl Server {
 
     /// CPU time (user + system) the server has used.
     fn cpu(&self) -> Duration {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        let fields: Vec<&str> = stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .split_whitespace()
-            .collect();
-        let ticks: u64 = fields.get(11).and_then(|t| t.parse().ok()).unwrap_or(0)
-            + fields.get(12).and_then(|t| t.parse().ok()).unwrap_or(0);
-        // Linux counts in clock ticks of 1/100 s.
-        Duration::from_millis(ticks * 10)
+        Duration::from_micros(bench::cpu_micros(self.child.id()))
     }
 
     fn rss(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map_or(0, |kb| kb * 1024)
+        bench::rss_bytes(self.child.id())
     }
 }
 

@@ -25,7 +25,7 @@ use crate::request::{Origin, Params, Request};
 use crate::request_body::BodyLimits;
 use crate::response::{IntoResponse, Response};
 use crate::routing::{AppService, Routed, Routes};
-use crate::sse::{CompressedStreams, Encoding};
+use crate::sse::{Coded, CompressedStreams, Encoding};
 use crate::stream_limits::{OpenStreams, StreamPermit};
 
 /// What every connection of one server shares.
@@ -129,7 +129,7 @@ impl Shared {
         } = request;
         // A response that set its own coding is sent as it is.
         let encoding = encoding.filter(|_| !response.headers().contains_key(header::CONTENT_ENCODING));
-        let mut coded = None;
+        let mut coded = Coded::Off;
         if is_head {
             strip_body(&mut response);
         } else if let Some(stream) = response.body_mut().as_sse_mut() {
@@ -158,11 +158,11 @@ impl Shared {
                 ));
             }
         }
-        // `Some` when compression is on: the answer varies with `Accept-Encoding`.
-        if let Some(coded) = coded {
+        // With compression on, the answer varies with `Accept-Encoding`.
+        if coded != Coded::Off {
             let headers = response.headers_mut();
             headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
-            if let Some(encoding) = coded {
+            if let Coded::In(encoding) = coded {
                 headers.insert(header::CONTENT_ENCODING, encoding.header());
             }
         }

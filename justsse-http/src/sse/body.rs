@@ -12,7 +12,7 @@ use futures_util::Stream;
 use http_body::Frame;
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
-use super::compress::{CompressedStreams, Compression, Encoding};
+use super::compress::{Coded, CompressedStreams, Compression, Encoding};
 use super::encode::{KEEP_ALIVE, encode};
 use super::event::Event;
 use super::keep_alive::{KeepAlive, KeepAliveTimer};
@@ -180,23 +180,25 @@ impl SseBody {
 
     /// Compresses the stream with `encoding` (what the client accepts), as its
     /// setting or the server's allows and while there is room among the
-    /// compressed streams; `Some` is the coding it is sent in. `None` when
-    /// compression is off: the response does not vary with `Accept-Encoding`.
+    /// compressed streams; says how it goes out.
     pub(crate) fn compress(
         &mut self,
         defaults: &StreamDefaults,
         encoding: Option<Encoding>,
         compressed: &CompressedStreams,
-    ) -> Option<Option<Encoding>> {
+    ) -> Coded {
         let config = self.compression.unwrap_or(defaults.compression);
         if !config.is_enabled() {
-            return None;
+            return Coded::Off;
         }
         let Some(encoding) = encoding else {
-            return Some(None);
+            return Coded::Plain;
         };
         self.compressor = compressed.start(&config, encoding).map(Box::new);
-        Some(self.compressor.as_ref().map(|_| encoding))
+        match self.compressor {
+            Some(_) => Coded::In(encoding),
+            None => Coded::Plain,
+        }
     }
 
     /// `frame` as it goes on the wire: compressed when the stream is. A

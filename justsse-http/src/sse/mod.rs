@@ -18,7 +18,7 @@ pub use keep_alive::KeepAlive;
 
 pub(crate) use body::{SseBody, StreamDefaults};
 pub use compress::Compression;
-pub(crate) use compress::{CompressedStreams, Encoding};
+pub(crate) use compress::{Coded, CompressedStreams, Encoding};
 pub use encode::encode;
 pub(crate) use encode::retry_hint;
 

@@ -91,7 +91,11 @@ pub(super) struct Police {
     policy: SlowConsumer,
     /// Events taken from the backend and not yet given to the stream.
     queue: VecDeque<Event>,
+    /// The policy ended the stream (disconnect).
     ended: bool,
+    /// The backend's stream has ended: it is not polled again (some streams
+    /// panic if they are), what is queued is still given.
+    drained: bool,
 }
 
 /// A backend's stream of events.
@@ -103,20 +107,19 @@ impl Police {
             policy,
             queue: VecDeque::new(),
             ended: false,
+            drained: false,
         }
     }
 
-    /// Takes what is ready, up to one past the bound; `false` once the
-    /// backend's stream has ended.
-    fn fill(&mut self, events: &mut Events, cx: &mut Context<'_>) -> bool {
-        while self.queue.len() <= self.policy.max_lag() {
+    /// Takes what is ready, up to one past the bound.
+    fn fill(&mut self, events: &mut Events, cx: &mut Context<'_>) {
+        while !self.drained && self.queue.len() <= self.policy.max_lag() {
             match events.as_mut().poll_next(cx) {
                 Poll::Ready(Some(event)) => self.take(event),
-                Poll::Ready(None) => return false,
-                Poll::Pending => return true,
+                Poll::Ready(None) => self.drained = true,
+                Poll::Pending => return,
             }
         }
-        true
     }
 
     /// Queues `event`; a conflating queue drops the older event of its key.
@@ -146,8 +149,12 @@ impl Police {
                 // subscriber goes on from.
                 let mut newest = self.queue.pop_back();
                 self.queue.clear();
-                while let Poll::Ready(Some(event)) = events.as_mut().poll_next(cx) {
-                    newest = Some(event);
+                while !self.drained {
+                    match events.as_mut().poll_next(cx) {
+                        Poll::Ready(Some(event)) => newest = Some(event),
+                        Poll::Ready(None) => self.drained = true,
+                        Poll::Pending => break,
+                    }
                 }
                 let id = newest.as_ref().and_then(Event::id_str).unwrap_or_default();
                 self.queue.push_back(resync(id, "lagged"));
@@ -164,7 +171,7 @@ impl Police {
         if self.ended {
             return Poll::Ready(None);
         }
-        let open = self.fill(events, cx);
+        self.fill(events, cx);
         if self.queue.len() > self.policy.max_lag() {
             self.overflowed(events, cx);
             if self.ended {
@@ -173,8 +180,57 @@ impl Police {
         }
         match self.queue.pop_front() {
             Some(event) => Poll::Ready(Some(event)),
-            None if open => Poll::Pending,
-            None => Poll::Ready(None),
+            None if self.drained => Poll::Ready(None),
+            None => Poll::Pending,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+
+    use super::*;
+    use crate::hub::{RESYNC, Subscription};
+
+    /// A backend stream of `count` events that panics if polled after its end,
+    /// as `futures_util::stream::unfold` does.
+    fn ending(count: u32) -> Subscription {
+        Subscription::new(futures_util::stream::unfold(0, move |n| async move {
+            (n < count).then(|| (Event::new().data(n.to_string()).key("k"), n + 1))
+        }))
+    }
+
+    #[tokio::test]
+    async fn an_ended_backend_is_not_polled_again_and_its_queue_is_given() {
+        for policy in [
+            SlowConsumer::Resync { max_lag: 4 },
+            SlowConsumer::Disconnect { max_lag: 4 },
+            SlowConsumer::Conflate { max_lag: 4 },
+        ] {
+            let mut events = ending(2).slow_consumer(policy);
+            let got: Vec<_> = (&mut events).collect().await;
+            assert_eq!(
+                got.len(),
+                if policy.label() == "conflate" { 1 } else { 2 },
+                "{policy:?}"
+            );
+            assert!(
+                events.next().await.is_none(),
+                "{policy:?}: ended, and stays so"
+            );
+
+            // Behind, then the end: what the policy says still comes.
+            let mut events = ending(10).slow_consumer(policy);
+            let got: Vec<_> = (&mut events).collect().await;
+            assert!(events.next().await.is_none(), "{policy:?}");
+            let names: Vec<_> = got.iter().map(|e| (e.name(), e.data_str())).collect();
+            let expected = match policy {
+                SlowConsumer::Resync { .. } => vec![(Some(RESYNC), Some(r#"{"reason":"lagged"}"#))],
+                SlowConsumer::Disconnect { .. } => vec![],
+                _ => vec![(None, Some("9"))],
+            };
+            assert_eq!(names, expected, "{policy:?}");
         }
     }
 }
