@@ -6,6 +6,7 @@ use justsse_probe::Component;
 fn main() {
     justsse_probe::report(&[
         Component::Redis,
+        Component::Postgres,
         Component::Nginx,
         Component::Npm,
         Component::Chromium,

@@ -20,11 +20,13 @@ pub use justsse::http;
 
 pub mod decode;
 pub mod nginx;
+pub mod postgres;
 pub mod raw_h2;
 pub mod redis;
 pub mod sdk;
 pub mod tls;
 
+pub use postgres::PostgresServer;
 pub use redis::{RedisCluster, RedisServer};
 
 /// How long any single wait in a test may take before the test fails.

@@ -23,7 +23,7 @@ fn require(binary: &str) {
 /// outgoing connection of the other tests may take it as its local port; so
 /// the ports come from below that range (Linux's starts at 32768), one after
 /// another from a start that differs per process, each checked free.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     static NEXT: AtomicU16 = AtomicU16::new(0);
     let _ = NEXT.compare_exchange(
         0,

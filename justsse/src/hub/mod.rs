@@ -7,6 +7,8 @@ mod budget;
 pub mod conformance;
 mod memory;
 mod merged;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod presence;
 #[cfg(feature = "redis")]
 mod redis;
@@ -25,11 +27,19 @@ use futures_util::Stream;
 use justsse_http::{BoxError, BoxFuture, Event, EventError, HttpError};
 
 pub use memory::MemoryConfig;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::{PostgresBackend, PostgresConfig};
 pub use presence::Presence;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{RedisBackend, RedisConfig, RedisConnection, RedisServers};
 pub use slow::SlowConsumer;
+/// The PostgreSQL driver the hub uses, for the transactions given to
+/// [`Hub::publish_in`].
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use tokio_postgres;
 
 /// The name of the event a subscriber receives when events it should have had
 /// are gone: its `Last-Event-ID` is older than the replay buffer or unknown, or it
@@ -105,6 +115,13 @@ pub trait Backend: Send + Sync + 'static {
     fn subscribers(&self, topic: String) -> BoxFuture<Result<Presence, HubError>> {
         let _ = topic;
         Box::pin(std::future::ready(Ok(Presence::default())))
+    }
+
+    /// The PostgreSQL backend this is, for [`Hub::publish_in`].
+    #[cfg(feature = "postgres")]
+    #[doc(hidden)]
+    fn postgres(&self) -> Option<&PostgresBackend> {
+        None
     }
 }
 
@@ -223,6 +240,12 @@ impl<K: Display> Hub<K> {
     /// is replaced) and reaches every subscriber. Returns the event as sent.
     /// An event over [`max_event_size`](Self::max_event_size) is refused.
     pub async fn publish(&self, topic: &K, event: Event) -> Result<Event, HubError> {
+        self.admit(&event)?;
+        self.backend.publish(topic.to_string(), event).await
+    }
+
+    /// Refuses an event over [`max_event_size`](Self::max_event_size).
+    fn admit(&self, event: &Event) -> Result<(), HubError> {
         let size = event.size();
         if size > self.max_event {
             metrics::counter!("justsse_hub_refused_total", "reason" => "too_large").increment(1);
@@ -231,7 +254,56 @@ impl<K: Display> Hub<K> {
                 max: self.max_event,
             });
         }
-        self.backend.publish(topic.to_string(), event).await
+        Ok(())
+    }
+
+    /// Publishes `event` on `topic` **inside the application's transaction**
+    /// `client` (a `tokio_postgres::Transaction`, or a `Client` in autocommit),
+    /// on a hub whose backend is [`PostgresBackend`] (feature `postgres`):
+    /// subscribers get the event if and only if the transaction commits,
+    /// once, in commit order per topic. The row and its event cannot
+    /// disagree: no comment without its event, no event of a comment rolled
+    /// back.
+    ///
+    /// The returned event carries its id, valid once the transaction commits.
+    /// A second transaction publishing on the same topic waits for this one
+    /// to end (that is how ids follow commit order): keep transactions that
+    /// publish short. Under `REPEATABLE READ` or `SERIALIZABLE`, two
+    /// transactions publishing on one topic conflict as any two writers of a
+    /// row do: retry the one that fails. A hub on another backend refuses
+    /// with [`HubError::Config`]; a failed statement is
+    /// [`HubError::Unavailable`], its source the `tokio_postgres::Error`.
+    ///
+    /// ```no_run
+    /// use justsse::{Event, hub::{Hub, HubError, PostgresBackend, PostgresConfig}};
+    ///
+    /// # async fn run(db: &mut justsse::hub::tokio_postgres::Client, hub: Hub<i64>) -> Result<(), Box<dyn std::error::Error>> {
+    /// let tx = db.transaction().await?;
+    /// let row = tx.query_one("INSERT INTO comments (ticket, body) VALUES ($1, $2) RETURNING id", &[&7_i64, &"hello"]).await?;
+    /// let id: i64 = row.get(0);
+    /// hub.publish_in(&tx, &7, Event::named("comment").json(&serde_json::json!({"id": id, "body": "hello"}))?).await?;
+    /// tx.commit().await?; // now, and only now, subscribers get it
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub async fn publish_in<C>(
+        &self,
+        client: &C,
+        topic: &K,
+        event: Event,
+    ) -> Result<Event, HubError>
+    where
+        C: tokio_postgres::GenericClient + Sync,
+    {
+        self.admit(&event)?;
+        let Some(backend) = self.backend.postgres() else {
+            return Err(HubError::Config(
+                "publish_in needs a hub on PostgresBackend".to_owned(),
+            ));
+        };
+        backend.publish_in(client, &topic.to_string(), event).await
     }
 
     /// The events of `topic`: those after `last_id` first (pass the client's

@@ -50,7 +50,7 @@ struct Topics<T> {
 /// One topic: its log, and the backend's `state` of it.
 pub(crate) struct Entry<T> {
     pub(crate) log: Arc<Topic>,
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "redis", feature = "postgres")), allow(dead_code))]
     pub(crate) state: T,
 }
 
@@ -105,14 +105,20 @@ impl<T: Send + Sync + 'static> Registry<T> {
             .map_or(0, |entry| entry.subscribers())
     }
 
+    /// The topic `name`, if it has an entry.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn get(&self, name: &str) -> Option<Arc<Entry<T>>> {
+        lock(self.state.lock()).map.get(name).cloned()
+    }
+
     /// Every topic's entry now, without their names.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "redis", feature = "postgres")), allow(dead_code))]
     pub(crate) fn entries(&self) -> Vec<Arc<Entry<T>>> {
         lock(self.state.lock()).map.values().cloned().collect()
     }
 
     /// Every topic now.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "redis", feature = "postgres")), allow(dead_code))]
     pub(crate) fn all(&self) -> Vec<(String, Arc<Entry<T>>)> {
         lock(self.state.lock())
             .map

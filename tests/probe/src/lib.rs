@@ -18,6 +18,9 @@ use std::process::{Command, Stdio};
 pub enum Component {
     /// `redis-server` and `redis-cli`: cfg `missing_redis`.
     Redis,
+    /// PostgreSQL's `initdb` and `postgres`, from `pg_config --bindir` or
+    /// Debian's `/usr/lib/postgresql/<v>/bin`: cfg `missing_postgres`.
+    Postgres,
     /// `nginx` on the `PATH` or in `/usr/sbin`: cfg `missing_nginx`.
     Nginx,
     /// `npm` (with Node.js): cfg `missing_npm`.
@@ -34,6 +37,7 @@ impl Component {
     pub fn cfg(self) -> &'static str {
         match self {
             Component::Redis => "missing_redis",
+            Component::Postgres => "missing_postgres",
             Component::Nginx => "missing_nginx",
             Component::Npm => "missing_npm",
             Component::Python => "missing_python",
@@ -46,6 +50,14 @@ impl Component {
         match self {
             Component::Redis => {
                 runs("redis-server", &["--version"]) && runs("redis-cli", &["--version"])
+            }
+            Component::Postgres => {
+                let debian = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|versions| {
+                    versions
+                        .flatten()
+                        .any(|v| v.path().join("bin/initdb").exists())
+                });
+                debian || runs("pg_config", &["--bindir"])
             }
             Component::Nginx => runs("nginx", &["-v"]) || runs("/usr/sbin/nginx", &["-v"]),
             Component::Npm => runs("npm", &["--version"]),

@@ -27,6 +27,7 @@ mod new_project;
 mod observability;
 mod openapi;
 mod post_streams;
+mod postgres_hub;
 mod realtime;
 mod redis_cluster;
 mod redis_hub;
