@@ -209,9 +209,11 @@ impl TicketController {
         if comment.body.len() > MAX_COMMENT {
             return Err(too_long("the comment", MAX_COMMENT));
         }
-        let posted = self.store.records.comment(ticket.id, comment.body).await?;
-        let event = TicketEvent::Comment(posted.clone()).to_event()?;
-        self.store.hub.publish(&ticket.id, event).await?;
+        // Stored and published (in one transaction, on PostgreSQL).
+        let records = &self.store.records;
+        let posted = records
+            .comment(&self.store.hub, ticket.id, comment.body)
+            .await?;
         Ok(Created(posted))
     }
 
@@ -428,7 +430,8 @@ pub fn app_with_hub(hub: Hub<u64>) -> App {
 
 /// The whole application: ticket and status controllers sharing one store of
 /// `records` and live events on `hub`. With both in Redis
-/// ([`Records::redis`], a Redis hub), instances keep no state of their own:
+/// ([`Records::redis`], a Redis hub) or both in PostgreSQL
+/// ([`Records::postgres`], a PostgreSQL hub), instances keep no state of their own:
 /// any of them answers any request, behind a load balancer.
 pub fn app_with(records: Records, hub: Hub<u64>) -> App {
     let store = TicketStore { records, hub };

@@ -1,10 +1,11 @@
 //! Runs the tickets example: `cargo run -p tickets` (`PORT` defaults to 3000;
 //! `TLS_CERT` and `TLS_KEY` serve HTTPS; `REDIS_URL` or `REDIS_CLUSTER_URLS`
-//! keep everything in Redis). `cargo run -p tickets -- routes`
+//! keep everything in Redis, `DATABASE_URL` in PostgreSQL). `cargo run -p tickets -- routes`
 //! prints the route table and exits; `-- routes --json` prints it as JSON.
 
+use justsse::App;
 use justsse::Hub;
-use justsse::hub::{RedisBackend, RedisConfig};
+use justsse::hub::{PostgresBackend, PostgresConfig, RedisBackend, RedisConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), justsse::Error> {
@@ -41,8 +42,9 @@ async fn main() -> Result<(), justsse::Error> {
         (_, Ok(url)) => Some((RedisConfig::new(url.clone()), url)),
         _ => None,
     };
-    let app = match redis {
-        Some((config, at)) => {
+    let app = match (redis, std::env::var("DATABASE_URL")) {
+        (None, Ok(url)) => on_postgres(&url).await,
+        (Some((config, at)), _) => {
             let backend = match RedisBackend::connect(config).await {
                 Ok(backend) => backend,
                 Err(err) => {
@@ -54,7 +56,7 @@ async fn main() -> Result<(), justsse::Error> {
             let records = tickets::Records::redis(&backend);
             tickets::app_with(records, Hub::with_backend(backend))
         }
-        None => tickets::app(),
+        (None, Err(_)) => tickets::app(),
     };
     // CORS_ORIGINS=http://localhost:5173,https://app.example lets those pages
     // call the API and open its streams; unset, no CORS headers are sent.
@@ -79,4 +81,25 @@ async fn main() -> Result<(), justsse::Error> {
     println!("tickets example on {scheme}://127.0.0.1:{port}\n");
     print!("{}", app.routes());
     app.serve(format!("127.0.0.1:{port}")).await
+}
+
+/// DATABASE_URL set: tickets and comments in tables, their streams on the
+/// PostgreSQL hub, each comment and its event one transaction.
+async fn on_postgres(url: &str) -> App {
+    let backend = match PostgresBackend::connect(PostgresConfig::new(url)).await {
+        Ok(backend) => backend,
+        Err(err) => {
+            eprintln!("cannot use PostgreSQL at {url}: {err}");
+            std::process::exit(1);
+        }
+    };
+    let records = match tickets::Records::postgres(url).await {
+        Ok(records) => records,
+        Err(err) => {
+            eprintln!("cannot keep tickets in PostgreSQL at {url}: {err}");
+            std::process::exit(1);
+        }
+    };
+    println!("tickets, comments and their streams in PostgreSQL at {url}");
+    tickets::app_with(records, Hub::with_backend(backend))
 }

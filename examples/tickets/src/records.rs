@@ -1,5 +1,11 @@
-//! Where tickets and their comments are kept: this process's memory, or Redis,
-//! where every instance behind a load balancer sees the same ones.
+//! Where tickets and their comments are kept: this process's memory, Redis or
+//! PostgreSQL, where every instance behind a load balancer sees the same ones.
+//!
+//! In PostgreSQL: the tables `tickets (id, subject, comments)` and
+//! `ticket_comments (ticket, number, body)`; a comment takes its number from
+//! its ticket's counter (the row is locked until the transaction ends), and
+//! its insert and its event are one transaction ([`Hub::publish_in`]): a
+//! comment is seen live if and only if it is stored.
 //!
 //! In Redis (`<prefix>` is `tickets:`): ticket numbers come from `INCR
 //! <prefix>next`; each ticket is a field of the hash `<prefix>all` (its number
@@ -11,11 +17,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use justsse::HttpError;
 use justsse::http::{HeaderValue, StatusCode, header};
 use justsse::hub::{RedisBackend, RedisConnection};
+use justsse::{HttpError, Hub, SseEvent};
 
-use crate::{PostedComment, Ticket};
+use crate::{PostedComment, Ticket, TicketEvent};
 
 /// The tickets and comments, in one of two places.
 #[derive(Clone)]
@@ -24,6 +30,9 @@ pub enum Records {
     Memory(Arc<Mutex<InMemory>>),
     /// Redis: any number of instances.
     Redis(RedisConnection),
+    /// PostgreSQL: any number of instances; comments and their events in
+    /// one transaction.
+    Postgres(deadpool_postgres::Pool),
 }
 
 /// The records of one process: a demo store, bounded so that no client can
@@ -77,6 +86,39 @@ fn unavailable(err: redis::RedisError) -> HttpError {
     .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
 }
 
+/// PostgreSQL unreachable or failing: the client may retry in a moment.
+fn pg_unavailable(err: impl std::fmt::Debug) -> HttpError {
+    tracing::warn!(error = ?err, "the ticket records are unreachable");
+    HttpError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the ticket records are unavailable",
+    )
+    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+}
+
+/// The tables of the PostgreSQL records.
+const TABLES: &str = "
+BEGIN;
+-- Instances starting together make them once.
+SELECT pg_advisory_xact_lock(hashtext('tickets tables'));
+CREATE TABLE IF NOT EXISTS tickets (
+    id bigserial PRIMARY KEY,
+    subject text NOT NULL,
+    comments bigint NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS ticket_comments (
+    ticket bigint NOT NULL REFERENCES tickets (id),
+    number bigint NOT NULL,
+    body text NOT NULL,
+    PRIMARY KEY (ticket, number)
+);
+COMMIT;";
+
+/// A number PostgreSQL keeps as `bigint`.
+fn signed(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// A record Redis holds that does not read back.
 fn corrupt(err: serde_json::Error) -> HttpError {
     HttpError::internal(err)
@@ -87,6 +129,27 @@ impl Records {
     /// through its connection.
     pub fn redis(backend: &RedisBackend) -> Self {
         Records::Redis(backend.connection())
+    }
+
+    /// Records in the PostgreSQL database at `url` (tables made if missing),
+    /// through a pool of 16 connections.
+    pub async fn postgres(url: &str) -> Result<Self, String> {
+        let config: justsse::hub::tokio_postgres::Config =
+            url.parse().map_err(|err| format!("{err}"))?;
+        let manager = deadpool_postgres::Manager::new(config, justsse::hub::tokio_postgres::NoTls);
+        let pool = deadpool_postgres::Pool::builder(manager)
+            .max_size(16)
+            .build()
+            .map_err(|err| err.to_string())?;
+        let client = pool.get().await.map_err(|err| err.to_string())?;
+        client
+            .batch_execute(TABLES)
+            .await
+            .map_err(|err| match err.as_db_error() {
+                Some(db) => format!("{err}: {}", db.message()),
+                None => err.to_string(),
+            })?;
+        Ok(Records::Postgres(pool))
     }
 
     fn memory(records: &Mutex<InMemory>) -> std::sync::MutexGuard<'_, InMemory> {
@@ -126,6 +189,21 @@ impl Records {
                     .map_err(unavailable)?;
                 Ok(ticket)
             }
+            Records::Postgres(pool) => {
+                let client = pool.get().await.map_err(pg_unavailable)?;
+                let row = client
+                    .query_one(
+                        "INSERT INTO tickets (subject) VALUES ($1) RETURNING id",
+                        &[&subject],
+                    )
+                    .await
+                    .map_err(pg_unavailable)?;
+                let id: i64 = row.get(0);
+                Ok(Ticket {
+                    id: id.unsigned_abs(),
+                    subject,
+                })
+            }
         }
     }
 
@@ -148,6 +226,20 @@ impl Records {
                 tickets.sort_by_key(|ticket| ticket.id);
                 Ok(tickets)
             }
+            Records::Postgres(pool) => {
+                let client = pool.get().await.map_err(pg_unavailable)?;
+                let rows = client
+                    .query("SELECT id, subject FROM tickets ORDER BY id", &[])
+                    .await
+                    .map_err(pg_unavailable)?;
+                Ok(rows
+                    .iter()
+                    .map(|row| Ticket {
+                        id: row.get::<_, i64>(0).unsigned_abs(),
+                        subject: row.get(1),
+                    })
+                    .collect())
+            }
         }
     }
 
@@ -160,6 +252,14 @@ impl Records {
                 .query_async(&mut redis.clone())
                 .await
                 .map_err(unavailable),
+            Records::Postgres(pool) => {
+                let client = pool.get().await.map_err(pg_unavailable)?;
+                let row = client
+                    .query_one("SELECT count(*) FROM tickets", &[])
+                    .await
+                    .map_err(pg_unavailable)?;
+                Ok(usize::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+            }
         }
     }
 
@@ -177,12 +277,30 @@ impl Records {
                 json.map(|json| serde_json::from_str(&json).map_err(corrupt))
                     .transpose()
             }
+            Records::Postgres(pool) => {
+                let client = pool.get().await.map_err(pg_unavailable)?;
+                let row = client
+                    .query_opt("SELECT subject FROM tickets WHERE id = $1", &[&signed(id)])
+                    .await
+                    .map_err(pg_unavailable)?;
+                Ok(row.map(|row| Ticket {
+                    id,
+                    subject: row.get(0),
+                }))
+            }
         }
     }
 
-    /// Adds a comment saying `body` to ticket `id`; it gets the next number.
-    pub async fn comment(&self, id: u64, body: String) -> Result<PostedComment, HttpError> {
-        match self {
+    /// Adds a comment saying `body` to ticket `id` (it gets the next number)
+    /// and publishes it on `hub`, in one transaction on PostgreSQL.
+    pub async fn comment(
+        &self,
+        hub: &Hub<u64>,
+        id: u64,
+        body: String,
+    ) -> Result<PostedComment, HttpError> {
+        let posted = match self {
+            Records::Postgres(pool) => return comment_in_transaction(pool, hub, id, body).await,
             Records::Memory(records) => {
                 let mut records = Self::memory(records);
                 records.keep(body.len(), false)?;
@@ -192,7 +310,7 @@ impl Records {
                     body,
                 };
                 on_ticket.push(posted.clone());
-                Ok(posted)
+                posted
             }
             Records::Redis(redis) => {
                 // The list holds bodies; a comment's number is its place.
@@ -203,9 +321,12 @@ impl Records {
                     .query_async(&mut redis.clone())
                     .await
                     .map_err(unavailable)?;
-                Ok(PostedComment { id: number, body })
+                PostedComment { id: number, body }
             }
-        }
+        };
+        hub.publish(&id, TicketEvent::Comment(posted.clone()).to_event()?)
+            .await?;
+        Ok(posted)
     }
 
     /// Every comment of ticket `id`, in order.
@@ -235,6 +356,57 @@ impl Records {
                     })
                     .collect()
             }
+            Records::Postgres(pool) => {
+                let client = pool.get().await.map_err(pg_unavailable)?;
+                let rows = client
+                    .query(
+                        "SELECT number, body FROM ticket_comments WHERE ticket = $1 ORDER BY number",
+                        &[&signed(id)],
+                    )
+                    .await
+                    .map_err(pg_unavailable)?;
+                Ok(rows
+                    .iter()
+                    .map(|row| PostedComment {
+                        id: row.get::<_, i64>(0).unsigned_abs(),
+                        body: row.get(1),
+                    })
+                    .collect())
+            }
         }
     }
+}
+
+/// A comment and its event in one transaction: the comment's number from its
+/// ticket's counter, the row, the event ([`Hub::publish_in`]), then commit.
+async fn comment_in_transaction(
+    pool: &deadpool_postgres::Pool,
+    hub: &Hub<u64>,
+    id: u64,
+    body: String,
+) -> Result<PostedComment, HttpError> {
+    let mut client = pool.get().await.map_err(pg_unavailable)?;
+    let tx = client.transaction().await.map_err(pg_unavailable)?;
+    let row = tx
+        .query_one(
+            "UPDATE tickets SET comments = comments + 1 WHERE id = $1 RETURNING comments",
+            &[&signed(id)],
+        )
+        .await
+        .map_err(pg_unavailable)?;
+    let number: i64 = row.get(0);
+    tx.execute(
+        "INSERT INTO ticket_comments (ticket, number, body) VALUES ($1, $2, $3)",
+        &[&signed(id), &number, &body],
+    )
+    .await
+    .map_err(pg_unavailable)?;
+    let posted = PostedComment {
+        id: number.unsigned_abs(),
+        body,
+    };
+    let event = TicketEvent::Comment(posted.clone()).to_event()?;
+    hub.publish_in(&*tx, &id, event).await?;
+    tx.commit().await.map_err(pg_unavailable)?;
+    Ok(posted)
 }

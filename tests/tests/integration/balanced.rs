@@ -4,7 +4,8 @@
 //! to the other one and resumes with nothing lost. The test writes its own
 //! nginx configuration on free ports; it is reported ignored where nginx or
 //! redis-server is missing (`.ci/run` installs both). The same again on a
-//! Redis Cluster (`REDIS_CLUSTER_URLS`).
+//! Redis Cluster (`REDIS_CLUSTER_URLS`), and on PostgreSQL (`DATABASE_URL`:
+//! records in tables, each comment and its event one transaction).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,9 @@ use std::process::{Command, Stdio};
 use http_body_util::{Empty, Full};
 use hyper::body::Bytes;
 use justsse_tests::nginx::{Process, free_port, nginx, nginx_binary};
-use justsse_tests::{LiveEvents, RedisCluster, RedisServer, get, json, listening, request, send};
+use justsse_tests::{
+    LiveEvents, PostgresServer, RedisCluster, RedisServer, get, json, listening, request, send,
+};
 
 /// The tickets binary `cargo test --workspace` built beside this test (built
 /// here when this test runs alone).
@@ -32,15 +35,15 @@ fn tickets_binary() -> PathBuf {
     binary
 }
 
-/// Where the instances keep everything: `REDIS_URL` or `REDIS_CLUSTER_URLS`
-/// and its value.
-type Redis<'a> = (&'static str, &'a str);
+/// Where the instances keep everything: `REDIS_URL`, `REDIS_CLUSTER_URLS` or
+/// `DATABASE_URL`, and its value.
+type Store<'a> = (&'static str, &'a str);
 
-fn instance(port: u16, (variable, redis): Redis<'_>) -> Process {
+fn instance(port: u16, (variable, store): Store<'_>) -> Process {
     Process(
         Command::new(tickets_binary())
             .env("PORT", port.to_string())
-            .env(variable, redis)
+            .env(variable, store)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
@@ -105,12 +108,23 @@ async fn two_instances_on_a_redis_cluster_behind_nginx_do_the_same() {
     share_everything_and_fail_over(&nginx_binary, ("REDIS_CLUSTER_URLS", &urls)).await;
 }
 
-/// Two instances keeping everything in `redis` behind nginx: created through
+#[cfg_attr(
+    any(missing_postgres, missing_nginx),
+    ignore = "needs PostgreSQL and nginx, not installed here"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_postgres_behind_nginx_do_the_same() {
+    let nginx_binary = nginx_binary();
+    let postgres = PostgresServer::start().await;
+    share_everything_and_fail_over(&nginx_binary, ("DATABASE_URL", &postgres.url())).await;
+}
+
+/// Two instances keeping everything in `store` behind nginx: created through
 /// the balancer and found on each; a stream whose instance dies resumes on
 /// the other with nothing lost or repeated.
-async fn share_everything_and_fail_over(nginx_binary: &Path, redis: Redis<'_>) {
+async fn share_everything_and_fail_over(nginx_binary: &Path, store: Store<'_>) {
     let (port_a, port_b, port_lb) = (free_port(), free_port(), free_port());
-    let mut instances = [Some(instance(port_a, redis)), Some(instance(port_b, redis))];
+    let mut instances = [Some(instance(port_a, store)), Some(instance(port_b, store))];
     listening(port_a, "instance a").await;
     listening(port_b, "instance b").await;
     let dir = std::env::temp_dir().join(format!("justsse-nginx-{}-{port_lb}", std::process::id()));
