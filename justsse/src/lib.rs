@@ -206,6 +206,6 @@ pub mod prelude {
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
-#[cfg(all(doctest, feature = "redis"))]
+#[cfg(all(doctest, feature = "redis", feature = "postgres"))]
 #[doc = include_str!("../../docs/scaling.md")]
 struct ScalingDoctests;

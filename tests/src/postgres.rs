@@ -24,6 +24,7 @@ pub struct PostgresServer {
     dir: PathBuf,
     bin: PathBuf,
     user: Option<(u32, u32)>,
+    settings: Vec<String>,
     child: Option<Child>,
 }
 
@@ -78,6 +79,11 @@ impl PostgresServer {
     /// Makes a database cluster and starts it; fails the test when
     /// PostgreSQL is not installed.
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// The same, with more server settings (`name=value`, as `-c` takes).
+    pub async fn start_with(settings: &[&str]) -> Self {
         let bin = bin_dir();
         let user = system_user();
         let dir =
@@ -91,6 +97,7 @@ impl PostgresServer {
             dir,
             bin,
             user,
+            settings: settings.iter().map(|s| (*s).to_owned()).collect(),
             child: None,
         };
         let made = server
@@ -149,6 +156,7 @@ impl PostgresServer {
             .arg(&self.dir)
             .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
             .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
+            .args(self.settings.iter().flat_map(|s| ["-c", s.as_str()]))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

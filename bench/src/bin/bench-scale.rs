@@ -1,9 +1,12 @@
 //! Scale-out figures: two instances with 1,000 subscribers each, on one Redis
-//! node and on a Redis Cluster of three masters (and three replicas), topics
-//! spread; a paced publisher; events delivered per second, latency from
-//! publish to receipt, and the Redis commands each published event costs
-//! (`INFO commandstats` of every master, before and after). Starts its own
-//! `redis-server`s on free ports (Debian package `redis-server`).
+//! node, on a Redis Cluster of three masters (and three replicas), and on
+//! PostgreSQL, topics spread; a paced publisher; events delivered per second,
+//! latency from publish to receipt, and the Redis commands or SQL statements
+//! each published event costs (`INFO commandstats` of every master, or
+//! `pg_stat_statements`, before and after). Starts its own `redis-server`s and
+//! PostgreSQL on free ports (Debian packages `redis-server`, `postgresql`);
+//! neither is durable (no AOF, `fsync=off`): the figures are the engines'
+//! work, not the disk's.
 //!
 //! ```text
 //! cargo run --release -p bench --bin bench-scale
@@ -19,8 +22,9 @@ use std::time::{Duration, Instant};
 
 use bench::{event_data, gather_latencies, now_micros, quantile_ms};
 use justsse::Event;
-use justsse::hub::{Hub, RedisBackend, RedisConfig};
-use justsse_tests::{RedisCluster, RedisServer};
+use justsse::hub::tokio_postgres::Client;
+use justsse::hub::{Hub, PostgresBackend, PostgresConfig, RedisBackend, RedisConfig};
+use justsse_tests::{PostgresServer, RedisCluster, RedisServer};
 
 const INSTANCES: usize = 2;
 /// Per instance.
@@ -62,6 +66,49 @@ fn commands(masters: &[u16]) -> HashMap<String, u64> {
     calls
 }
 
+/// Where the engine's work is counted.
+enum Counter<'a> {
+    /// The Redis masters' ports.
+    Redis(&'a [u16]),
+    /// A connection to the PostgreSQL, with `pg_stat_statements`.
+    Postgres(&'a Client),
+}
+
+impl Counter<'_> {
+    /// Calls so far, by command or by the hub's statement.
+    async fn count(&self) -> HashMap<String, u64> {
+        match self {
+            Counter::Redis(masters) => commands(masters),
+            Counter::Postgres(client) => statements(client).await,
+        }
+    }
+}
+
+/// Calls of the hub's statements so far: `publish`, `read` (the reader's
+/// fetch), `other`.
+async fn statements(client: &Client) -> HashMap<String, u64> {
+    let rows = client
+        .query(
+            "SELECT query, calls FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'",
+            &[],
+        )
+        .await
+        .expect("pg_stat_statements");
+    let mut calls = HashMap::new();
+    for row in rows {
+        let (query, count): (String, i64) = (row.get(0), row.get(1));
+        let kind = if query.contains(".publish(") {
+            "publish"
+        } else if query.contains("JOIN") {
+            "read"
+        } else {
+            "other"
+        };
+        *calls.entry(kind.to_owned()).or_default() += count.unsigned_abs();
+    }
+    calls
+}
+
 struct Row {
     delivered: usize,
     expected: usize,
@@ -71,7 +118,7 @@ struct Row {
     per_event: HashMap<String, f64>,
 }
 
-async fn run(configs: &[RedisConfig], masters: &[u16], rate: u64, seconds: u64) -> Row {
+async fn redis_hubs(configs: &[RedisConfig]) -> Vec<Hub<usize>> {
     let mut hubs: Vec<Hub<usize>> = Vec::new();
     for config in configs {
         let backend = RedisBackend::connect(config.clone())
@@ -79,6 +126,10 @@ async fn run(configs: &[RedisConfig], masters: &[u16], rate: u64, seconds: u64) 
             .expect("connects");
         hubs.push(Hub::with_backend(backend));
     }
+    hubs
+}
+
+async fn run(hubs: Vec<Hub<usize>>, counter: &Counter<'_>, rate: u64, seconds: u64) -> Row {
     let mut tasks = Vec::new();
     for hub in &hubs {
         for n in 0..SUBSCRIBERS {
@@ -99,7 +150,7 @@ async fn run(configs: &[RedisConfig], masters: &[u16], rate: u64, seconds: u64) 
             }));
         }
     }
-    let before = commands(masters);
+    let before = counter.count().await;
     let events = rate * seconds;
     let mut tick = tokio::time::interval(Duration::from_secs(1) / rate as u32);
     let started = Instant::now();
@@ -119,7 +170,7 @@ async fn run(configs: &[RedisConfig], masters: &[u16], rate: u64, seconds: u64) 
         let _ = publish.await;
     }
     let published_for = started.elapsed().as_secs_f64();
-    let after = commands(masters);
+    let after = counter.count().await;
     for topic in 0..TOPICS {
         let _ = hubs[0].publish(&topic, Event::named(END).data("")).await;
     }
@@ -145,7 +196,7 @@ async fn run(configs: &[RedisConfig], masters: &[u16], rate: u64, seconds: u64) 
     }
 }
 
-fn print(topology: &str, rate: u64, row: &Row) {
+fn print(topology: &str, rate: u64, row: &Row, [first, second]: [&str; 2]) {
     let total: f64 = row.per_event.values().sum();
     let of = |name: &str| row.per_event.get(name).copied().unwrap_or(0.0);
     println!(
@@ -157,9 +208,9 @@ fn print(topology: &str, rate: u64, row: &Row) {
         quantile_ms(&row.latencies, 0.5),
         quantile_ms(&row.latencies, 0.99),
         quantile_ms(&row.latencies, 1.0),
-        of("xadd"),
-        of("xread"),
-        total - of("xadd") - of("xread"),
+        of(first),
+        of(second),
+        total - of(first) - of(second),
     );
 }
 
@@ -181,12 +232,40 @@ async fn main() {
     println!(
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
+    const REDIS: [&str; 2] = ["xadd", "xread"];
     for rate in RATES {
-        let configs = vec![RedisConfig::new(node.url()); INSTANCES];
-        let row = run(&configs, &[node.port], rate, seconds).await;
-        print("one node", rate, &row);
-        let configs = vec![RedisConfig::cluster(cluster.urls()); INSTANCES];
-        let row = run(&configs, &cluster.masters(), rate, seconds).await;
-        print("cluster, 3 masters", rate, &row);
+        let hubs = redis_hubs(&vec![RedisConfig::new(node.url()); INSTANCES]).await;
+        let row = run(hubs, &Counter::Redis(&[node.port]), rate, seconds).await;
+        print("one node", rate, &row, REDIS);
+        let hubs = redis_hubs(&vec![RedisConfig::cluster(cluster.urls()); INSTANCES]).await;
+        let masters = cluster.masters();
+        let row = run(hubs, &Counter::Redis(&masters), rate, seconds).await;
+        print("cluster, 3 masters", rate, &row, REDIS);
+    }
+    drop((node, cluster));
+
+    let postgres =
+        PostgresServer::start_with(&["shared_preload_libraries=pg_stat_statements"]).await;
+    let db = postgres.client().await;
+    db.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .await
+        .expect("pg_stat_statements (package postgresql-contrib)");
+    println!(
+        "\n| PostgreSQL | asked ev/s | published ev/s | delivered | deliveries/s | p50 ms | p99 ms | max ms | statements/event | publish | read | other |"
+    );
+    println!(
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for (n, rate) in RATES.into_iter().enumerate() {
+        let mut hubs = Vec::new();
+        for _ in 0..INSTANCES {
+            let mut config = PostgresConfig::new(postgres.url());
+            // A fresh schema per rate: each row starts from empty tables.
+            config.schema = format!("bench_{n}");
+            let backend = PostgresBackend::connect(config).await.expect("connects");
+            hubs.push(Hub::with_backend(backend));
+        }
+        let row = run(hubs, &Counter::Postgres(&db), rate, seconds).await;
+        print("one server", rate, &row, ["publish", "read"]);
     }
 }

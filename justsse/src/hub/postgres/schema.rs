@@ -122,6 +122,23 @@ mod tests {
     use super::valid_name;
 
     #[test]
+    fn the_documented_sql_is_the_sql() {
+        let doc =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/scaling.md"))
+                .expect("docs/scaling.md");
+        // The doc's block is indented two spaces, inside a list item.
+        let documented: String = doc
+            .lines()
+            .map(|line| line.strip_prefix("  ").unwrap_or(line))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            documented.contains(super::sql("justsse").trim_end()),
+            "docs/scaling.md shows other SQL than schema::sql"
+        );
+    }
+
+    #[test]
     fn schema_names_are_plain_identifiers() {
         assert!(valid_name("justsse"));
         assert!(valid_name("app_events_2"));
