@@ -30,6 +30,10 @@ pub(super) struct Statements {
     pub(super) publish: Statement,
     /// `epoch, seq, name, data, key` of `$1`'s events after `$2`, at most `$3`.
     pub(super) read: Statement,
+    /// `topic, epoch, seq, name, data, key` of the topics `$1`'s events after
+    /// `$2` (one each), at most `$3` per topic; a topic with nothing new has
+    /// one row with a `NULL` seq, one without a row in `topics` none.
+    pub(super) read_many: Statement,
     /// `epoch, latest, oldest` of topic `$1`.
     pub(super) info: Statement,
 }
@@ -116,6 +120,20 @@ impl Connector {
                     "SELECT t.epoch, e.seq, e.name, e.data, e.key FROM {s}.topics t
                      JOIN {s}.events e ON e.topic = t.topic AND e.seq > $2
                      WHERE t.topic = $1 ORDER BY e.seq LIMIT $3"
+                ),
+            )
+            .await?,
+            read_many: prepare(
+                &client,
+                &format!(
+                    "SELECT c.topic, t.epoch, e.seq, e.name, e.data, e.key
+                     FROM unnest($1::text[], $2::bigint[]) AS c(topic, after)
+                     JOIN {s}.topics t ON t.topic = c.topic
+                     LEFT JOIN LATERAL (
+                         SELECT e.seq, e.name, e.data, e.key FROM {s}.events e
+                         WHERE e.topic = c.topic AND e.seq > c.after ORDER BY e.seq LIMIT $3
+                     ) e ON true
+                     ORDER BY c.topic, e.seq"
                 ),
             )
             .await?,

@@ -6,14 +6,16 @@
 //! is made again, every followed topic is read from its cursor, so nothing
 //! committed meanwhile is lost (rows are numbered without gaps).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use justsse_http::Event;
 use tokio::task::JoinHandle;
 use tokio_postgres::{AsyncMessage, Client};
 
-use super::{Active, Cursor, Position, READ_LIMIT, Shared, database};
+use super::{Active, Cursor, Position, READ_LIMIT, Shared, database, event_of};
 use crate::hub::topic::lock;
 use crate::hub::{HubError, resync};
 
@@ -116,7 +118,17 @@ pub(super) async fn read_loop(shared: Weak<Shared>) {
             let _ = tokio::time::timeout(Duration::from_secs(1), strong.wake.notified()).await;
             continue;
         }
-        let failed: Vec<Arc<Active>> = futures_util::stream::iter(topics)
+        // Placed topics in one statement; new ones, and those whose rows did
+        // not fit or whose epoch changed, one by one.
+        let (placed, mut alone): (Vec<_>, Vec<_>) = topics
+            .into_iter()
+            .partition(|active| matches!(*lock(active.state.cursor.lock()), Cursor::At(_)));
+        let mut failed = Vec::new();
+        match read_batch(&strong, &placed).await {
+            Ok(again) => alone.extend(again),
+            Err(_) => failed.extend(placed),
+        }
+        let failed_alone: Vec<Arc<Active>> = futures_util::stream::iter(alone)
             .map(|active| {
                 let strong = &strong;
                 async move { read_topic(strong, &active).await.err().map(|_| active) }
@@ -125,6 +137,7 @@ pub(super) async fn read_loop(shared: Weak<Shared>) {
             .filter_map(std::future::ready)
             .collect()
             .await;
+        failed.extend(failed_alone);
         if failed.is_empty() {
             backoff = Duration::from_millis(100);
             continue;
@@ -172,23 +185,80 @@ async fn read_topic(shared: &Shared, active: &Active) -> Result<(), HubError> {
             continue;
         }
         let count = rows.len();
-        let mut at = at;
-        for (position, event) in rows {
-            if position.seq != at.seq + 1 {
-                let before = Position {
-                    seq: position.seq - 1,
-                    ..position
-                };
-                let _ = active
-                    .log
-                    .push(|_| resync(&before.to_string(), "lagged").freeze());
-            }
-            let _ = active.log.push(|_| Ok(event));
-            at = position;
-            *lock(follow.cursor.lock()) = Cursor::At(at);
-        }
+        deliver(active, at, rows);
         if count < READ_LIMIT as usize {
             return Ok(());
         }
+    }
+}
+
+/// Reads every topic of `topics` (placed ones) in one statement and
+/// delivers their rows; returns those to read one by one: more rows than one
+/// read takes, or a topic made again.
+async fn read_batch(shared: &Shared, topics: &[Arc<Active>]) -> Result<Vec<Arc<Active>>, HubError> {
+    let placed: Vec<(&Arc<Active>, Position)> = topics
+        .iter()
+        .filter_map(|active| match *lock(active.state.cursor.lock()) {
+            Cursor::At(at) => Some((active, at)),
+            Cursor::Start => None,
+        })
+        .collect();
+    if placed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names: Vec<&str> = placed.iter().map(|(a, _)| a.state.topic.as_str()).collect();
+    let after: Vec<i64> = placed.iter().map(|(_, at)| at.seq).collect();
+    let session = shared.connector.session().await?;
+    let rows = session
+        .client
+        .query(
+            &session.statements.read_many,
+            &[&names, &after, &READ_LIMIT],
+        )
+        .await
+        .map_err(database)?;
+    // By topic: its epoch now, and its rows after the cursor.
+    let mut found: HashMap<String, (i64, Vec<(Position, Event)>)> = HashMap::new();
+    for row in &rows {
+        let (Ok(topic), Ok(epoch)) = (row.try_get::<_, String>(0), row.try_get::<_, i64>(1)) else {
+            continue;
+        };
+        let entry = found.entry(topic).or_insert_with(|| (epoch, Vec::new()));
+        // A topic with nothing new has one row without an event.
+        if let Some(event) = event_of(row, 1) {
+            entry.1.push(event);
+        }
+    }
+    let mut again = Vec::new();
+    for (active, at) in placed {
+        let Some((epoch, rows)) = found.remove(&active.state.topic) else {
+            // No row for the topic: nothing published since it went.
+            continue;
+        };
+        if epoch != at.epoch || rows.len() >= READ_LIMIT as usize {
+            again.push(active.clone());
+            continue;
+        }
+        deliver(active, at, rows);
+    }
+    Ok(again)
+}
+
+/// Pushes a topic's rows, read after `at`, into its local log, moving its
+/// cursor; rows trimmed away before this reader took them give a `resync`.
+fn deliver(active: &Active, mut at: Position, rows: Vec<(Position, Event)>) {
+    for (position, event) in rows {
+        if position.seq != at.seq + 1 {
+            let before = Position {
+                seq: position.seq - 1,
+                ..position
+            };
+            let _ = active
+                .log
+                .push(|_| resync(&before.to_string(), "lagged").freeze());
+        }
+        let _ = active.log.push(|_| Ok(event));
+        at = position;
+        *lock(active.state.cursor.lock()) = Cursor::At(at);
     }
 }

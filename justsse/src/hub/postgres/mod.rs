@@ -435,22 +435,23 @@ impl Shared {
             .query(&session.statements.read, &[&topic, &after, &limit])
             .await
             .map_err(database)?;
-        Ok(rows.iter().filter_map(event_of).collect())
+        Ok(rows.iter().filter_map(|row| event_of(row, 0)).collect())
     }
 }
 
-/// An event of a read row: `epoch, seq, name, data, key`.
-fn event_of(row: &tokio_postgres::Row) -> Option<(Position, Event)> {
+/// The event of a read row whose columns from `from` are `epoch, seq, name,
+/// data, key`; `None` for a row without one (a `NULL` seq).
+fn event_of(row: &tokio_postgres::Row, from: usize) -> Option<(Position, Event)> {
     let position = Position {
-        epoch: row.try_get(0).ok()?,
-        seq: row.try_get(1).ok()?,
+        epoch: row.try_get(from).ok()?,
+        seq: row.try_get(from + 1).ok()?,
     };
     let mut event = Event::new();
-    if let Some(name) = row.try_get::<_, Option<String>>(2).ok()? {
+    if let Some(name) = row.try_get::<_, Option<String>>(from + 2).ok()? {
         event = event.event(name);
     }
-    event = event.data(row.try_get::<_, String>(3).ok()?);
-    if let Some(key) = row.try_get::<_, Option<String>>(4).ok()? {
+    event = event.data(row.try_get::<_, String>(from + 3).ok()?);
+    if let Some(key) = row.try_get::<_, Option<String>>(from + 4).ok()? {
         event = event.key(key);
     }
     Some((position, event.id(position).freeze().ok()?))
