@@ -115,6 +115,9 @@ pub(crate) async fn run(runs: usize) -> std::io::Result<()> {
         }
         rounds.push(all);
     }
+    if !crate::target().suffix.is_empty() {
+        println!("On the tickets app as each framework's users write it (`--app`):\n");
+    }
     println!(
         "| scenario | hyper http1 | axum | justsse | justsse / hyper http1 | justsse / axum |"
     );

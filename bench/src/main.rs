@@ -5,7 +5,14 @@
 //! cargo run --release -p bench            # about 3 minutes
 //! cargo run --release -p bench -- --quick # smaller numbers, for a smoke run
 //! cargo run --release -p bench -- --json-only
+//! cargo run --release -p bench -- --guard --runs 3        # the regression guard
+//! cargo run --release -p bench -- --guard --app --runs 3  # on the tickets app
 //! ```
+//!
+//! `--app` measures the tickets contract as each framework's users write it
+//! (`bench-server <justsse-app|axum-app|hyper-http1-app>`: authentication, a ticket
+//! looked up, a topic per ticket, a `connected` event) instead of the minimal
+//! endpoints.
 //!
 //! Each server runs in its own process (`bench-server`), so its resident memory
 //! can be read from `/proc`. Clients connect from 127.0.0.1-127.0.0.8 and speak
@@ -29,6 +36,39 @@ mod shutdown;
 mod soak;
 
 const IMPLS: [&str; 3] = ["hyper", "axum", "justsse"];
+
+/// The requests the load makes: of the minimal endpoints, or of the tickets
+/// app (`--app`), whose servers are named `<impl>-app`.
+struct Target {
+    json: &'static [u8],
+    events: &'static [u8],
+    publish: &'static str,
+    suffix: &'static str,
+}
+
+const MINIMAL: Target = Target {
+    json: b"GET /json HTTP/1.1\r\nhost: bench\r\n\r\n",
+    events: b"GET /events HTTP/1.0\r\naccept: text/event-stream\r\n\r\n",
+    publish: "/publish",
+    suffix: "",
+};
+
+const APP: Target = Target {
+    json: b"GET /tickets/1 HTTP/1.1\r\nhost: bench\r\nauthorization: Bearer admin-token\r\n\r\n",
+    events: b"GET /tickets/1/events HTTP/1.0\r\naccept: text/event-stream\r\nauthorization: Bearer admin-token\r\n\r\n",
+    publish: "/tickets/1/publish",
+    suffix: "-app",
+};
+
+/// This run's target: the app's with `--app`.
+fn target() -> &'static Target {
+    static APP_RUN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *APP_RUN.get_or_init(|| std::env::args().any(|a| a == "--app")) {
+        &APP
+    } else {
+        &MINIMAL
+    }
+}
 
 struct Plan {
     json_rounds: usize,
@@ -70,11 +110,12 @@ fn spawn_server(name: &str, port: u16) -> std::io::Result<Child> {
             std::env::current_exe()?.with_file_name("bench-server"),
         ),
     };
+    let name = format!("{name}{}", target().suffix);
     if !server.exists() {
         build_server(&server)?;
     }
     Command::new(server)
-        .args([name, &port.to_string()])
+        .args([name.as_str(), &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -133,11 +174,7 @@ async fn json_load(addr: SocketAddr, connections: usize, seconds: u64) -> f64 {
             let _ = stream.set_nodelay(true);
             let mut buf = vec![0u8; 4096];
             while !stop.load(Ordering::Relaxed) {
-                if stream
-                    .write_all(b"GET /json HTTP/1.1\r\nhost: bench\r\n\r\n")
-                    .await
-                    .is_err()
-                {
+                if stream.write_all(target().json).await.is_err() {
                     return;
                 }
                 let mut filled = 0;
@@ -208,11 +245,7 @@ async fn subscribe(addr: SocketAddr, n: usize, expect: Arc<AtomicU64>) -> Subscr
             let Ok(mut stream) = socket.connect(addr).await else {
                 return latencies;
             };
-            if stream
-                .write_all(b"GET /events HTTP/1.0\r\naccept: text/event-stream\r\n\r\n")
-                .await
-                .is_err()
-            {
+            if stream.write_all(target().events).await.is_err() {
                 return latencies;
             }
             let mut buf = vec![0u8; 16 * 1024];
@@ -267,8 +300,10 @@ async fn publish(addr: SocketAddr, count: u64) {
 /// `GET /publish?<query>`, until the server has published everything.
 async fn publish_query(addr: SocketAddr, query: &str) {
     if let Ok(mut stream) = TcpStream::connect(addr).await {
-        let request =
-            format!("GET /publish?{query} HTTP/1.1\r\nhost: bench\r\nconnection: close\r\n\r\n");
+        let request = format!(
+            "GET {}?{query} HTTP/1.1\r\nhost: bench\r\nconnection: close\r\n\r\n",
+            target().publish
+        );
         let _ = stream.write_all(request.as_bytes()).await;
         let mut sink = Vec::new();
         let _ = stream.read_to_end(&mut sink).await;

@@ -1,9 +1,11 @@
 //! One server, three implementations of the same endpoints:
 //! `GET /json`, `GET /events` (SSE, one shared topic) and `GET /publish?count=N`
-//! (publishes N stamped events to every subscriber, then answers).
+//! (publishes N stamped events to every subscriber, then answers); and the
+//! tickets contract as each framework's users write it (`app.rs`).
 //!
 //! ```text
 //! bench-server <justsse|justsse-runtime|axum|hyper|hyper-http1> <port>
+//! bench-server <justsse-app|axum-app|hyper-http1-app> <port>
 //! ```
 //!
 //! With `TLS_CERT` and `TLS_KEY` set, justsse and axum serve HTTPS through one
@@ -15,6 +17,8 @@ use std::time::Duration;
 
 use bench::{Hello, event_data};
 use bytes::Bytes;
+
+mod app;
 
 const CAPACITY: usize = 1024;
 
@@ -367,8 +371,11 @@ async fn main() {
         Some("axum") => with_axum::run(port).await,
         Some("hyper") => with_hyper::run(port, false).await,
         Some("hyper-http1") => with_hyper::run(port, true).await,
-        _ => {
-            eprintln!("usage: bench-server <justsse|justsse-runtime|axum|hyper|hyper-http1> <port>")
-        }
+        Some("justsse-app") => app::with_justsse::run(port).await,
+        Some("axum-app") => app::with_axum::run(port).await,
+        Some("hyper-http1-app") => app::with_hyper::run(port).await,
+        _ => eprintln!(
+            "usage: bench-server <justsse|justsse-runtime|axum|hyper|hyper-http1|justsse-app|axum-app|hyper-http1-app> <port>"
+        ),
     }
 }
