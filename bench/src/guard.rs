@@ -41,6 +41,7 @@ async fn paced(
 ) -> (f64, f64) {
     let events = per_second * seconds;
     let subscribers = subscribe(addr, subs, Arc::new(AtomicU64::new(events))).await;
+    let counting = TaskClock::count(pid);
     let cpu_before = cpu_micros(pid);
     let started = Instant::now();
     publish_query(
@@ -51,6 +52,12 @@ async fn paced(
     let (delivered, _) =
         await_deliveries(&subscribers.received, events * subs as u64, started).await;
     let cpu = cpu_micros(pid).saturating_sub(cpu_before);
+    if let Some(nanos) = counting.and_then(TaskClock::done) {
+        eprintln!(
+            "    {subs} x {per_second}/s: {:.3} µs CPU per delivered event (task-clock)",
+            nanos as f64 / 1000.0 / delivered.max(1) as f64
+        );
+    }
     let latencies = collect_latencies(subscribers.tasks).await;
     if delivered < events * subs as u64 {
         eprintln!("    delivered {delivered} of {}", events * subs as u64);
@@ -59,6 +66,45 @@ async fn paced(
         cpu as f64 / delivered.max(1) as f64,
         quantile_ms(&latencies, 0.99),
     )
+}
+
+/// `GUARD_PERF=1`: the server's CPU time over a scenario in nanoseconds
+/// (`task-clock` of `perf stat` attached to it), finer than the 10 ms ticks
+/// of `/proc`, for comparing two builds.
+struct TaskClock {
+    perf: std::process::Child,
+    out: std::path::PathBuf,
+}
+
+impl TaskClock {
+    fn count(pid: u32) -> Option<Self> {
+        std::env::var_os("GUARD_PERF")?;
+        let out = std::env::temp_dir().join(format!("guard-perf-{pid}.csv"));
+        let perf = std::process::Command::new("perf")
+            .args(["stat", "-x,", "-e", "task-clock", "-o"])
+            .arg(&out)
+            .args(["-p", &pid.to_string()])
+            .spawn()
+            .ok()?;
+        // perf attaches before the scenario starts.
+        std::thread::sleep(Duration::from_millis(300));
+        Some(Self { perf, out })
+    }
+
+    fn done(mut self) -> Option<u64> {
+        let _ = std::process::Command::new("kill")
+            .args(["-INT", &self.perf.id().to_string()])
+            .status();
+        let _ = self.perf.wait();
+        let text = std::fs::read_to_string(&self.out).ok()?;
+        text.lines()
+            .find(|line| line.contains("task-clock"))?
+            .split(',')
+            .next()?
+            .parse::<f64>()
+            .ok()
+            .map(|ms| (ms * 1e6) as u64)
+    }
 }
 
 /// Server CPU µs per `GET /json`, 50 connections for `seconds`.
@@ -107,9 +153,18 @@ fn summary(mut values: Vec<f64>) -> String {
 pub(crate) async fn run(runs: usize) -> std::io::Result<()> {
     let started = Instant::now();
     let mut rounds: Vec<[Guarded; 3]> = Vec::new();
+    // GUARD_ONLY=justsse (or a comma-separated list) measures those servers
+    // only (to profile or compare builds); the others' cells are zero.
+    let only = std::env::var("GUARD_ONLY").ok();
     for round in 0..runs.max(1) {
         let mut all = [Guarded::default(); 3];
         for (i, name) in SERVERS.iter().enumerate() {
+            if only
+                .as_deref()
+                .is_some_and(|only| !only.split(',').any(|one| one == *name))
+            {
+                continue;
+            }
             eprintln!("round {}: {name}:", round + 1);
             all[i] = measure(name, 3400 + i as u16).await?;
         }
