@@ -153,15 +153,23 @@ fn summary(mut values: Vec<f64>) -> String {
 pub(crate) async fn run(runs: usize) -> std::io::Result<()> {
     let started = Instant::now();
     let mut rounds: Vec<[Guarded; 3]> = Vec::new();
-    // GUARD_ONLY=justsse (or a comma-separated list) measures those servers
-    // only (to profile or compare builds); the others' cells are zero.
+    // GUARD_SERVERS=a,b,c: three other servers in the three columns, such
+    // as `justsse@/path/to/an/older/bench-server` beside `justsse` to compare
+    // two builds; GUARD_ONLY=justsse (or a list) skips the others (zeros).
+    let chosen: Vec<String> = match std::env::var("GUARD_SERVERS") {
+        Ok(list) => list.split(',').map(str::to_owned).collect(),
+        Err(_) => SERVERS.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    if chosen.len() != 3 {
+        return Err(std::io::Error::other("GUARD_SERVERS names three servers"));
+    }
     let only = std::env::var("GUARD_ONLY").ok();
     for round in 0..runs.max(1) {
         let mut all = [Guarded::default(); 3];
-        for (i, name) in SERVERS.iter().enumerate() {
+        for (i, name) in chosen.iter().enumerate() {
             if only
                 .as_deref()
-                .is_some_and(|only| !only.split(',').any(|one| one == *name))
+                .is_some_and(|only| !only.split(',').any(|one| one == name))
             {
                 continue;
             }
@@ -173,9 +181,8 @@ pub(crate) async fn run(runs: usize) -> std::io::Result<()> {
     if !crate::target().suffix.is_empty() {
         println!("On the tickets app as each framework's users write it (`--app`):\n");
     }
-    println!(
-        "| scenario | hyper http1 | axum | justsse | justsse / hyper http1 | justsse / axum |"
-    );
+    let [a, b, c] = [&chosen[0], &chosen[1], &chosen[2]].map(|n| n.replace('-', " "));
+    println!("| scenario | {a} | {b} | {c} | {c} / {a} | {c} / {b} |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     let rows: [(&str, Figure); 6] = [
         ("memory per idle stream at 10,000, bytes", |g| g.idle_bytes),

@@ -43,6 +43,7 @@ runtime! {
     // 1. errors, paths, limits and observation;
     mod error;
     mod observe;
+    mod shutdown;
     mod stream_limits;
     // 2. messages: bodies, requests, responses and the event-stream encoding;
     mod body;

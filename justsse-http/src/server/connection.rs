@@ -107,7 +107,7 @@ async fn serve_tls(
     let deadline = app.config.header_read_timeout;
     let handshake = tokio::select! {
         handshake = tokio::time::timeout(deadline, acceptor.accept(stream)) => handshake,
-        () = app.shutdown.cancelled() => return,
+        () = app.shutdown.wait() => return,
     };
     match handshake {
         Ok(Ok(tls)) => serve_io(tls, peer, app, layered, builders).await,
@@ -133,7 +133,7 @@ pub(crate) async fn serve_io<I>(
     let _open = crate::observe::OpenConnection::new();
     let detected = tokio::select! {
         detected = tokio::time::timeout(app.config.header_read_timeout, detect(io)) => detected,
-        () = app.shutdown.cancelled() => return,
+        () = app.shutdown.wait() => return,
     };
     let (protocol, io) = match detected {
         Ok(Ok(Some(detected))) => detected,
@@ -154,7 +154,7 @@ pub(crate) async fn serve_io<I>(
             let service = service_fn(move |req| handler.handle(req));
             let conn = || builders.http1.serve_connection(io, service);
             let never_idle = std::future::pending();
-            drive(conn, app.shutdown.cancelled(), never_idle, GOAWAY_GRACE).await
+            drive(conn, app.shutdown.wait(), never_idle, GOAWAY_GRACE).await
         }
         Protocol::Http2 => {
             let streams = Arc::new(Streams::default());
@@ -171,7 +171,7 @@ pub(crate) async fn serve_io<I>(
             // connections are few (each carries many streams).
             Box::pin(drive(
                 conn,
-                app.shutdown.cancelled(),
+                app.shutdown.wait(),
                 idle,
                 GOAWAY_GRACE.min(timeout),
             ))

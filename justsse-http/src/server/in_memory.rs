@@ -75,6 +75,6 @@ impl InMemory {
 
 impl Drop for InMemory {
     fn drop(&mut self) {
-        self.serving.app.shutdown.cancel();
+        self.serving.app.shutdown.begin();
     }
 }

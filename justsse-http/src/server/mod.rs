@@ -247,7 +247,7 @@ impl Server {
 
         drop(listener);
         tracing::info!("shutting down: ending event streams, waiting up to {grace:?} for requests");
-        app.shutdown.cancel();
+        app.shutdown.begin();
         if !all_closed(&mut connections, grace).await {
             tracing::warn!("grace period over; answering requests still running 503 and closing");
             app.expired.cancel();
@@ -282,7 +282,7 @@ impl Serving {
             open_streams: Arc::new(OpenStreams::new(config.stream_limits)),
             compressed: Default::default(),
             config,
-            shutdown: CancellationToken::new(),
+            shutdown: Arc::default(),
             expired: CancellationToken::new(),
         });
         let builders = Arc::new(Builders::new(&app.config));

@@ -25,6 +25,7 @@ use crate::request::{Origin, Params, Request};
 use crate::request_body::BodyLimits;
 use crate::response::{IntoResponse, Response};
 use crate::routing::{AppService, Routed, Routes};
+use crate::shutdown::Shutdown;
 use crate::sse::{Coded, CompressedStreams, Encoding};
 use crate::stream_limits::{OpenStreams, StreamPermit};
 
@@ -34,7 +35,7 @@ pub(crate) struct Shared {
     pub(crate) config: ServerConfig,
     pub(crate) body_limits: Arc<BodyLimits>,
     /// Shutdown has begun: streams end, connections finish what is in flight.
-    pub(crate) shutdown: CancellationToken,
+    pub(crate) shutdown: Arc<Shutdown>,
     /// The grace period is over: requests still running answer 503.
     pub(crate) expired: CancellationToken,
     /// The event streams open now, for their limits.
@@ -144,7 +145,7 @@ impl Shared {
             };
             stream.attach(
                 &self.config.streams,
-                self.shutdown.clone().cancelled_owned(),
+                self.shutdown.wait(),
                 permit,
                 self.open_streams.lifetime(),
             );

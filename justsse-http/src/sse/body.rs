@@ -10,7 +10,6 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use http_body::Frame;
-use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use super::compress::{Coded, CompressedStreams, Compression, Encoding};
 use super::encode::{KEEP_ALIVE, encode};
@@ -18,6 +17,7 @@ use super::event::Event;
 use super::keep_alive::{KeepAlive, KeepAliveTimer};
 use crate::error::BoxError;
 use crate::observe::{self, EndReason};
+use crate::shutdown::ShutdownWait;
 use crate::stream_limits::StreamPermit;
 
 /// The handler's events, boxed once per stream.
@@ -55,10 +55,14 @@ pub(crate) struct StreamDefaults {
 pub(crate) struct SseBody {
     /// `None` once the stream has ended; the handler's stream is dropped then.
     stream: Option<EventStream>,
+    /// One ready event's encoding, sent as it is (the same bytes for every
+    /// subscriber of a hub topic, no copy); a second ready event moves it
+    /// into `buf`.
+    single: Option<Bytes>,
     buf: BytesMut,
     keep_alive: Option<KeepAlive>,
     timer: Option<KeepAliveTimer>,
-    shutdown: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
+    shutdown: Option<Pin<Box<ShutdownWait>>>,
     shutdown_event: Option<Bytes>,
     started: bool,
     done: bool,
@@ -121,6 +125,7 @@ impl SseBody {
         }
         Self {
             stream: Some(stream),
+            single: None,
             buf,
             keep_alive,
             timer: None,
@@ -157,7 +162,7 @@ impl SseBody {
     pub(crate) fn attach(
         &mut self,
         defaults: &StreamDefaults,
-        shutdown: WaitForCancellationFutureOwned,
+        shutdown: ShutdownWait,
         permit: Option<StreamPermit>,
         lifetime: Option<Duration>,
     ) {
@@ -231,9 +236,34 @@ impl SseBody {
 
     /// Encodes an error that ended the stream as one `error` event.
     fn write_error(&mut self, err: BoxError) {
+        self.unsingle();
         // The error event has no id and a fixed name: always valid.
         let _ = encode(&super::error_event(err), &mut self.buf);
         self.end(EndReason::Error);
+    }
+
+    /// Moves the single ready event into the buffer, ahead of what follows.
+    fn unsingle(&mut self) {
+        if let Some(single) = self.single.take() {
+            self.buf.extend_from_slice(&single);
+        }
+    }
+
+    /// The next frame: the single ready event, or the buffer's events.
+    fn take_frame(&mut self) -> Option<Bytes> {
+        if let Some(single) = self.single.take() {
+            return Some(single);
+        }
+        if self.buf.is_empty() {
+            return None;
+        }
+        let frame = self.buf.split().freeze();
+        if self.buf.capacity() == 0 {
+            // An emptied buffer would keep the frame's memory alive while
+            // the stream waits, once hyper has written it.
+            self.buf = BytesMut::new();
+        }
+        Some(frame)
     }
 
     /// Pulls every event that is ready into the buffer, up to the coalescing limit.
@@ -247,9 +277,18 @@ impl SseBody {
             match polled {
                 Ok(Poll::Pending) => return,
                 Ok(Poll::Ready(None)) => self.end(EndReason::Completed),
-                Ok(Poll::Ready(Some(Ok(event)))) => match encode(&event, &mut self.buf) {
-                    Ok(()) => self.unsent += 1,
-                    Err(err) => self.write_error(Box::new(err)),
+                Ok(Poll::Ready(Some(Ok(event)))) => match &event.frozen {
+                    Some(frozen) if self.buf.is_empty() && self.single.is_none() => {
+                        self.single = Some(frozen.wire.clone());
+                        self.unsent += 1;
+                    }
+                    _ => {
+                        self.unsingle();
+                        match encode(&event, &mut self.buf) {
+                            Ok(()) => self.unsent += 1,
+                            Err(err) => self.write_error(Box::new(err)),
+                        }
+                    }
                 },
                 Ok(Poll::Ready(Some(Err(err)))) => self.write_error(err),
                 Err(_panic) => self.write_error("event stream panicked".into()),
@@ -290,11 +329,10 @@ impl SseBody {
             }
         }
         this.fill(cx);
-        if !this.buf.is_empty() {
+        if let Some(frame) = this.take_frame() {
             if let Some(timer) = this.timer.as_mut() {
                 timer.wrote();
             }
-            let frame = this.buf.split().freeze();
             let frame = this.wire(frame);
             if this.counted {
                 observe::sent(this.unsent, frame.len());

@@ -8,10 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Each top-level module of justsse-http's `src/` and its layer.
-const LAYERS: [(&str, usize); 13] = [
+const LAYERS: [(&str, usize); 14] = [
     ("path", 1),
     ("error", 1),
     ("observe", 1),
+    ("shutdown", 1),
     ("stream_limits", 1),
     ("body", 2),
     ("request", 2),

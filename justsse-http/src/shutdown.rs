@@ -1,0 +1,98 @@
+//! The server's shutdown signal, as every connection and open stream waits
+//! for it: polled on each write of every stream, so a poll is one atomic load
+//! (a `CancellationToken` takes a lock each time), and the waker is
+//! registered again only when it changes.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Waker};
+
+use tokio::sync::Notify;
+use tokio::sync::futures::OwnedNotified;
+
+/// Whether the server is shutting down, and who waits for it.
+#[derive(Debug, Default)]
+pub(crate) struct Shutdown {
+    started: AtomicBool,
+    notify: Arc<Notify>,
+}
+
+impl Shutdown {
+    /// Starts the shutdown: every [`ShutdownWait`] is ready from now on.
+    pub(crate) fn begin(&self) {
+        self.started.store(true, Ordering::Release);
+        self.notify.notify_waiters();
+    }
+
+    /// A future ready once the shutdown has begun.
+    pub(crate) fn wait(self: &Arc<Self>) -> ShutdownWait {
+        ShutdownWait {
+            notified: self.notify.clone().notified_owned(),
+            shutdown: self.clone(),
+            waker: None,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Ready once [`Shutdown::begin`] was called.
+    pub(crate) struct ShutdownWait {
+        shutdown: Arc<Shutdown>,
+        // Created with the wait: a `begin` after this is seen even before
+        // the first poll.
+        #[pin]
+        notified: OwnedNotified,
+        // The waker last registered with `notified`.
+        waker: Option<Waker>,
+    }
+}
+
+impl std::fmt::Debug for ShutdownWait {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShutdownWait").finish_non_exhaustive()
+    }
+}
+
+impl Future for ShutdownWait {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        if this.shutdown.started.load(Ordering::Acquire) {
+            return Poll::Ready(());
+        }
+        if this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            return Poll::Pending;
+        }
+        *this.waker = Some(cx.waker().clone());
+        if this.notified.poll(cx).is_ready()
+            || this.shutdown.started.load(Ordering::Acquire)
+        {
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::Shutdown;
+
+    #[tokio::test]
+    async fn a_wait_is_ready_after_begin_whether_polled_before_or_not() {
+        let shutdown = Arc::new(Shutdown::default());
+        let polled = shutdown.wait();
+        let unpolled = shutdown.wait();
+        let waiting = tokio::spawn(polled);
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        shutdown.begin();
+        waiting.await.expect("ready after begin");
+        unpolled.await;
+        shutdown.wait().await;
+    }
+}
