@@ -82,6 +82,8 @@ pub(crate) enum Start {
 enum Read {
     /// Events were appended to its batch: this many, the reader's backlog.
     Events(u64),
+    /// The one event after the cursor (the batch was empty).
+    One(Event),
     Resync(Event),
     Nothing,
 }
@@ -207,6 +209,13 @@ impl Topic {
         let skip = (*cursor - log.oldest()) as usize;
         let behind = log.next - *cursor;
         *cursor = log.next;
+        if behind == 1 && batch.is_empty() {
+            // The usual case: the one new event, without filling (and
+            // allocating) the batch.
+            if let Some(event) = log.events.back() {
+                return Read::One(event.clone());
+            }
+        }
         batch.extend(log.events.range(skip..).cloned());
         Read::Events(behind)
     }
@@ -301,17 +310,29 @@ impl Stream for Reader {
                 return Poll::Ready(Some(event));
             }
             if !this.armed {
-                // Register before reading, so a publish between the read and
-                // the wait is not missed.
+                // Made before reading, so a publish between the read and the
+                // wait is not missed: a `notify_waiters` reaches a future made
+                // before it even unpolled (no `enable`, which takes the lock
+                // every subscriber of the topic shares).
                 let published = this.topic.published.clone().notified_owned();
                 this.wait.set(published);
-                this.wait.as_mut().enable();
                 this.armed = true;
             }
             match this.topic.read(&mut this.cursor, &mut this.batch) {
                 Read::Events(behind) => {
                     this.armed = false;
                     this.set_lagging(behind.saturating_mul(2) > this.topic.replay as u64);
+                }
+                Read::One(event) => {
+                    this.armed = false;
+                    this.set_lagging(2 > this.topic.replay);
+                    if let Some(skip) = &mut this.skip {
+                        if skip(&event) {
+                            continue;
+                        }
+                        this.skip = None;
+                    }
+                    return Poll::Ready(Some(event));
                 }
                 Read::Resync(event) => {
                     this.armed = false;
