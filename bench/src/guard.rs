@@ -30,15 +30,23 @@ struct Guarded {
     paced_large_p99_ms: f64,
 }
 
-/// Server CPU µs per delivered event, and p99 latency, with `subs`
+/// What a paced fan-out measured.
+pub(crate) struct Paced {
+    /// Server CPU µs per delivered event.
+    pub(crate) cpu_us: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+}
+
+/// Server CPU per delivered event and the latencies, with `subs`
 /// subscribers receiving `per_second` events a second for `seconds`.
-async fn paced(
+pub(crate) async fn paced(
     addr: SocketAddr,
     pid: u32,
     subs: usize,
     per_second: u64,
     seconds: u64,
-) -> (f64, f64) {
+) -> Paced {
     let events = per_second * seconds;
     let subscribers = subscribe(addr, subs, Arc::new(AtomicU64::new(events))).await;
     let counting = TaskClock::count(pid);
@@ -62,10 +70,11 @@ async fn paced(
     if delivered < events * subs as u64 {
         eprintln!("    delivered {delivered} of {}", events * subs as u64);
     }
-    (
-        cpu as f64 / delivered.max(1) as f64,
-        quantile_ms(&latencies, 0.99),
-    )
+    Paced {
+        cpu_us: cpu as f64 / delivered.max(1) as f64,
+        p50_ms: quantile_ms(&latencies, 0.5),
+        p99_ms: quantile_ms(&latencies, 0.99),
+    }
 }
 
 /// `GUARD_PERF=1`: the server's CPU time over a scenario in nanoseconds
@@ -123,18 +132,18 @@ async fn measure(name: &str, port: u16) -> std::io::Result<Guarded> {
     wait_for(addr).await;
     let pid = server.id();
     let json_cpu_us = json_cpu(addr, pid, 3).await;
-    let (paced_small_cpu_us, paced_small_p99_ms) = paced(addr, pid, 1_000, 100, 4).await;
+    let small = paced(addr, pid, 1_000, 100, 4).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (paced_large_cpu_us, paced_large_p99_ms) = paced(addr, pid, 10_000, 10, 4).await;
+    let large = paced(addr, pid, 10_000, 10, 4).await;
     let _ = server.kill();
     let _ = server.wait();
     Ok(Guarded {
         idle_bytes,
         json_cpu_us,
-        paced_small_cpu_us,
-        paced_small_p99_ms,
-        paced_large_cpu_us,
-        paced_large_p99_ms,
+        paced_small_cpu_us: small.cpu_us,
+        paced_small_p99_ms: small.p99_ms,
+        paced_large_cpu_us: large.cpu_us,
+        paced_large_p99_ms: large.p99_ms,
     })
 }
 

@@ -20,15 +20,24 @@ const SERVERS: [(&str, &str); 4] = [
 /// The stream counts to measure: 1k, 5k, 10k and 20k, those a process may
 /// hold here (each stream is one descriptor in the server and one in this
 /// client; `RLIMIT_NOFILE` caps both).
-fn counts() -> Vec<usize> {
-    let limit = std::fs::read_to_string("/proc/self/limits")
+pub(crate) fn counts() -> Vec<usize> {
+    counts_under(descriptor_limit().saturating_sub(512))
+}
+
+/// This process's descriptor limit (the servers inherit it).
+pub(crate) fn descriptor_limit() -> usize {
+    std::fs::read_to_string("/proc/self/limits")
         .ok()
         .and_then(|limits| {
             let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
             line.split_whitespace().nth(3)?.parse::<usize>().ok()
         })
-        .unwrap_or(1024);
-    let room = limit.saturating_sub(512);
+        .unwrap_or(1024)
+}
+
+/// 1k, 5k, 10k and 20k, or the most under `room` in place of 20k.
+pub(crate) fn counts_under(room: usize) -> Vec<usize> {
+    let limit = descriptor_limit();
     let mut counts: Vec<usize> = [1_000, 5_000, 10_000, 20_000]
         .into_iter()
         .filter(|&n| n <= room)

@@ -7,6 +7,7 @@
 //! cargo run --release -p bench -- --json-only
 //! cargo run --release -p bench -- --guard --runs 3        # the regression guard
 //! cargo run --release -p bench -- --guard --app --runs 3  # on the tickets app
+//! cargo run --release -p bench -- --latency-curve --app   # p50/p99 at 1k-20k, an SVG
 //! ```
 //!
 //! `--app` measures the tickets contract as each framework's users write it
@@ -32,6 +33,7 @@ use tokio::net::{TcpSocket, TcpStream};
 
 mod guard;
 mod idle_curve;
+mod latency_curve;
 mod shutdown;
 mod soak;
 
@@ -569,6 +571,14 @@ async fn main() -> std::io::Result<()> {
     }
     if std::env::args().any(|a| a == "--shutdown") {
         return shutdown::run(plan.large_fanout).await;
+    }
+    if std::env::args().any(|a| a == "--latency-curve") {
+        let runs = flag_value("--runs").unwrap_or(1);
+        let out = match target().suffix {
+            "" => "docs/fanout-latency.svg",
+            _ => "docs/fanout-latency-app.svg",
+        };
+        return latency_curve::run(runs, std::path::Path::new(out)).await;
     }
     if std::env::args().any(|a| a == "--idle-curve") {
         // --runs N: the median of N at each point (default 3).

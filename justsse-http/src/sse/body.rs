@@ -354,3 +354,55 @@ impl SseBody {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use bytes::Bytes;
+    use futures_util::task::noop_waker_ref;
+
+    use super::{EventStream, SseBody};
+    use crate::error::BoxError;
+    use crate::sse::{Event, KeepAlive};
+
+    fn body(events: Vec<Event>) -> SseBody {
+        let ready = events.into_iter().map(Ok::<_, BoxError>);
+        let stream: EventStream = Box::pin(futures_util::stream::iter(ready));
+        SseBody::new(stream, Some(KeepAlive::off()), None)
+    }
+
+    fn frames(mut body: SseBody) -> Vec<Bytes> {
+        let mut cx = Context::from_waker(noop_waker_ref());
+        let mut frames = Vec::new();
+        while let Poll::Ready(Some(frame)) = Pin::new(&mut body).poll_frame(&mut cx) {
+            frames.extend(frame.into_data().ok());
+        }
+        frames
+    }
+
+    #[test]
+    fn a_frozen_event_alone_is_written_as_its_shared_bytes() {
+        let event = Event::named("tick").id("1").data("a").freeze().expect("valid");
+        let wire = event.to_string();
+        let sent = frames(body(vec![event.clone()]));
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0], wire.as_bytes());
+        let shared = event.frozen.as_ref().map(|frozen| frozen.wire.as_ptr());
+        assert_eq!(Some(sent[0].as_ptr()), shared, "the same bytes, not a copy");
+    }
+
+    #[test]
+    fn ready_events_are_coalesced_in_order_whatever_their_kind() {
+        let frozen = |n: u8| Event::new().data(n.to_string()).freeze().expect("valid");
+        let sent = frames(body(vec![
+            frozen(1),
+            Event::new().data("2"),
+            frozen(3),
+            frozen(4),
+        ]));
+        assert_eq!(sent.concat(), b"data: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4\n\n");
+        assert_eq!(sent.len(), 1, "one write for the events ready together");
+    }
+}

@@ -70,6 +70,37 @@ impl Log {
 /// Drops live events a replay already delivered.
 pub(crate) type Skip = Box<dyn FnMut(&Event) -> bool + Send>;
 
+/// What a subscriber resuming after `last` on a shared backend starts with:
+/// the replayed events, and the live ones to drop because the replay had
+/// them (by their ids, read by `parse`); or the resync the replay gave.
+#[cfg(any(feature = "redis", feature = "postgres"))]
+pub(crate) fn after_replay<P>(
+    replay: Result<VecDeque<Event>, Event>,
+    last: P,
+    parse: fn(&str) -> Option<P>,
+) -> (VecDeque<Event>, Option<Skip>)
+where
+    P: Ord + Copy + Send + 'static,
+{
+    match replay {
+        Ok(replayed) => {
+            let through = replayed
+                .back()
+                .and_then(|e| e.id_str())
+                .and_then(parse)
+                .unwrap_or(last);
+            let skip: Skip = Box::new(move |event: &Event| {
+                event
+                    .id_str()
+                    .and_then(parse)
+                    .is_some_and(|id| id <= through)
+            });
+            (replayed, Some(skip))
+        }
+        Err(resync) => (VecDeque::from([resync]), None),
+    }
+}
+
 /// Where a resuming subscriber starts.
 pub(crate) enum Start {
     /// From this local number.

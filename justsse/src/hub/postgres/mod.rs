@@ -34,7 +34,7 @@ use tokio::sync::Notify;
 use tokio_postgres::GenericClient;
 
 use super::registry::{Bounds, Entry, Registry, Subscribed};
-use super::topic::{Skip, lock};
+use super::topic::{after_replay, lock};
 use super::{Backend, HubError, Presence, Subscription, resync};
 use connection::Connector;
 
@@ -515,23 +515,7 @@ impl Backend for PostgresBackend {
                         Ok(()) => shared.replay(&topic, last).await,
                         Err(_) => Err(resync("", "unavailable")),
                     };
-                    match replay {
-                        Ok(replayed) => {
-                            let through = replayed
-                                .back()
-                                .and_then(|e| e.id_str())
-                                .and_then(Position::parse)
-                                .unwrap_or(last);
-                            let skip: Skip = Box::new(move |event: &Event| {
-                                event
-                                    .id_str()
-                                    .and_then(Position::parse)
-                                    .is_some_and(|id| id <= through)
-                            });
-                            (replayed, Some(skip))
-                        }
-                        Err(resync) => (VecDeque::from([resync]), None),
-                    }
+                    after_replay(replay, last, Position::parse)
                 }
             };
             drop(shared);

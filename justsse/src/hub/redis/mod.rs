@@ -22,7 +22,7 @@ use justsse_http::{BoxError, BoxFuture, Event};
 use tokio::sync::Notify;
 
 use super::registry::{Bounds, Entry, Registry, Subscribed};
-use super::topic::{Skip, lock};
+use super::topic::{after_replay, lock};
 use super::{Backend, HubError, Presence, Subscription, presence, resync};
 use connection::Connector;
 pub use connection::RedisConnection;
@@ -454,23 +454,7 @@ impl Backend for RedisBackend {
                         Ok(()) => shared.replay(&active.state.key, last).await,
                         Err(_) => Err(resync("", "unavailable")),
                     };
-                    match replay {
-                        Ok(replayed) => {
-                            let through = replayed
-                                .back()
-                                .and_then(|e| e.id_str())
-                                .and_then(StreamId::parse)
-                                .unwrap_or(last);
-                            let skip: Skip = Box::new(move |event: &Event| {
-                                event
-                                    .id_str()
-                                    .and_then(StreamId::parse)
-                                    .is_some_and(|id| id <= through)
-                            });
-                            (replayed, Some(skip))
-                        }
-                        Err(resync) => (VecDeque::from([resync]), None),
-                    }
+                    after_replay(replay, last, StreamId::parse)
                 }
             };
             drop(shared);
