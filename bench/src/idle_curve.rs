@@ -4,11 +4,11 @@
 use std::path::Path;
 
 use plotters::prelude::{
-    BLACK, BLUE, ChartBuilder, Circle, Color, IntoDrawingArea, LineSeries, PathElement, RED,
-    RGBColor, SVGBackend, SeriesLabelPosition, WHITE,
+    BLACK, BLUE, IntoDrawingArea, RED, RGBColor, SVGBackend, SeriesLabelPosition, WHITE,
 };
 
 use crate::idle_memory;
+use crate::plot::Series;
 
 const SERVERS: [(&str, &str); 4] = [
     ("hyper-http1", "raw hyper, conn::http1 (the floor)"),
@@ -92,47 +92,27 @@ fn plot(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::new(out, (720, 420)).into_drawing_area();
     root.fill(&WHITE)?;
-    let max_x = *counts.last().unwrap_or(&1) as f64 * 1.05;
-    let max_y = curves.iter().flatten().fold(0.0f64, |m, &v| m.max(v)) / 1024.0 * 1.15;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "Server memory per idle SSE stream (HTTP/1.1)",
-            ("sans-serif", 18),
-        )
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(56)
-        .build_cartesian_2d(0.0..max_x, 0.0..max_y)?;
-    chart
-        .configure_mesh()
-        .x_desc("open idle streams")
-        .y_desc("RSS per stream, KiB")
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| format!("{y:.0}"))
-        .draw()?;
     let colors = [BLACK, RED, BLUE, RGBColor(0, 140, 60)];
-    for ((curve, (_, label)), color) in curves.iter().zip(SERVERS).zip(colors) {
-        let points: Vec<(f64, f64)> = counts
-            .iter()
-            .zip(curve)
-            .map(|(&n, &bytes)| (n as f64, bytes / 1024.0))
-            .collect();
-        chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
-        chart.draw_series(
-            points
-                .into_iter()
-                .map(|p| Circle::new(p, 3, color.filled())),
-        )?;
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()?;
+    let series: Vec<Series<'_>> = curves
+        .iter()
+        .zip(SERVERS)
+        .zip(colors)
+        .map(|((curve, (_, label)), color)| {
+            let points = counts
+                .iter()
+                .zip(curve)
+                .map(|(&n, &bytes)| (n as f64, bytes / 1024.0))
+                .collect();
+            (label, color, points)
+        })
+        .collect();
+    crate::plot::curves(
+        &root,
+        "Server memory per idle SSE stream (HTTP/1.1)",
+        ("open idle streams", "RSS per stream, KiB"),
+        &series,
+        SeriesLabelPosition::LowerRight,
+    )?;
     root.present()?;
     Ok(())
 }

@@ -12,12 +12,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use plotters::prelude::{
-    BLACK, BLUE, ChartBuilder, Circle, Color, IntoDrawingArea, LineSeries, PathElement, RED,
-    SVGBackend, SeriesLabelPosition, WHITE,
+    BLACK, BLUE, IntoDrawingArea, RED, SVGBackend, SeriesLabelPosition, WHITE,
 };
 
 use crate::guard::paced;
 use crate::idle_curve::{counts_under, descriptor_limit};
+use crate::plot::Series;
 use crate::{spawn_server, wait_for};
 
 const SERVERS: [(&str, &str); 3] = [
@@ -31,6 +31,9 @@ const DELIVERIES_PER_S: u64 = 100_000;
 
 /// `[server][count] = (p50, p99)` in ms, medians of `runs`.
 type Curves = Vec<Vec<(f64, f64)>>;
+
+/// One of a point's two quantiles.
+type Pick = fn(&(f64, f64)) -> f64;
 
 pub(crate) async fn run(runs: usize, out: &Path) -> std::io::Result<()> {
     // Under the limit, with room for the publishing connection: justsse
@@ -88,51 +91,32 @@ fn plot(counts: &[usize], curves: &Curves, out: &Path) -> Result<(), Box<dyn std
     let root = SVGBackend::new(out, (960, 420)).into_drawing_area();
     root.fill(&WHITE)?;
     let (left, right) = root.split_horizontally(480);
-    let max_x = *counts.last().unwrap_or(&1) as f64 * 1.05;
     let colors = [BLACK, BLUE, RED];
-    for (area, (title, pick)) in [left, right].iter().zip([
-        (
-            "p50 delivery latency",
-            (|p: &(f64, f64)| p.0) as fn(&(f64, f64)) -> f64,
-        ),
-        ("p99 delivery latency", |p: &(f64, f64)| p.1),
-    ]) {
-        let max_y = curves.iter().flatten().map(pick).fold(0.0f64, f64::max) * 1.15;
-        let mut chart = ChartBuilder::on(area)
-            .caption(format!("{title}, 100,000 deliveries/s"), ("sans-serif", 16))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
-            .build_cartesian_2d(0.0..max_x, 0.0..max_y.max(1.0))?;
-        chart
-            .configure_mesh()
-            .x_desc("subscribers")
-            .y_desc("ms")
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .y_label_formatter(&|y| format!("{y:.0}"))
-            .draw()?;
-        for ((curve, (_, label)), color) in curves.iter().zip(SERVERS).zip(colors) {
-            let points: Vec<(f64, f64)> = counts
-                .iter()
-                .zip(curve)
-                .map(|(&n, point)| (n as f64, pick(point)))
-                .collect();
-            chart
-                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
-                .label(label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
-            chart.draw_series(
-                points
-                    .into_iter()
-                    .map(|p| Circle::new(p, 3, color.filled())),
-            )?;
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()?;
+    let quantiles: [(&str, Pick); 2] = [
+        ("p50 delivery latency", |p| p.0),
+        ("p99 delivery latency", |p| p.1),
+    ];
+    for (area, (title, pick)) in [left, right].iter().zip(quantiles) {
+        let series: Vec<Series<'_>> = curves
+            .iter()
+            .zip(SERVERS)
+            .zip(colors)
+            .map(|((curve, (_, label)), color)| {
+                let points = counts
+                    .iter()
+                    .zip(curve)
+                    .map(|(&n, point)| (n as f64, pick(point)))
+                    .collect();
+                (label, color, points)
+            })
+            .collect();
+        crate::plot::curves(
+            area,
+            &format!("{title}, 100,000 deliveries/s"),
+            ("subscribers", "ms"),
+            &series,
+            SeriesLabelPosition::UpperLeft,
+        )?;
     }
     root.present()?;
     Ok(())

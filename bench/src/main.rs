@@ -34,6 +34,7 @@ use tokio::net::{TcpSocket, TcpStream};
 mod guard;
 mod idle_curve;
 mod latency_curve;
+mod plot;
 mod shutdown;
 mod soak;
 
