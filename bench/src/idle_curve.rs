@@ -8,7 +8,7 @@ use plotters::prelude::{
 };
 
 use crate::idle_memory;
-use crate::plot::Series;
+use crate::plot;
 
 const SERVERS: [(&str, &str); 4] = [
     ("hyper-http1", "raw hyper, conn::http1 (the floor)"),
@@ -93,20 +93,9 @@ fn plot(
     let root = SVGBackend::new(out, (720, 420)).into_drawing_area();
     root.fill(&WHITE)?;
     let colors = [BLACK, RED, BLUE, RGBColor(0, 140, 60)];
-    let series: Vec<Series<'_>> = curves
-        .iter()
-        .zip(SERVERS)
-        .zip(colors)
-        .map(|((curve, (_, label)), color)| {
-            let points = counts
-                .iter()
-                .zip(curve)
-                .map(|(&n, &bytes)| (n as f64, bytes / 1024.0))
-                .collect();
-            (label, color, points)
-        })
-        .collect();
-    crate::plot::curves(
+    let labels = SERVERS.iter().map(|(_, label)| *label);
+    let series = plot::series(counts, curves, labels, &colors, |bytes| bytes / 1024.0);
+    plot::curves(
         &root,
         "Server memory per idle SSE stream (HTTP/1.1)",
         ("open idle streams", "RSS per stream, KiB"),

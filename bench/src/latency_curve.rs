@@ -17,7 +17,7 @@ use plotters::prelude::{
 
 use crate::guard::paced;
 use crate::idle_curve::{counts_under, descriptor_limit};
-use crate::plot::Series;
+use crate::plot;
 use crate::{spawn_server, wait_for};
 
 const SERVERS: [(&str, &str); 3] = [
@@ -97,20 +97,9 @@ fn plot(counts: &[usize], curves: &Curves, out: &Path) -> Result<(), Box<dyn std
         ("p99 delivery latency", |p| p.1),
     ];
     for (area, (title, pick)) in [left, right].iter().zip(quantiles) {
-        let series: Vec<Series<'_>> = curves
-            .iter()
-            .zip(SERVERS)
-            .zip(colors)
-            .map(|((curve, (_, label)), color)| {
-                let points = counts
-                    .iter()
-                    .zip(curve)
-                    .map(|(&n, point)| (n as f64, pick(point)))
-                    .collect();
-                (label, color, points)
-            })
-            .collect();
-        crate::plot::curves(
+        let labels = SERVERS.iter().map(|(_, label)| *label);
+        let series = plot::series(counts, curves, labels, &colors, pick);
+        plot::curves(
             area,
             &format!("{title}, 100,000 deliveries/s"),
             ("subscribers", "ms"),

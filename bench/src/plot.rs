@@ -10,6 +10,30 @@ use plotters::prelude::{
 /// One curve: its label, colour and points.
 pub(crate) type Series<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);
 
+/// One series per server: its label and colour, and a point per count, of
+/// the value `y` reads from its measure there.
+pub(crate) fn series<'a, T>(
+    counts: &[usize],
+    curves: &[Vec<T>],
+    labels: impl IntoIterator<Item = &'a str>,
+    colors: &[RGBColor],
+    y: impl Fn(&T) -> f64,
+) -> Vec<Series<'a>> {
+    curves
+        .iter()
+        .zip(labels)
+        .zip(colors)
+        .map(|((curve, label), &color)| {
+            let points = counts
+                .iter()
+                .zip(curve)
+                .map(|(&n, measure)| (n as f64, y(measure)))
+                .collect();
+            (label, color, points)
+        })
+        .collect()
+}
+
 /// Draws `series` in `area` with axes from zero to a little over the
 /// largest point.
 pub(crate) fn curves(

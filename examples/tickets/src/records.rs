@@ -76,18 +76,9 @@ impl Default for Records {
 
 const PREFIX: &str = "tickets:";
 
-/// Redis unreachable: the client may retry in a moment.
-fn unavailable(err: redis::RedisError) -> HttpError {
-    tracing::warn!(error = %err, "the ticket records are unreachable");
-    HttpError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "the ticket records are unavailable",
-    )
-    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
-}
-
-/// PostgreSQL unreachable or failing: the client may retry in a moment.
-fn pg_unavailable(err: impl std::fmt::Debug) -> HttpError {
+/// Redis or PostgreSQL unreachable (or failing): the client may retry in a
+/// moment.
+fn unavailable(err: impl std::fmt::Debug) -> HttpError {
     tracing::warn!(error = ?err, "the ticket records are unreachable");
     HttpError::new(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -190,14 +181,14 @@ impl Records {
                 Ok(ticket)
             }
             Records::Postgres(pool) => {
-                let client = pool.get().await.map_err(pg_unavailable)?;
+                let client = pool.get().await.map_err(unavailable)?;
                 let row = client
                     .query_one(
                         "INSERT INTO tickets (subject) VALUES ($1) RETURNING id",
                         &[&subject],
                     )
                     .await
-                    .map_err(pg_unavailable)?;
+                    .map_err(unavailable)?;
                 let id: i64 = row.get(0);
                 Ok(Ticket {
                     id: id.unsigned_abs(),
@@ -227,11 +218,11 @@ impl Records {
                 Ok(tickets)
             }
             Records::Postgres(pool) => {
-                let client = pool.get().await.map_err(pg_unavailable)?;
+                let client = pool.get().await.map_err(unavailable)?;
                 let rows = client
                     .query("SELECT id, subject FROM tickets ORDER BY id", &[])
                     .await
-                    .map_err(pg_unavailable)?;
+                    .map_err(unavailable)?;
                 Ok(rows
                     .iter()
                     .map(|row| Ticket {
@@ -253,11 +244,11 @@ impl Records {
                 .await
                 .map_err(unavailable),
             Records::Postgres(pool) => {
-                let client = pool.get().await.map_err(pg_unavailable)?;
+                let client = pool.get().await.map_err(unavailable)?;
                 let row = client
                     .query_one("SELECT count(*) FROM tickets", &[])
                     .await
-                    .map_err(pg_unavailable)?;
+                    .map_err(unavailable)?;
                 Ok(usize::try_from(row.get::<_, i64>(0)).unwrap_or(0))
             }
         }
@@ -278,11 +269,11 @@ impl Records {
                     .transpose()
             }
             Records::Postgres(pool) => {
-                let client = pool.get().await.map_err(pg_unavailable)?;
+                let client = pool.get().await.map_err(unavailable)?;
                 let row = client
                     .query_opt("SELECT subject FROM tickets WHERE id = $1", &[&signed(id)])
                     .await
-                    .map_err(pg_unavailable)?;
+                    .map_err(unavailable)?;
                 Ok(row.map(|row| Ticket {
                     id,
                     subject: row.get(0),
@@ -357,14 +348,14 @@ impl Records {
                     .collect()
             }
             Records::Postgres(pool) => {
-                let client = pool.get().await.map_err(pg_unavailable)?;
+                let client = pool.get().await.map_err(unavailable)?;
                 let rows = client
                     .query(
                         "SELECT number, body FROM ticket_comments WHERE ticket = $1 ORDER BY number",
                         &[&signed(id)],
                     )
                     .await
-                    .map_err(pg_unavailable)?;
+                    .map_err(unavailable)?;
                 Ok(rows
                     .iter()
                     .map(|row| PostedComment {
@@ -385,28 +376,28 @@ async fn comment_in_transaction(
     id: u64,
     body: String,
 ) -> Result<PostedComment, HttpError> {
-    let mut client = pool.get().await.map_err(pg_unavailable)?;
-    let tx = client.transaction().await.map_err(pg_unavailable)?;
+    let mut client = pool.get().await.map_err(unavailable)?;
+    let tx = client.transaction().await.map_err(unavailable)?;
     let row = tx
         .query_one(
             "UPDATE tickets SET comments = comments + 1 WHERE id = $1 RETURNING comments",
             &[&signed(id)],
         )
         .await
-        .map_err(pg_unavailable)?;
+        .map_err(unavailable)?;
     let number: i64 = row.get(0);
     tx.execute(
         "INSERT INTO ticket_comments (ticket, number, body) VALUES ($1, $2, $3)",
         &[&signed(id), &number, &body],
     )
     .await
-    .map_err(pg_unavailable)?;
+    .map_err(unavailable)?;
     let posted = PostedComment {
         id: number.unsigned_abs(),
         body,
     };
     let event = TicketEvent::Comment(posted.clone()).to_event()?;
     hub.publish_in(&*tx, &id, event).await?;
-    tx.commit().await.map_err(pg_unavailable)?;
+    tx.commit().await.map_err(unavailable)?;
     Ok(posted)
 }

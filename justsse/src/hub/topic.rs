@@ -319,15 +319,22 @@ impl Reader {
             return Some(event);
         }
         while let Some(event) = self.batch.pop_front() {
-            if let Some(skip) = &mut self.skip {
-                if skip(&event) {
-                    continue;
-                }
-                self.skip = None;
+            if let Some(event) = self.unskipped(event) {
+                return Some(event);
             }
-            return Some(event);
         }
         None
+    }
+
+    /// `event`, unless the replay delivered it already.
+    fn unskipped(&mut self, event: Event) -> Option<Event> {
+        if let Some(skip) = &mut self.skip {
+            if skip(&event) {
+                return None;
+            }
+            self.skip = None;
+        }
+        Some(event)
     }
 }
 
@@ -357,13 +364,9 @@ impl Stream for Reader {
                 Read::One(event) => {
                     this.armed = false;
                     this.set_lagging(2 > this.topic.replay);
-                    if let Some(skip) = &mut this.skip {
-                        if skip(&event) {
-                            continue;
-                        }
-                        this.skip = None;
+                    if let Some(event) = this.unskipped(event) {
+                        return Poll::Ready(Some(event));
                     }
-                    return Poll::Ready(Some(event));
                 }
                 Read::Resync(event) => {
                     this.armed = false;

@@ -14,7 +14,7 @@ use justsse::hub::{
 use justsse::prelude::*;
 use justsse_tests::{DEADLINE, PostgresServer};
 
-use super::redis_hub::{next, publish};
+use super::redis_hub::{everywhere, next, publish};
 
 /// A fresh schema per hub, so that each check starts empty.
 fn schema() -> String {
@@ -288,16 +288,8 @@ async fn two_instances_share_events_and_presence() {
     );
 
     let _on_a = a.subscribe(&topic, None).await;
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        let counted = a.subscribers(&topic).await.expect("counted");
-        if counted.everywhere == 2 {
-            assert_eq!(counted.here, 1);
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{counted:?}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    everywhere(&a, &topic, 2, "b's subscriber counted on a").await;
+    assert_eq!(a.subscribers(&topic).await.expect("counted").here, 1);
 }
 
 #[cfg_attr(missing_postgres, ignore = "needs PostgreSQL, not installed here")]

@@ -57,7 +57,7 @@ async fn quick_presence_hub(server: &RedisServer) -> Hub<String> {
 }
 
 /// Waits until `hub` counts `expected` subscribers of `topic` everywhere.
-async fn everywhere(hub: &Hub<String>, topic: &str, expected: usize, why: &str) {
+pub(super) async fn everywhere(hub: &Hub<String>, topic: &str, expected: usize, why: &str) {
     let topic = topic.to_owned();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {

@@ -363,27 +363,25 @@ impl Shared {
     /// replay read afterwards ends at or after the point live delivery starts.
     async fn place(&self, active: &Active) -> Result<(), HubError> {
         let follow = &active.state;
-        if !matches!(*lock(follow.cursor.lock()), Cursor::Start) {
-            return Ok(());
-        }
-        let latest = self
-            .info(&follow.topic)
-            .await?
-            .map_or(Position::ZERO, |info| info.latest());
-        let mut cursor = lock(follow.cursor.lock());
-        if matches!(*cursor, Cursor::Start) {
-            *cursor = Cursor::At(latest);
+        if matches!(*lock(follow.cursor.lock()), Cursor::Start) {
+            let info = self.info(&follow.topic).await?;
+            place_at(active, info);
         }
         Ok(())
     }
 
-    /// The events of `topic` after `last`, or the resync to send instead.
-    async fn replay(&self, topic: &str, last: Position) -> Result<VecDeque<Event>, Event> {
-        let info = match self.info(topic).await {
-            Ok(Some(info)) => info,
-            Ok(None) if last == Position::ZERO => return Ok(VecDeque::new()),
-            Ok(None) => return Err(resync("", "unknown_id")),
-            Err(_) => return Err(resync("", "unavailable")),
+    /// The events of `topic` after `last`, or the resync to send instead;
+    /// `info` is what the database said of the topic just before.
+    async fn replay(
+        &self,
+        topic: &str,
+        last: Position,
+        info: Option<Info>,
+    ) -> Result<VecDeque<Event>, Event> {
+        let info = match info {
+            Some(info) => info,
+            None if last == Position::ZERO => return Ok(VecDeque::new()),
+            None => return Err(resync("", "unknown_id")),
         };
         let latest = info.latest().to_string();
         // `0-0` (a position taken before the topic existed) resumes from
@@ -436,6 +434,15 @@ impl Shared {
             .await
             .map_err(database)?;
         Ok(rows.iter().filter_map(|row| event_of(row, 0)).collect())
+    }
+}
+
+/// Places a just-followed topic's cursor after its newest row as `info`
+/// says (before its first event without one); a placed one is left alone.
+fn place_at(active: &Active, info: Option<Info>) {
+    let mut cursor = lock(active.state.cursor.lock());
+    if matches!(*cursor, Cursor::Start) {
+        *cursor = Cursor::At(info.map_or(Position::ZERO, |info| info.latest()));
     }
 }
 
@@ -511,8 +518,13 @@ impl Backend for PostgresBackend {
                 Some(Some(last)) => {
                     // The replay reaches the reader's starting point; the
                     // overlap is dropped by position below.
-                    let replay = match shared.place(&active).await {
-                        Ok(()) => shared.replay(&topic, last).await,
+                    // One question for both: where live delivery starts
+                    // (if the topic is new here) and what the replay checks.
+                    let replay = match shared.info(&topic).await {
+                        Ok(info) => {
+                            place_at(&active, info);
+                            shared.replay(&topic, last, info).await
+                        }
                         Err(_) => Err(resync("", "unavailable")),
                     };
                     after_replay(replay, last, Position::parse)
