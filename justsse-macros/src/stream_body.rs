@@ -1,4 +1,4 @@
-//! `stream!`'s body: each `yield value` becomes `yield into_event(value)?`,
+//! `stream!`'s body: each `yield value` becomes `yield into_event(value)`,
 //! so that a generator yields `Event`s and typed events (`#[derive(SseEvent)]`)
 //! alike, one kind or both, then async-stream's `try_stream!` runs it.
 
@@ -36,7 +36,7 @@ fn convert(krate: &TokenStream, tokens: TokenStream) -> TokenStream {
                 }
                 let value = convert(krate, value);
                 out.extend(quote_spanned! {ident.span()=>
-                    #ident #krate::__private::into_event(#value)?
+                    #ident #krate::__private::into_event(#value)
                 });
             }
             TokenTree::Group(group) => {

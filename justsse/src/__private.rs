@@ -292,11 +292,12 @@ where
     events
 }
 
-/// What a `yield` in `stream!` sends: the event, or a typed event's.
-pub fn into_event<I: crate::sse_event::IntoEvent>(
-    item: I,
-) -> Result<Event, justsse_http::EventError> {
-    item.into_event()
+/// What a `yield` in `stream!` sends: the event, or a typed event's; a value
+/// that cannot become one is an event refused when written, which ends the
+/// stream with an `error` event. Infallible, so that a `yield` is one
+/// `await` (no error path to type-check in every generator).
+pub fn into_event<I: crate::sse_event::IntoEvent>(item: I) -> Event {
+    item.into_event().unwrap_or_else(Event::refused)
 }
 
 pub use justsse_macros::__stream_body as stream_body;

@@ -28,11 +28,13 @@ pub enum EventError {
 }
 
 /// What made an event invalid, kept until the event is written or checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Invalid {
     Name,
     IdLineBreak,
     IdNul,
+    /// Data that failed to serialize, by its error's message.
+    Json(Arc<str>),
 }
 
 impl From<Invalid> for EventError {
@@ -41,6 +43,20 @@ impl From<Invalid> for EventError {
             Invalid::Name => EventError::NameHasLineBreak,
             Invalid::IdLineBreak => EventError::IdHasLineBreak,
             Invalid::IdNul => EventError::IdHasNul,
+            Invalid::Json(message) => {
+                EventError::Json(<serde_json::Error as serde::ser::Error>::custom(message))
+            }
+        }
+    }
+}
+
+impl From<EventError> for Invalid {
+    fn from(err: EventError) -> Self {
+        match err {
+            EventError::NameHasLineBreak => Invalid::Name,
+            EventError::IdHasLineBreak => Invalid::IdLineBreak,
+            EventError::IdHasNul => Invalid::IdNul,
+            EventError::Json(err) => Invalid::Json(err.to_string().into()),
         }
     }
 }
@@ -196,7 +212,19 @@ impl Event {
     }
 
     pub(crate) fn validity(&self) -> Result<(), EventError> {
-        self.invalid.map_or(Ok(()), |invalid| Err(invalid.into()))
+        self.invalid
+            .as_ref()
+            .map_or(Ok(()), |invalid| Err(invalid.clone().into()))
+    }
+
+    /// An event that is refused as `err` says when it is written: what a
+    /// generator yields for a value that could not become an event, so that
+    /// its stream ends there with an `error` event, as on an `Err` item.
+    #[doc(hidden)]
+    pub fn refused(err: EventError) -> Self {
+        let mut event = Self::default();
+        event.mark(err.into());
+        event
     }
 
     /// The name, if set.
