@@ -49,9 +49,10 @@ pub async fn resolve_param<P: PathParam>(
     }
 }
 
-/// A primitive path parameter's value, as parsed: nothing to resolve.
-pub fn plain_param<P: Plain>(raw: P) -> P {
-    raw
+/// Parses primitive path parameter `name`: its value, nothing to resolve; 400
+/// naming it when malformed.
+pub fn parse_plain<P: Plain>(cx: &Context, name: &str) -> Result<P, HttpError> {
+    parse_param::<P>(cx, name)
 }
 
 /// Runs a `#[uses]` middleware after the chain so far.

@@ -60,8 +60,14 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
 
     let parse = params.iter().map(|arg| {
         let (ty, raw, text) = param_names(arg);
+        // A primitive is its parsed value (`Plain`), one call; a type of the
+        // user's own under such a name fails to compile on `Plain`.
+        let parse = match is_primitive(ty) {
+            true => quote!(parse_plain),
+            false => quote!(parse_param),
+        };
         quote_spanned! {ty.span()=>
-            let #raw = ::justsse::__private::tri!(::justsse::__private::parse_param::<#ty>(&__cx, #text));
+            let #raw = ::justsse::__private::tri!(::justsse::__private::#parse::<#ty>(&__cx, #text));
         }
     });
     let resolve: Vec<TokenStream> = params
@@ -71,9 +77,7 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
             let pat = &arg.pat;
             if is_primitive(ty) {
                 // Nothing to look up: no await (each costs the type checker).
-                return quote_spanned! {ty.span()=>
-                    let #pat = ::justsse::__private::plain_param::<#ty>(#raw);
-                };
+                return quote_spanned! {ty.span()=> let #pat = #raw; };
             }
             quote_spanned! {ty.span()=>
                 let #pat = ::justsse::__private::tri!(::justsse::__private::resolve_param::<#ty>(&__cx, #text, #raw).await);
@@ -83,6 +87,15 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
 
     let mut steps = Vec::new();
     let mut resolved = false;
+    // The type of each middleware's value is kept only where two are
+    // compared: every call costs the type checker.
+    let compared = model
+        .steps
+        .iter()
+        .chain(&route.steps)
+        .filter(|step| matches!(step, Step::Use(_)))
+        .count()
+        > 1;
     let mut outputs: Vec<(Ident, &syn::Path)> = Vec::new();
     for step in model.steps.iter().chain(&route.steps) {
         match step {
@@ -115,8 +128,12 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
                     });
                 }
                 let ty = format_ident!("__type{}", outputs.len());
+                if compared {
+                    steps.push(quote_spanned! {path.span()=>
+                        let #ty = ::justsse::__private::type_of(&#value);
+                    });
+                }
                 steps.push(quote_spanned! {path.span()=>
-                    let #ty = ::justsse::__private::type_of(&#value);
                     let __chain = (#value, __chain);
                 });
                 outputs.push((ty, path));
