@@ -132,6 +132,14 @@ pub fn distinct<F1, F2, V: DistinctOutputs<F1, F2>>(_: V) {}
 /// what its middleware need from the app.
 pub struct Mirror<C>(std::marker::PhantomData<fn() -> C>);
 
+impl<C> Clone for Mirror<C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<C> Copy for Mirror<C> {}
+
 impl Mirror<()> {
     /// The empty chain.
     #[allow(clippy::new_without_default)]
@@ -141,14 +149,18 @@ impl Mirror<()> {
 }
 
 impl<C> Mirror<C> {
-    /// The chain after `middleware`, whose needs are checked on `mount`.
+    /// The chain after `middleware`, whose needs are checked on `mount` for
+    /// each of `routes` (a controller's middleware: all its routes, followed
+    /// once).
     pub fn uses<F: Middleware<'static, C, M>, M>(
         self,
         _: &F,
         mount: &mut Mount<'_>,
-        info: &'static RouteInfo,
+        routes: &'static [RouteInfo],
     ) -> Mirror<(F::Output, C)> {
-        mount.require_middleware::<F, C, M>(info);
+        for info in routes {
+            mount.require_middleware::<F, C, M>(info);
+        }
         Mirror(std::marker::PhantomData)
     }
 }

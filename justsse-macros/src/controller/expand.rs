@@ -19,6 +19,18 @@ pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
         .iter()
         .enumerate()
         .map(|(i, route)| mount(model, i, route));
+    // The controller's middleware open every route's chain: followed once,
+    // their needs checked for all its routes.
+    let prefix = model.steps.iter().filter_map(|step| match step {
+        Step::Use(path) => Some(quote_spanned! {path.span()=>
+            let __prefix = __prefix.uses(&#path, __m, Self::ROUTES);
+        }),
+        Step::Guard(..) => None,
+    });
+    let prefix = quote! {
+        let __prefix = ::justsse::__private::Mirror::new();
+        #(#prefix)*
+    };
     quote! {
         #item
 
@@ -30,6 +42,9 @@ pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
             const ROUTES: &'static [::justsse::__private::RouteInfo] = &[#(#infos),*];
 
             fn mount(self: ::justsse::__private::Arc<Self>, __m: &mut ::justsse::__private::Mount<'_>) {
+                #[allow(unused_imports)]
+                use ::justsse::__private::{RequireByExtract as _, RequireNothing as _};
+                #prefix
                 #(#mounts)*
             }
         }
@@ -470,29 +485,32 @@ fn mount(model: &ControllerModel, index: usize, route: &RouteModel) -> TokenStre
             (&::justsse::__private::Probe::<#ty>::new()).require_arg(__m, &Self::ROUTES[#index]);
         }
     });
-    // The chain's type followed step by step, so each middleware declares what
-    // its extracted arguments (`State<T>`) need from the app.
-    let mirror = model
+    // The chain's type followed step by step from the controller's, so each
+    // middleware declares what its extracted arguments (`State<T>`) need
+    // from the app.
+    let mirror: Vec<TokenStream> = route
         .steps
         .iter()
-        .chain(&route.steps)
         .filter_map(|step| match step {
             Step::Use(path) => Some(quote_spanned! {path.span()=>
-                let __chain = __chain.uses(&#path, __m, &Self::ROUTES[#index]);
+                let __chain = __chain.uses(&#path, __m, &Self::ROUTES[#index..=#index]);
             }),
             Step::Guard(..) => None,
-        });
+        })
+        .collect();
+    let mirror = (!mirror.is_empty()).then(|| {
+        quote! {
+            let __chain = __prefix;
+            #(#mirror)*
+            let _ = __chain;
+        }
+    });
     // Innermost first: the route's wraps (last written first), then the
     // controller's, so the first written is the outermost.
     let wraps = route.wraps.iter().rev().chain(model.wraps.iter().rev());
     quote! {
         __m.route(&Self::ROUTES[#index], &self, Self::#name, |__r| __r #(.wrap(#wraps))*);
-        {
-            use ::justsse::__private::{RequireByExtract as _, RequireNothing as _};
-            #(#requires)*
-            let __chain = ::justsse::__private::Mirror::new();
-            #(#mirror)*
-            let _ = __chain;
-        }
+        #(#requires)*
+        #mirror
     }
 }
