@@ -13,15 +13,24 @@
 //! match). Dependencies are built first; each measured run then cleans only
 //! the app crate and times `cargo check` and `cargo build` (debug), with
 //! peak memory from `/usr/bin/time`, then an incremental `cargo check` after
-//! a one-line change in one handler (what rust-analyzer runs on a save).
+//! a one-line change in one handler (what rust-analyzer runs on a save), in
+//! the app written as one file and as one file a controller.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-fn justsse_app(controllers: usize, routes: usize) -> String {
-    let mut src = String::from(
+/// An application's source in parts: what every controller uses, one text
+/// per controller, and `main`; written as one file or one file a controller.
+struct Parts {
+    header: String,
+    controllers: Vec<String>,
+    main: String,
+}
+
+fn justsse_app(controllers: usize, routes: usize) -> Parts {
+    let header = String::from(
         r#"use justsse::prelude::*;
 
 #[derive(Clone)]
@@ -37,10 +46,12 @@ async fn auth(head: &RequestHead) -> Result<User, HttpError> {
 }
 "#,
     );
+    let mut parts = Vec::new();
     for c in 0..controllers {
+        let mut src = String::new();
         let _ = writeln!(
             src,
-            "\nstruct C{c};\n\n#[controller(\"/c{c}\")]\n#[uses(auth)]\nimpl C{c} {{"
+            "\npub(crate) struct C{c};\n\n#[controller(\"/c{c}\")]\n#[uses(auth)]\nimpl C{c} {{"
         );
         for r in 0..routes {
             if r % 2 == 0 {
@@ -60,17 +71,22 @@ async fn auth(head: &RequestHead) -> Result<User, HttpError> {
             }
         }
         src.push_str("}\n");
+        parts.push(src);
     }
-    src.push_str("\nfn main() {\n    let app = App::new()");
+    let mut main = String::from("\nfn main() {\n    let app = App::new()");
     for c in 0..controllers {
-        let _ = write!(src, "\n        .controller(C{c})");
+        let _ = write!(main, "\n        .controller(c{c}::C{c})");
     }
-    src.push_str(";\n    print!(\"{}\", app.routes());\n}\n");
-    src
+    main.push_str(";\n    print!(\"{}\", app.routes());\n}\n");
+    Parts {
+        header,
+        controllers: parts,
+        main,
+    }
 }
 
-fn axum_app(controllers: usize, routes: usize) -> String {
-    let mut src = String::from(
+fn axum_app(controllers: usize, routes: usize) -> Parts {
+    let header = String::from(
         r#"use std::convert::Infallible;
 
 use axum::extract::{Path, Request};
@@ -106,12 +122,14 @@ fn last_id(headers: &axum::http::HeaderMap) -> String {
 "#,
     );
     let mut router = String::from("    let app: Router = Router::new()");
+    let mut parts = Vec::new();
     for c in 0..controllers {
+        let mut src = String::new();
         for r in 0..routes {
             if r % 2 == 0 {
                 let _ = writeln!(
                     src,
-                    "\nasync fn c{c}_r{r}(Path(id): Path<u32>, Extension(user): Extension<User>) -> Json<(u32, bool)> {{\n    Json((id + {r}, user.admin))\n}}"
+                    "\npub(crate) async fn c{c}_r{r}(Path(id): Path<u32>, Extension(user): Extension<User>) -> Json<(u32, bool)> {{\n    Json((id + {r}, user.admin))\n}}"
                 );
             } else {
                 let guard = match r % 4 {
@@ -122,52 +140,98 @@ fn last_id(headers: &axum::http::HeaderMap) -> String {
                 };
                 let _ = writeln!(
                     src,
-                    "\nasync fn c{c}_r{r}(\n    Path(id): Path<u32>,\n    Extension(user): Extension<User>,\n    headers: axum::http::HeaderMap,\n) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, StatusCode> {{\n{guard}    let last = last_id(&headers);\n    Ok(Sse::new(futures_util::stream::once(async move {{\n        Ok(Event::default().event(\"n\").id((id + {r}).to_string()).data(last))\n    }})))\n}}"
+                    "\npub(crate) async fn c{c}_r{r}(\n    Path(id): Path<u32>,\n    Extension(user): Extension<User>,\n    headers: axum::http::HeaderMap,\n) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, StatusCode> {{\n{guard}    let last = last_id(&headers);\n    Ok(Sse::new(futures_util::stream::once(async move {{\n        Ok(Event::default().event(\"n\").id((id + {r}).to_string()).data(last))\n    }})))\n}}"
                 );
             }
             let _ = write!(
                 router,
-                "\n        .route(\"/c{c}/r{r}/{{id}}\", get(c{c}_r{r}))"
+                "\n        .route(\"/c{c}/r{r}/{{id}}\", get(c{c}::c{c}_r{r}))"
             );
         }
+        parts.push(src);
     }
     router.push_str("\n        .route_layer(from_fn(auth));\n");
-    let _ = write!(src, "\nfn main() {{\n{router}    drop(app);\n}}\n");
-    src
+    Parts {
+        header,
+        controllers: parts,
+        main: format!("\nfn main() {{\n{router}    drop(app);\n}}\n"),
+    }
 }
 
-/// Writes the generated workspace; returns its directory.
+impl Parts {
+    /// One file: each controller in an inline module `cN`.
+    fn one_file(&self) -> String {
+        let mut src = self.header.clone();
+        for (c, controller) in self.controllers.iter().enumerate() {
+            let _ = write!(src, "\nmod c{c} {{\nuse super::*;\n{controller}}}\n");
+        }
+        src + &self.main
+    }
+
+    /// `src/main.rs` and one `src/cN.rs` a controller.
+    fn files(&self) -> Vec<(String, String)> {
+        let mut main = self.header.clone();
+        let mut files = Vec::new();
+        for (c, controller) in self.controllers.iter().enumerate() {
+            let _ = writeln!(main, "mod c{c};");
+            files.push((format!("c{c}.rs"), format!("use super::*;\n{controller}")));
+        }
+        files.push(("main.rs".to_owned(), main + &self.main));
+        files
+    }
+}
+
+/// Writes the generated workspace; returns its directory. Each application
+/// twice: in one file (`justsse-app`, `axum-app`), and one file a controller
+/// (`justsse-files`, `axum-files`), the layout of the examples, where an edit
+/// moves the source positions of its own file only.
 fn generate(root: &Path, controllers: usize, routes: usize) -> std::io::Result<PathBuf> {
     let dir = root.join("target/compile-time");
     let justsse = root.join("justsse");
-    std::fs::create_dir_all(dir.join("justsse-app/src"))?;
-    std::fs::create_dir_all(dir.join("axum-app/src"))?;
+    std::fs::create_dir_all(&dir)?;
     std::fs::write(
         dir.join("Cargo.toml"),
-        "[workspace]\nresolver = \"3\"\nmembers = [\"justsse-app\", \"axum-app\"]\n",
+        format!("[workspace]\nresolver = \"3\"\nmembers = {APPS:?}\n"),
     )?;
-    std::fs::write(
-        dir.join("justsse-app/Cargo.toml"),
-        format!(
-            "[package]\nname = \"justsse-app\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\njustsse = {{ path = {:?} }}\n",
-            justsse.display().to_string()
-        ),
-    )?;
-    std::fs::write(
-        dir.join("axum-app/Cargo.toml"),
-        "[package]\nname = \"axum-app\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\naxum = \"0.8\"\nfutures-util = \"0.3\"\n",
-    )?;
-    std::fs::write(
-        dir.join("justsse-app/src/main.rs"),
+    let justsse_dependency = format!(
+        "justsse = {{ path = {:?} }}\n",
+        justsse.display().to_string()
+    );
+    let axum_dependency = "axum = \"0.8\"\nfutures-util = \"0.3\"\n";
+    let (ours, theirs) = (
         justsse_app(controllers, routes),
-    )?;
-    std::fs::write(
-        dir.join("axum-app/src/main.rs"),
         axum_app(controllers, routes),
-    )?;
+    );
+    for app in APPS {
+        let src = dir.join(app).join("src");
+        // A size generated before may have left other files.
+        let _ = std::fs::remove_dir_all(&src);
+        std::fs::create_dir_all(&src)?;
+        let (parts, dependency) = match app.starts_with("justsse") {
+            true => (&ours, justsse_dependency.as_str()),
+            false => (&theirs, axum_dependency),
+        };
+        std::fs::write(
+            dir.join(app).join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"{app}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n{dependency}"
+            ),
+        )?;
+        match app.ends_with("-files") {
+            true => {
+                for (name, text) in parts.files() {
+                    std::fs::write(src.join(name), text)?;
+                }
+            }
+            false => std::fs::write(src.join("main.rs"), parts.one_file())?,
+        }
+    }
     std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"))?;
     Ok(dir)
 }
+
+/// The generated applications: one file each, then one file a controller.
+const APPS: [&str; 4] = ["justsse-app", "axum-app", "justsse-files", "axum-files"];
 
 /// Runs `cargo <args>` in `dir` under `/usr/bin/time`: seconds and peak KiB.
 fn timed(dir: &Path, args: &[&str]) -> std::io::Result<(f64, u64)> {
@@ -205,7 +269,10 @@ fn median(mut values: Vec<f64>) -> f64 {
 /// Changes one line of the first handler of `app` (its `id + 0` becomes
 /// `id + 1000`, or back), so that the next check is incremental.
 fn edit_one_handler(dir: &Path, app: &str) -> std::io::Result<()> {
-    let main = dir.join(app).join("src/main.rs");
+    let main = match app.ends_with("-files") {
+        true => dir.join(app).join("src/c0.rs"),
+        false => dir.join(app).join("src/main.rs"),
+    };
     let src = std::fs::read_to_string(&main)?;
     let changed = match src.contains("id + 1000") {
         true => src.replacen("id + 1000", "id + 0", 1),
@@ -244,12 +311,13 @@ fn measure(controllers: usize, routes: usize, runs: usize) -> std::io::Result<()
         controllers * routes
     );
     println!(
-        "| app | cargo check, s | check after a one-line change, s | debug build, s | peak memory (check / build), MB |"
+        "| app | cargo check, s | check after a one-line change (one file / one file a controller), s | debug build, s | peak memory (check / build), MB |"
     );
     println!("| --- | ---: | ---: | ---: | ---: |");
     let mut figures = Vec::new();
     for app in ["justsse-app", "axum-app"] {
-        let (mut check, mut again, mut build) = (vec![], vec![], vec![]);
+        let split = app.replace("-app", "-files");
+        let (mut check, mut again, mut again_split, mut build) = (vec![], vec![], vec![], vec![]);
         let (mut check_mem, mut build_mem) = (0, 0);
         for _ in 0..runs {
             timed(&dir, &["clean", "--quiet", "-p", app])?;
@@ -258,26 +326,35 @@ fn measure(controllers: usize, routes: usize, runs: usize) -> std::io::Result<()
             check_mem = check_mem.max(peak);
             edit_one_handler(&dir, app)?;
             again.push(timed(&dir, &["check", "--quiet", "-p", app])?.0);
+            timed(&dir, &["check", "--quiet", "-p", &split])?;
+            edit_one_handler(&dir, &split)?;
+            again_split.push(timed(&dir, &["check", "--quiet", "-p", &split])?.0);
             timed(&dir, &["clean", "--quiet", "-p", app])?;
             let (seconds, peak) = timed(&dir, &["build", "--quiet", "-p", app])?;
             build.push(seconds);
             build_mem = build_mem.max(peak);
         }
-        let (check, again, build) = (median(check), median(again), median(build));
+        let (check, again, again_split, build) = (
+            median(check),
+            median(again),
+            median(again_split),
+            median(build),
+        );
         println!(
-            "| {app} | {check:.2} | {again:.2} | {build:.2} | {} / {} |",
+            "| {app} | {check:.2} | {again:.2} / {again_split:.2} | {build:.2} | {} / {} |",
             check_mem / 1024,
             build_mem / 1024
         );
-        figures.push((check, again, build, check_mem));
+        figures.push((check, again, again_split, build, check_mem));
     }
     let (ours, theirs) = (figures[0], figures[1]);
     println!(
-        "\njustsse / axum: check {:.2}x, incremental check {:.2}x, build {:.2}x, check peak memory {:.2}x",
+        "\njustsse / axum: check {:.2}x, incremental check {:.2}x (one file) / {:.2}x (one file a controller), build {:.2}x, check peak memory {:.2}x",
         ours.0 / theirs.0,
         ours.1 / theirs.1,
         ours.2 / theirs.2,
-        ours.3 as f64 / theirs.3 as f64
+        ours.3 / theirs.3,
+        ours.4 as f64 / theirs.4 as f64
     );
     Ok(())
 }
