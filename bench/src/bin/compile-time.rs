@@ -75,7 +75,7 @@ async fn auth(head: &RequestHead) -> Result<User, HttpError> {
     }
     let mut main = String::from("\nfn main() {\n    let app = App::new()");
     for c in 0..controllers {
-        let _ = write!(main, "\n        .controller(c{c}::C{c})");
+        let _ = write!(main, "\n        .controller(C{c})");
     }
     main.push_str(";\n    print!(\"{}\", app.routes());\n}\n");
     Parts {
@@ -145,7 +145,7 @@ fn last_id(headers: &axum::http::HeaderMap) -> String {
             }
             let _ = write!(
                 router,
-                "\n        .route(\"/c{c}/r{r}/{{id}}\", get(c{c}::c{c}_r{r}))"
+                "\n        .route(\"/c{c}/r{r}/{{id}}\", get(c{c}_r{r}))"
             );
         }
         parts.push(src);
@@ -159,21 +159,17 @@ fn last_id(headers: &axum::http::HeaderMap) -> String {
 }
 
 impl Parts {
-    /// One file: each controller in an inline module `cN`.
+    /// One file, every controller at its root.
     fn one_file(&self) -> String {
-        let mut src = self.header.clone();
-        for (c, controller) in self.controllers.iter().enumerate() {
-            let _ = write!(src, "\nmod c{c} {{\nuse super::*;\n{controller}}}\n");
-        }
-        src + &self.main
+        self.header.clone() + &self.controllers.concat() + &self.main
     }
 
-    /// `src/main.rs` and one `src/cN.rs` a controller.
+    /// `src/main.rs` and one module `src/cN.rs` a controller.
     fn files(&self) -> Vec<(String, String)> {
         let mut main = self.header.clone();
         let mut files = Vec::new();
         for (c, controller) in self.controllers.iter().enumerate() {
-            let _ = writeln!(main, "mod c{c};");
+            let _ = writeln!(main, "mod c{c};\nuse c{c}::*;");
             files.push((format!("c{c}.rs"), format!("use super::*;\n{controller}")));
         }
         files.push(("main.rs".to_owned(), main + &self.main));
