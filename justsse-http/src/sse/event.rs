@@ -33,8 +33,9 @@ enum Invalid {
     Name,
     IdLineBreak,
     IdNul,
-    /// Data that failed to serialize, by its error's message.
-    Json(Arc<str>),
+    /// Data that failed to serialize, by its error's message (behind one
+    /// thin pointer: an event is moved a lot, and is rarely invalid).
+    Json(Arc<String>),
 }
 
 impl From<Invalid> for EventError {
@@ -56,7 +57,7 @@ impl From<EventError> for Invalid {
             EventError::NameHasLineBreak => Invalid::Name,
             EventError::IdHasLineBreak => Invalid::IdLineBreak,
             EventError::IdHasNul => Invalid::IdNul,
-            EventError::Json(err) => Invalid::Json(err.to_string().into()),
+            EventError::Json(err) => Invalid::Json(Arc::new(err.to_string())),
         }
     }
 }
@@ -340,5 +341,25 @@ impl fmt::Display for Event {
             f.write_str(&String::from_utf8_lossy(&buf))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Event, EventError};
+
+    #[test]
+    fn a_refused_event_keeps_why_and_is_never_written() {
+        let err = serde_json::to_string(&std::collections::HashMap::from([((1, 2), 3)]))
+            .expect_err("a map with tuple keys does not serialize");
+        let message = err.to_string();
+        let event = Event::refused(EventError::Json(err));
+        assert_eq!(event.to_string(), "", "an invalid event displays as nothing");
+        match event.check() {
+            Err(EventError::Json(again)) => assert_eq!(again.to_string(), message),
+            other => panic!("expected the JSON error back, got {other:?}"),
+        }
+        let event = Event::refused(EventError::IdHasNul);
+        assert!(matches!(event.check(), Err(EventError::IdHasNul)));
     }
 }
