@@ -8,7 +8,7 @@ pub use crate::__tri as tri;
 pub use async_stream::try_stream;
 pub use justsse_http::{Event, HttpError, Response};
 
-pub use crate::chain::{Arg, Guard, GuardOutcome, Lent, Pick};
+pub use crate::chain::{Arg, Guard, GuardOutcome, Here, Lent, Pick, There};
 pub use crate::context::Context;
 pub use crate::controller::{Controller, Mount, RouteFuture, RouteInfo, RouteKind};
 pub use crate::describe::{
@@ -16,6 +16,11 @@ pub use crate::describe::{
 };
 pub use crate::middleware::Middleware;
 pub use crate::param::{PathParam, Plain};
+pub use crate::plan::{
+    AsyncGenerator, Events, Found, FromChain, FromParams, Function, Generates, Generator, GuardFn,
+    Method, NextParam, Param, Parsed, Progressive, Resolve, Resolved, Respond, Streams, Take, Use,
+    guard0, guard1, guard2, guard3, guard4, run,
+};
 pub use crate::progressive::ProgressiveResponse;
 pub use crate::stream::SseResponse;
 pub use justsse_http::MethodRouter;
@@ -162,6 +167,13 @@ impl<C> Mirror<C> {
             mount.require_middleware::<F, C, M>(info);
         }
         Mirror(std::marker::PhantomData)
+    }
+}
+
+impl<V, C> Mirror<(V, C)> {
+    /// The type of the value the last middleware adds.
+    pub fn output(&self) -> TypeOf<V> {
+        TypeOf(std::marker::PhantomData)
     }
 }
 

@@ -74,6 +74,7 @@ mod number;
 pub mod openapi;
 mod param;
 mod path;
+mod plan;
 mod probe;
 pub mod progressive;
 pub mod route;

@@ -14,23 +14,28 @@ pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
     let self_ty = &model.self_ty;
     let route_fns = model.routes.iter().map(|route| route_fn(model, route));
     let infos = model.routes.iter().map(|route| route_info(model, route));
-    let mounts = model
-        .routes
-        .iter()
-        .enumerate()
-        .map(|(i, route)| mount(model, i, route));
     // The controller's middleware open every route's chain: followed once,
     // their needs checked for all its routes.
+    let mut outputs = Vec::new();
     let prefix = model.steps.iter().filter_map(|step| match step {
-        Step::Use(path) => Some(quote_spanned! {path.span()=>
-            let __prefix = __prefix.uses(&#path, __m, Self::ROUTES);
-        }),
+        Step::Use(path) => Some(follow(
+            quote!(__prefix),
+            path,
+            quote!(Self::ROUTES),
+            &mut outputs,
+        )),
         Step::Guard(..) => None,
     });
+    let prefix: Vec<TokenStream> = prefix.collect();
     let prefix = quote! {
         let __prefix = ::justsse::__private::Mirror::new();
         #(#prefix)*
     };
+    let mounts = model
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(i, route)| mount(model, i, route, &outputs));
     quote! {
         #item
 
@@ -41,9 +46,12 @@ pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
         impl ::justsse::__private::Controller for #self_ty {
             const ROUTES: &'static [::justsse::__private::RouteInfo] = &[#(#infos),*];
 
+            #[allow(unused_variables)]
             fn mount(self: ::justsse::__private::Arc<Self>, __m: &mut ::justsse::__private::Mount<'_>) {
                 #[allow(unused_imports)]
-                use ::justsse::__private::{RequireByExtract as _, RequireNothing as _};
+                use ::justsse::__private::{
+                    OtherOutputs as _, RequireByExtract as _, RequireNothing as _, SameOutputs as _,
+                };
                 #prefix
                 #(#mounts)*
             }
@@ -55,134 +63,61 @@ fn route_fn_name(route: &RouteModel) -> Ident {
     format_ident!("__justsse_{}", route.handler)
 }
 
-fn is_param(route: &RouteModel, name: &Ident) -> bool {
-    route
-        .args
-        .iter()
-        .any(|arg| arg.param.as_ref() == Some(name))
-}
-
-/// The route function: parameters (400), then middleware and guards in declared
-/// order, parameters resolved (404) before the first guard, then the handler's
-/// other arguments, then the call.
+/// The route function: a plan that `__private::run` carries out. Parameters
+/// (400), then middleware and guards in declared order, parameters resolved
+/// (404) before the first guard, then the handler's other arguments, then
+/// the call. The plan is values of library types: no `async` block per route
+/// for the application's build to check.
 fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
     let name = route_fn_name(route);
+    let private = quote!(::justsse::__private);
+    // The path parameters in the handler's argument order: the handler takes
+    // them in this order, and a guard names one by its place.
     let params: Vec<&Arg> = route
         .args
         .iter()
         .filter(|arg| arg.param.is_some())
         .collect();
-
-    let parse = params.iter().map(|arg| {
-        let (ty, raw, text) = param_names(arg);
-        // A primitive is its parsed value (`Plain`), one call; a type of the
-        // user's own under such a name fails to compile on `Plain`.
-        let parse = match is_primitive(ty) {
-            true => quote!(parse_plain),
-            false => quote!(parse_param),
+    let param_list = params.iter().rev().fold(quote!(()), |tail, arg| {
+        let (ty, text) = (&arg.ty, param_text(arg));
+        // A primitive is its parsed value (`Plain`); a type of the user's
+        // own under such a name fails to compile on `Plain`.
+        let kind = match is_primitive(ty) {
+            true => quote!(Parsed),
+            false => quote!(Resolved),
         };
-        quote_spanned! {ty.span()=>
-            let #raw = ::justsse::__private::tri!(::justsse::__private::#parse::<#ty>(&__cx, #text));
-        }
+        let param = quote_spanned! {ty.span()=>
+            #private::Param::<#private::#kind<#ty>>::new(#text)
+        };
+        quote!((#param, #tail))
     });
-    let resolve: Vec<TokenStream> = params
-        .iter()
-        .map(|arg| {
-            let (ty, raw, text) = param_names(arg);
-            let pat = &arg.pat;
-            if is_primitive(ty) {
-                // Nothing to look up: no await (each costs the type checker).
-                return quote_spanned! {ty.span()=> let #pat = #raw; };
-            }
-            quote_spanned! {ty.span()=>
-                let #pat = ::justsse::__private::tri!(::justsse::__private::resolve_param::<#ty>(&__cx, #text, #raw).await);
-            }
-        })
-        .collect();
 
     let mut steps = Vec::new();
     let mut resolved = false;
-    // The type of each middleware's value is kept only where two are
-    // compared: every call costs the type checker.
-    let compared = model
-        .steps
-        .iter()
-        .chain(&route.steps)
-        .filter(|step| matches!(step, Step::Use(_)))
-        .count()
-        > 1;
-    let mut outputs: Vec<(Ident, &syn::Path)> = Vec::new();
     for step in model.steps.iter().chain(&route.steps) {
         match step {
-            Step::Use(path) => {
-                let value = format_ident!("__value{}", outputs.len());
-                steps.push(quote_spanned! {path.span()=>
-                    let #value = ::justsse::__private::tri!(::justsse::__private::uses(&#path, &mut __cx, &__chain).await);
-                });
-                // One value per type: two middleware of one type are named
-                // together here, before the ambiguity they cause downstream.
-                // Each middleware is named in the error by a type of its
-                // name (`{F1}` and `{F2}` of `DistinctOutputs`).
-                for (earlier, earlier_path) in &outputs {
-                    let (first, second) = (marker(earlier_path), marker(path));
-                    let second = if first == second {
-                        format_ident!("{}_again", second)
-                    } else {
-                        second
-                    };
-                    steps.push(quote_spanned! {path.span()=>
-                        {
-                            #[allow(non_camel_case_types, dead_code)]
-                            enum #first {}
-                            #[allow(non_camel_case_types, dead_code)]
-                            enum #second {}
-                            ::justsse::__private::distinct::<#first, #second, _>(
-                                (&::justsse::__private::Outputs::new(&#earlier, &::justsse::__private::type_of(&#value))).verdict(),
-                            );
-                        }
-                    });
-                }
-                let ty = format_ident!("__type{}", outputs.len());
-                if compared {
-                    steps.push(quote_spanned! {path.span()=>
-                        let #ty = ::justsse::__private::type_of(&#value);
-                    });
-                }
-                steps.push(quote_spanned! {path.span()=>
-                    let __chain = (#value, __chain);
-                });
-                outputs.push((ty, path));
-            }
+            Step::Use(path) => steps.push(quote_spanned! {path.span()=> #private::Use(&#path) }),
             Step::Guard(guard, message) => {
                 if !resolved {
-                    steps.extend(resolve.iter().cloned());
+                    steps.push(quote!(#private::Resolve));
                     resolved = true;
                 }
-                steps.push(guard_call(route, guard, message.as_ref()));
+                steps.push(guard_step(&params, guard, message.as_ref()));
             }
         }
     }
     if !resolved {
-        steps.extend(resolve.iter().cloned());
+        steps.push(quote!(#private::Resolve));
     }
+    let steps = nest(steps);
 
-    let mut extract = Vec::new();
-    let mut call_args = Vec::new();
-    let mut bindings = Vec::new();
-    for (i, arg) in route.args.iter().enumerate() {
-        if let Some(param) = &arg.param {
-            call_args.push(quote!(#param));
-            continue;
+    let sources = nest(route.args.iter().map(|arg| match arg.param {
+        Some(_) => quote!(#private::NextParam),
+        None => {
+            let ty = &arg.ty;
+            quote_spanned! {ty.span()=> #private::Take::<#ty>::new() }
         }
-        let ty = &arg.ty;
-        let value = format_ident!("__arg{}", i);
-        extract.push(quote_spanned! {ty.span()=>
-            let (#value, __chain) = ::justsse::__private::tri!(::justsse::__private::arg::<#ty, _, _>(&mut __cx, __chain).await);
-        });
-        let pat = &arg.pat;
-        bindings.push(quote!(let #pat: #ty = #value;));
-        call_args.push(quote!(#value));
-    }
+    }));
 
     let handler = &route.handler;
     let ms = |ms: Option<u64>| match ms {
@@ -194,78 +129,133 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
         Some(level) => quote!(::core::option::Option::Some(#level)),
         None => quote!(::core::option::Option::None),
     };
-    let retry = quote! {
-        ::justsse::__private::StreamOptions { retry: #retry, keep_alive: #keep_alive, compress: #compress }
+    let options = quote! {
+        #private::StreamOptions { retry: #retry, keep_alive: #keep_alive, compress: #compress }
     };
-    let finish = match (&route.generator, route.method) {
+    let mut generator_fn = None;
+    let (call, finish) = match (&route.generator, route.method) {
         (Some(body), _) => {
-            // A body that is only `stream! {..}` is passed as that expression:
-            // braces around it would trip `unused_braces` at the user's code.
+            // The body becomes a function of the controller and the
+            // arguments that returns the stream (which owns what it uses).
+            let gen_name = format_ident!("__justsse_gen_{}", handler);
+            let args = route.args.iter().map(|arg| {
+                let (pat, ty) = (&arg.pat, &arg.ty);
+                quote!(#pat: #ty)
+            });
+            // Statements before `stream!` may await: then the function is
+            // `async`; a body that is only the stream is not.
+            let (asyncness, kind) = match body.stmts.len() {
+                1 => (None, quote!(Generator)),
+                _ => (Some(quote!(async)), quote!(AsyncGenerator)),
+            };
             let body = match body.stmts.as_slice() {
                 [syn::Stmt::Expr(expr, None)] => quote!(#expr),
                 [syn::Stmt::Macro(stmt)] if stmt.semi_token.is_none() => {
                     let mac = &stmt.mac;
                     quote!(#mac)
                 }
-                _ => quote!(#body),
+                _ => {
+                    let stmts = &body.stmts;
+                    quote!(#(#stmts)*)
+                }
             };
-            quote! {
-                #(#bindings)*
-                ::justsse::__private::generator(__cx, #body, #retry)
-            }
+            generator_fn = Some(quote! {
+                #[doc(hidden)]
+                #[allow(unused_mut, unused_variables, clippy::used_underscore_binding)]
+                #asyncness fn #gen_name(self: #private::Arc<Self>, #(#args),*) -> impl #private::Events {
+                    #body
+                }
+            });
+            (
+                quote!(#private::#kind(Self::#gen_name)),
+                quote!(#private::Generates(#options)),
+            )
         }
         (None, method) => {
-            let call = if route.receiver {
-                quote!(Self::#handler(&*self, #(#call_args),*))
-            } else {
-                quote!(Self::#handler(#(#call_args),*))
+            let call = match route.receiver {
+                true => quote!(#private::Method(Self::#handler)),
+                false => quote!(#private::Function(Self::#handler)),
             };
-            match method {
+            let finish = match method {
                 _ if method == Method::Sse || route.stream => {
                     // A return type that is no stream is reported at its span.
                     let span = route.output.as_ref().map_or(handler.span(), Spanned::span);
-                    quote_spanned!(span=> ::justsse::__private::sse(__cx, #call.await, #retry))
+                    quote_spanned!(span=> #private::Streams(#options))
                 }
-                _ if route.progressive => {
-                    quote!(::justsse::__private::progressive(__cx, #call.await, #retry))
-                }
-                _ => quote!(::justsse::__private::respond(__cx, #call.await)),
-            }
+                _ if route.progressive => quote!(#private::Progressive(#options)),
+                _ => quote!(#private::Respond),
+            };
+            (call, finish)
         }
     };
 
-    // The verdict traits, only where two outputs are compared.
-    let verdicts = (outputs.len() > 1).then(|| {
-        quote! {
-            #[allow(unused_imports)]
-            use ::justsse::__private::{OtherOutputs as _, SameOutputs as _};
-        }
-    });
-    // A plain function returning the boxed future: the runtime calls it as
-    // it is (one allocation a request, as before), and the type checker sees
-    // one `async` block, no opaque return type to follow.
     quote! {
+        #generator_fn
+
         #[doc(hidden)]
-        #[allow(
-            unused_mut,
-            clippy::let_unit_value,
-            clippy::used_underscore_binding,
-            clippy::no_effect_underscore_binding
-        )]
         fn #name(
-            self: ::justsse::__private::Arc<Self>,
-            mut __cx: ::justsse::__private::Context,
-        ) -> ::justsse::__private::RouteFuture {
-            ::justsse::__private::Box::pin(async move {
-                #verdicts
-                #(#parse)*
-                let __chain = ();
-                #(#steps)*
-                #(#extract)*
-                #finish
-            })
+            self: #private::Arc<Self>,
+            __cx: #private::Context,
+        ) -> #private::RouteFuture {
+            #private::run(
+                self,
+                __cx,
+                #param_list,
+                #steps,
+                #sources,
+                #call,
+                #finish,
+            )
         }
     }
+}
+
+/// `(a, (b, ()))` from `a, b`.
+fn nest(items: impl IntoIterator<Item = TokenStream>) -> TokenStream {
+    let items: Vec<TokenStream> = items.into_iter().collect();
+    items
+        .into_iter()
+        .rev()
+        .fold(quote!(()), |tail, item| quote!((#item, #tail)))
+}
+
+/// One middleware followed on the chain's mirror `chain` at mount, its needs
+/// checked for `routes`; its output's type is kept in `outputs` and compared
+/// with each earlier one: one value per type, two middleware of one type are
+/// named together here, before the ambiguity they cause downstream (each by
+/// a type of its name, `{F1}` and `{F2}` of `DistinctOutputs`).
+fn follow(
+    chain: TokenStream,
+    path: &syn::Path,
+    routes: TokenStream,
+    outputs: &mut Vec<(Ident, syn::Path)>,
+) -> TokenStream {
+    let output = format_ident!("__output{}", outputs.len());
+    let mut tokens = quote_spanned! {path.span()=>
+        let #chain = #chain.uses(&#path, __m, #routes);
+        let #output = #chain.output();
+    };
+    for (earlier, earlier_path) in outputs.iter() {
+        let (first, second) = (marker(earlier_path), marker(path));
+        let second = if first == second {
+            format_ident!("{}_again", second)
+        } else {
+            second
+        };
+        tokens.extend(quote_spanned! {path.span()=>
+            {
+                #[allow(non_camel_case_types, dead_code)]
+                enum #first {}
+                #[allow(non_camel_case_types, dead_code)]
+                enum #second {}
+                ::justsse::__private::distinct::<#first, #second, _>(
+                    (&::justsse::__private::Outputs::new(&#earlier, &#output)).verdict(),
+                );
+            }
+        });
+    }
+    outputs.push((output, path.clone()));
+    tokens
 }
 
 /// A type named after middleware `path` (its last segment), for errors.
@@ -293,16 +283,18 @@ fn is_primitive(ty: &Type) -> bool {
     }
 }
 
-fn param_names(arg: &Arg) -> (&Type, Ident, String) {
-    let name = arg
-        .param
+fn param_text(arg: &Arg) -> String {
+    arg.param
         .as_ref()
         .map(ToString::to_string)
-        .unwrap_or_default();
-    (&arg.ty, format_ident!("__raw_{}", name), name)
+        .unwrap_or_default()
 }
 
-fn guard_call(route: &RouteModel, guard: &Guard, message: Option<&syn::LitStr>) -> TokenStream {
+/// A guard step: a closure's arguments are the path parameters it names
+/// (found at their place) and chain values (found by type); a function's
+/// are found by type among both.
+fn guard_step(params: &[&Arg], guard: &Guard, message: Option<&syn::LitStr>) -> TokenStream {
+    let private = quote!(::justsse::__private);
     // The 403 of a guard answering `false`.
     let denied = match message {
         Some(message) => quote!(#message),
@@ -310,29 +302,32 @@ fn guard_call(route: &RouteModel, guard: &Guard, message: Option<&syn::LitStr>) 
     };
     match guard {
         Guard::Closure { closure, args } => {
-            let values = args.iter().map(|(name, ty)| match name {
-                Some(name) if is_param(route, name) => quote!(&#name),
-                _ => quote_spanned! {ty.span()=> ::justsse::__private::pick::<#ty, _, _>(&__chain)},
+            let ctor = format_ident!("guard{}", args.len());
+            let found = args.iter().map(|(name, ty)| {
+                let at = name.as_ref().and_then(|name| {
+                    params
+                        .iter()
+                        .position(|arg| arg.param.as_ref() == Some(name))
+                });
+                let source = match at {
+                    Some(at) => {
+                        let index = (0..at).fold(
+                            quote!(#private::Here),
+                            |inner, _| quote!(#private::There<#inner>),
+                        );
+                        quote!(#private::FromParams<#index>)
+                    }
+                    None => quote!(#private::FromChain<_>),
+                };
+                quote_spanned! {ty.span()=> #private::Found::<#ty, #source>::new()}
             });
             quote! {
-                ::justsse::__private::tri!(::justsse::__private::check((#closure)(#(#values),*), #denied));
+                #private::#ctor(#closure, #denied, (#(#found,)*))
             }
         }
-        Guard::Function(path) => {
-            // The route's path parameters are lent to the guard beside the
-            // chain: a function finds them by type, as it finds chain values.
-            let lent = route
-                .params
-                .iter()
-                .rev()
-                .fold(quote!(&__chain), |tail, name| {
-                    let name = format_ident!("{}", name);
-                    quote!((::justsse::__private::Lent(&#name), #tail))
-                });
-            quote_spanned! {path.span()=>
-                ::justsse::__private::tri!(::justsse::__private::guard(&#lent, #path, #denied));
-            }
-        }
+        Guard::Function(path) => quote_spanned! {path.span()=>
+            #private::GuardFn(#path, #denied)
+        },
     }
 }
 
@@ -469,7 +464,12 @@ fn describer(route: &RouteModel) -> TokenStream {
     }
 }
 
-fn mount(model: &ControllerModel, index: usize, route: &RouteModel) -> TokenStream {
+fn mount(
+    model: &ControllerModel,
+    index: usize,
+    route: &RouteModel,
+    prefix_outputs: &[(Ident, syn::Path)],
+) -> TokenStream {
     let name = route_fn_name(route);
     let requires = route.args.iter().map(|arg| {
         let ty = &arg.ty;
@@ -487,22 +487,27 @@ fn mount(model: &ControllerModel, index: usize, route: &RouteModel) -> TokenStre
     });
     // The chain's type followed step by step from the controller's, so each
     // middleware declares what its extracted arguments (`State<T>`) need
-    // from the app.
+    // from the app, and two that add one type are named together.
+    let mut outputs = prefix_outputs.to_vec();
     let mirror: Vec<TokenStream> = route
         .steps
         .iter()
         .filter_map(|step| match step {
-            Step::Use(path) => Some(quote_spanned! {path.span()=>
-                let __chain = __chain.uses(&#path, __m, &Self::ROUTES[#index..=#index]);
-            }),
+            Step::Use(path) => Some(follow(
+                quote!(__chain),
+                path,
+                quote!(&Self::ROUTES[#index..=#index]),
+                &mut outputs,
+            )),
             Step::Guard(..) => None,
         })
         .collect();
     let mirror = (!mirror.is_empty()).then(|| {
         quote! {
-            let __chain = __prefix;
-            #(#mirror)*
-            let _ = __chain;
+            {
+                let __chain = __prefix;
+                #(#mirror)*
+            }
         }
     });
     // Innermost first: the route's wraps (last written first), then the
