@@ -3,28 +3,30 @@
 pub use std::boxed::Box;
 pub use std::sync::Arc;
 
-pub use crate::__tri as tri;
-
 pub use async_stream::try_stream;
 pub use justsse_http::{Event, HttpError, Response};
 
-pub use crate::chain::{Arg, Guard, GuardOutcome, Here, Lent, Pick, There};
+/// The first path parameter, for a guard closure that names it.
+pub type ParamHere = crate::chain::Here;
+
+/// A later path parameter, for a guard closure that names it.
+pub type ParamThere<I> = crate::chain::There<I>;
 pub use crate::context::Context;
 pub use crate::controller::{Controller, Mount, RouteFuture, RouteInfo, RouteKind};
 pub use crate::describe::{
     Describe, DescribeArg, DescribeNothing, DescribeOutput, DescribeParam, DescribeValue, Describer,
 };
-pub use crate::middleware::Middleware;
 pub use crate::param::{PathParam, Plain};
 pub use crate::plan::{
-    AsyncGenerator, Events, Found, FromChain, FromParams, Function, Generates, Generator, GuardFn,
-    Method, NextParam, Param, Parsed, Progressive, Resolve, Resolved, Respond, Streams, Take, Use,
-    guard0, guard1, guard2, guard3, guard4, run,
+    AsyncGenerator, Function, GuardFn, Method, NextParam, Progressive, Resolve, Respond, Streams,
+    Take, Use, guard0, guard1, guard2, guard3, guard4, parsed, plan, resolved,
 };
+pub use crate::plan::{Events, Generates, Generator};
 pub use crate::progressive::ProgressiveResponse;
 pub use crate::stream::SseResponse;
 pub use justsse_http::MethodRouter;
 
+use crate::middleware::Middleware;
 use futures_util::Stream;
 pub use justsse_http::IntoResponse;
 use justsse_http::{BoxError, Compression, KeepAlive, Sse};
@@ -60,21 +62,15 @@ pub fn parse_plain<P: Plain>(cx: &Context, name: &str) -> Result<P, HttpError> {
     parse_param::<P>(cx, name)
 }
 
-/// Runs a `#[uses]` middleware after the chain so far.
-pub fn uses<'a, C, M, F: Middleware<'a, C, M>>(
-    middleware: &'a F,
-    cx: &'a mut Context,
-    chain: &'a C,
-) -> impl std::future::Future<Output = Result<F::Output, HttpError>> + Send + 'a {
-    middleware.call(cx, chain)
-}
-
 /// The type of a value, without the value.
 pub struct TypeOf<T>(std::marker::PhantomData<fn() -> T>);
 
-/// The type of `value`.
-pub fn type_of<T>(_: &T) -> TypeOf<T> {
-    TypeOf(std::marker::PhantomData)
+impl<T> TypeOf<T> {
+    /// The type `T`.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        Self(std::marker::PhantomData)
+    }
 }
 
 /// Two middleware outputs, compared by type: method lookup on `&Outputs<A, B>`
@@ -170,40 +166,6 @@ impl<C> Mirror<C> {
     }
 }
 
-impl<V, C> Mirror<(V, C)> {
-    /// The type of the value the last middleware adds.
-    pub fn output(&self) -> TypeOf<V> {
-        TypeOf(std::marker::PhantomData)
-    }
-}
-
-/// Borrows a chain value for a guard written as a closure.
-pub fn pick<T, C: Pick<T, I>, I>(chain: &C) -> &T {
-    chain.pick()
-}
-
-/// Takes one handler argument from the chain or the request.
-pub async fn arg<T: Arg<C, M>, C, M>(
-    cx: &mut Context,
-    chain: C,
-) -> Result<(T, T::Rest), HttpError> {
-    T::get(cx, chain).await
-}
-
-/// Runs a guard given as a function path.
-pub fn guard<C, M, G: Guard<C, M>>(
-    chain: &C,
-    guard: G,
-    denied: &'static str,
-) -> Result<(), HttpError> {
-    guard.run(chain, denied)
-}
-
-/// Checks what a guard closure returned.
-pub fn check<R: GuardOutcome>(outcome: R, denied: &'static str) -> Result<(), HttpError> {
-    outcome.check(denied)
-}
-
 /// The response of a request a step of the route refused (its `Err`).
 pub fn refused(err: HttpError) -> Response {
     err.into_response()
@@ -285,6 +247,15 @@ pub fn progressive<R: ProgressiveResponse>(
     options: StreamOptions,
 ) -> Response {
     with_options(crate::progressive::respond(cx, value), options)
+}
+
+impl StreamOptions {
+    /// None set on the route: the server's.
+    pub const SERVER: Self = Self {
+        retry: None,
+        keep_alive: None,
+        compress: None,
+    };
 }
 
 fn with_options(mut response: Response, options: StreamOptions) -> Response {

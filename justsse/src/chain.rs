@@ -45,25 +45,6 @@ impl<T, H, Tail: Pick<T, I>, I> Pick<T, There<I>> for (H, Tail) {
     }
 }
 
-/// A path parameter lent to a guard function beside the chain, so that the
-/// function finds it by type as it finds chain values.
-pub struct Lent<'a, T>(pub &'a T);
-
-#[diagnostic::do_not_recommend]
-impl<T, Tail> Pick<T, Lent<'static, ()>> for (Lent<'_, T>, Tail) {
-    fn pick(&self) -> &T {
-        self.0.0
-    }
-}
-
-/// The chain behind the lent path parameters.
-#[diagnostic::do_not_recommend]
-impl<C: Pick<T, I>, T, I> Pick<T, I> for &C {
-    fn pick(&self) -> &T {
-        (**self).pick()
-    }
-}
-
 /// A value of the chain, as a guard borrows it.
 #[diagnostic::on_unimplemented(
     message = "no middleware in this route's chain provides `{Self}`",

@@ -160,6 +160,31 @@ macro_rules! middleware_all {
     };
 }
 
+/// The value a middleware returns, told by its signature alone (`Args` its
+/// argument types, borrowed ones included), whether or not the route can
+/// give it those arguments: two middleware are compared by it.
+pub trait MiddlewareSignature<Args> {
+    /// The value it adds to the chain.
+    type Output;
+}
+
+macro_rules! middleware_signature {
+    ($($A:ident),+) => {
+        impl<F, Fut, V, E, $($A,)+> MiddlewareSignature<($($A,)+)> for F
+        where
+            F: Fn($($A),+) -> Fut,
+            Fut: Future<Output = Result<V, E>>,
+        {
+            type Output = V;
+        }
+    };
+}
+
+middleware_signature!(A1);
+middleware_signature!(A1, A2);
+middleware_signature!(A1, A2, A3);
+middleware_signature!(A1, A2, A3, A4);
+
 middleware_all!(a1 A1 I1);
 middleware_all!(a1 A1 I1, a2 A2 I2);
 middleware_all!(a1 A1 I1, a2 A2 I2, a3 A3 I3);

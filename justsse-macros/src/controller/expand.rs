@@ -1,7 +1,7 @@
 //! The model -> tokens: the user's impl, one route function per route, and the
 //! `Controller` impl holding the route table.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, Type};
@@ -16,14 +16,8 @@ pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
     let infos = model.routes.iter().map(|route| route_info(model, route));
     // The controller's middleware open every route's chain: followed once,
     // their needs checked for all its routes.
-    let mut outputs = Vec::new();
     let prefix = model.steps.iter().filter_map(|step| match step {
-        Step::Use(path) => Some(follow(
-            quote!(__prefix),
-            path,
-            quote!(Self::ROUTES),
-            &mut outputs,
-        )),
+        Step::Use(path) => Some(follow(quote!(__prefix), path, quote!(Self::ROUTES))),
         Step::Guard(..) => None,
     });
     let prefix: Vec<TokenStream> = prefix.collect();
@@ -35,7 +29,7 @@ pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
         .routes
         .iter()
         .enumerate()
-        .map(|(i, route)| mount(model, i, route, &outputs));
+        .map(|(i, route)| mount(model, i, route));
     quote! {
         #item
 
@@ -46,12 +40,9 @@ pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
         impl ::justsse::__private::Controller for #self_ty {
             const ROUTES: &'static [::justsse::__private::RouteInfo] = &[#(#infos),*];
 
-            #[allow(unused_variables)]
             fn mount(self: ::justsse::__private::Arc<Self>, __m: &mut ::justsse::__private::Mount<'_>) {
                 #[allow(unused_imports)]
-                use ::justsse::__private::{
-                    OtherOutputs as _, RequireByExtract as _, RequireNothing as _, SameOutputs as _,
-                };
+                use ::justsse::__private::{RequireByExtract as _, RequireNothing as _};
                 #prefix
                 #(#mounts)*
             }
@@ -63,7 +54,7 @@ fn route_fn_name(route: &RouteModel) -> Ident {
     format_ident!("__justsse_{}", route.handler)
 }
 
-/// The route function: a plan that `__private::run` carries out. Parameters
+/// The route function: a plan that `Plan::call` carries out. Parameters
 /// (400), then middleware and guards in declared order, parameters resolved
 /// (404) before the first guard, then the handler's other arguments, then
 /// the call. The plan is values of library types: no `async` block per route
@@ -82,24 +73,51 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
         let (ty, text) = (&arg.ty, param_text(arg));
         // A primitive is its parsed value (`Plain`); a type of the user's
         // own under such a name fails to compile on `Plain`.
-        let kind = match is_primitive(ty) {
-            true => quote!(Parsed),
-            false => quote!(Resolved),
+        let ctor = match is_primitive(ty) {
+            true => quote!(parsed),
+            false => quote!(resolved),
         };
         let param = quote_spanned! {ty.span()=>
-            #private::Param::<#private::#kind<#ty>>::new(#text)
+            ::justsse::__private::#ctor::<#ty>(#text)
         };
         quote!((#param, #tail))
     });
 
+    // One statement a step, each checked where the user wrote what it
+    // comes from.
     let mut steps = Vec::new();
     let mut resolved = false;
+    // The type of each middleware's value is kept only where two are
+    // compared.
+    let compared = model
+        .steps
+        .iter()
+        .chain(&route.steps)
+        .filter(|step| matches!(step, Step::Use(_)))
+        .count()
+        > 1;
+    let mut outputs: Vec<(Ident, &syn::Path)> = Vec::new();
     for step in model.steps.iter().chain(&route.steps) {
         match step {
-            Step::Use(path) => steps.push(quote_spanned! {path.span()=> #private::Use(&#path) }),
+            Step::Use(path) => {
+                // Checked where it is written, then added with what the
+                // check inferred.
+                steps.push(quote_spanned! {path.span()=>
+                    let __m = __plan.middleware(&#path);
+                    let __plan = __plan.step(::justsse::__private::Use::new(&#path, __m));
+                });
+                if compared {
+                    let output = format_ident!("__output{}", outputs.len());
+                    steps.push(quote_spanned! {path.span()=>
+                        let #output = __plan.output(&#path);
+                    });
+                    steps.push(compare(path, &output, &outputs));
+                    outputs.push((output, path));
+                }
+            }
             Step::Guard(guard, message) => {
                 if !resolved {
-                    steps.push(quote!(#private::Resolve));
+                    steps.push(quote!(let __plan = __plan.step(#private::Resolve);));
                     resolved = true;
                 }
                 steps.push(guard_step(&params, guard, message.as_ref()));
@@ -107,32 +125,41 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
         }
     }
     if !resolved {
-        steps.push(quote!(#private::Resolve));
+        steps.push(quote!(let __plan = __plan.step(#private::Resolve);));
     }
-    let steps = nest(steps);
-
-    let sources = nest(route.args.iter().map(|arg| match arg.param {
-        Some(_) => quote!(#private::NextParam),
-        None => {
-            let ty = &arg.ty;
-            quote_spanned! {ty.span()=> #private::Take::<#ty>::new() }
-        }
-    }));
+    for arg in &route.args {
+        steps.push(match arg.param {
+            Some(_) => quote!(let __plan = __plan.read(#private::NextParam);),
+            None => {
+                let ty = &arg.ty;
+                quote_spanned! {ty.span()=>
+                    let __m = __plan.arg::<#ty, _>();
+                    let __plan = __plan.read(::justsse::__private::Take::<#ty, _>::new(__m));
+                }
+            }
+        });
+    }
 
     let handler = &route.handler;
     let ms = |ms: Option<u64>| match ms {
         Some(ms) => quote!(::core::option::Option::Some(#ms)),
         None => quote!(::core::option::Option::None),
     };
-    let (retry, keep_alive) = (ms(route.retry), ms(route.keep_alive));
-    let compress = match route.compress {
-        Some(level) => quote!(::core::option::Option::Some(#level)),
-        None => quote!(::core::option::Option::None),
-    };
-    let options = quote! {
-        #private::StreamOptions { retry: #retry, keep_alive: #keep_alive, compress: #compress }
+    let options = match (route.retry, route.keep_alive, route.compress) {
+        (None, None, None) => quote!(#private::StreamOptions::SERVER),
+        (retry, keep_alive, compress) => {
+            let (retry, keep_alive) = (ms(retry), ms(keep_alive));
+            let compress = match compress {
+                Some(level) => quote!(::core::option::Option::Some(#level)),
+                None => quote!(::core::option::Option::None),
+            };
+            quote! {
+                #private::StreamOptions { retry: #retry, keep_alive: #keep_alive, compress: #compress }
+            }
+        }
     };
     let mut generator_fn = None;
+    let mut span = Span::call_site();
     let (call, finish) = match (&route.generator, route.method) {
         (Some(body), _) => {
             // The body becomes a function of the controller and the
@@ -179,8 +206,8 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
             let finish = match method {
                 _ if method == Method::Sse || route.stream => {
                     // A return type that is no stream is reported at its span.
-                    let span = route.output.as_ref().map_or(handler.span(), Spanned::span);
-                    quote_spanned!(span=> #private::Streams(#options))
+                    span = route.output.as_ref().map_or(handler.span(), Spanned::span);
+                    quote!(#private::Streams(#options))
                 }
                 _ if route.progressive => quote!(#private::Progressive(#options)),
                 _ => quote!(#private::Respond),
@@ -189,6 +216,16 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
         }
     };
 
+    // The verdict traits, only where two outputs are compared.
+    let verdicts = compared.then(|| {
+        quote! {
+            #[allow(unused_imports)]
+            use ::justsse::__private::{OtherOutputs as _, SameOutputs as _};
+        }
+    });
+    // The call is where a handler's value that cannot be its response
+    // is reported: at the return type of a stream route.
+    let call_span = respan(quote!(__plan.call(self, __cx, #call, #finish)), span);
     quote! {
         #generator_fn
 
@@ -197,45 +234,47 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
             self: #private::Arc<Self>,
             __cx: #private::Context,
         ) -> #private::RouteFuture {
-            #private::run(
-                self,
-                __cx,
-                #param_list,
-                #steps,
-                #sources,
-                #call,
-                #finish,
-            )
+            #verdicts
+            let __plan = #private::plan(#param_list);
+            #(#steps)*
+            #call_span
         }
     }
 }
 
-/// `(a, (b, ()))` from `a, b`.
-fn nest(items: impl IntoIterator<Item = TokenStream>) -> TokenStream {
-    let items: Vec<TokenStream> = items.into_iter().collect();
-    items
+/// `tokens` with every span set to `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
         .into_iter()
-        .rev()
-        .fold(quote!(()), |tail, item| quote!((#item, #tail)))
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }
 
 /// One middleware followed on the chain's mirror `chain` at mount, its needs
-/// checked for `routes`; its output's type is kept in `outputs` and compared
-/// with each earlier one: one value per type, two middleware of one type are
-/// named together here, before the ambiguity they cause downstream (each by
-/// a type of its name, `{F1}` and `{F2}` of `DistinctOutputs`).
-fn follow(
-    chain: TokenStream,
-    path: &syn::Path,
-    routes: TokenStream,
-    outputs: &mut Vec<(Ident, syn::Path)>,
-) -> TokenStream {
-    let output = format_ident!("__output{}", outputs.len());
-    let mut tokens = quote_spanned! {path.span()=>
+/// checked for `routes`.
+fn follow(chain: TokenStream, path: &syn::Path, routes: TokenStream) -> TokenStream {
+    quote_spanned! {path.span()=>
         let #chain = #chain.uses(&#path, __m, #routes);
-        let #output = #chain.output();
-    };
-    for (earlier, earlier_path) in outputs.iter() {
+    }
+}
+
+/// The comparison of middleware `path`'s output (in `output`) with each
+/// earlier one's: one value per type, two middleware of one type are named
+/// together here, before the ambiguity they cause downstream (each by a type
+/// of its name, `{F1}` and `{F2}` of `DistinctOutputs`).
+fn compare(path: &syn::Path, output: &Ident, earlier: &[(Ident, &syn::Path)]) -> TokenStream {
+    let mut tokens = TokenStream::new();
+    for (earlier, earlier_path) in earlier {
         let (first, second) = (marker(earlier_path), marker(path));
         let second = if first == second {
             format_ident!("{}_again", second)
@@ -254,7 +293,6 @@ fn follow(
             }
         });
     }
-    outputs.push((output, path.clone()));
     tokens
 }
 
@@ -309,24 +347,25 @@ fn guard_step(params: &[&Arg], guard: &Guard, message: Option<&syn::LitStr>) -> 
                         .iter()
                         .position(|arg| arg.param.as_ref() == Some(name))
                 });
-                let source = match at {
+                match at {
                     Some(at) => {
                         let index = (0..at).fold(
-                            quote!(#private::Here),
-                            |inner, _| quote!(#private::There<#inner>),
+                            quote!(::justsse::__private::ParamHere),
+                            |inner, _| quote!(::justsse::__private::ParamThere<#inner>),
                         );
-                        quote!(#private::FromParams<#index>)
+                        quote_spanned! {ty.span()=> __plan.in_params::<#ty, #index>()}
                     }
-                    None => quote!(#private::FromChain<_>),
-                };
-                quote_spanned! {ty.span()=> #private::Found::<#ty, #source>::new()}
+                    None => quote_spanned! {ty.span()=> __plan.in_chain::<#ty, _>()},
+                }
             });
             quote! {
-                #private::#ctor(#closure, #denied, (#(#found,)*))
+                let __found = (#(#found,)*);
+                let __plan = __plan.step(#private::#ctor(#closure, #denied, __found));
             }
         }
         Guard::Function(path) => quote_spanned! {path.span()=>
-            #private::GuardFn(#path, #denied)
+            let __m = __plan.guard_fn(&#path);
+            let __plan = __plan.step(::justsse::__private::GuardFn::new(#path, #denied, __m));
         },
     }
 }
@@ -464,12 +503,7 @@ fn describer(route: &RouteModel) -> TokenStream {
     }
 }
 
-fn mount(
-    model: &ControllerModel,
-    index: usize,
-    route: &RouteModel,
-    prefix_outputs: &[(Ident, syn::Path)],
-) -> TokenStream {
+fn mount(model: &ControllerModel, index: usize, route: &RouteModel) -> TokenStream {
     let name = route_fn_name(route);
     let requires = route.args.iter().map(|arg| {
         let ty = &arg.ty;
@@ -487,8 +521,7 @@ fn mount(
     });
     // The chain's type followed step by step from the controller's, so each
     // middleware declares what its extracted arguments (`State<T>`) need
-    // from the app, and two that add one type are named together.
-    let mut outputs = prefix_outputs.to_vec();
+    // from the app.
     let mirror: Vec<TokenStream> = route
         .steps
         .iter()
@@ -497,7 +530,6 @@ fn mount(
                 quote!(__chain),
                 path,
                 quote!(&Self::ROUTES[#index..=#index]),
-                &mut outputs,
             )),
             Step::Guard(..) => None,
         })

@@ -1,0 +1,171 @@
+//! The end of a route: its handler, called with the arguments the plan
+//! read, and how the handler's value becomes the response.
+
+use std::future::{Future, Ready, ready};
+use std::sync::Arc;
+
+use futures_util::Stream;
+use justsse_http::{BoxError, Event, Response};
+
+use crate::context::Context;
+use crate::progressive::ProgressiveResponse;
+use crate::stream::SseResponse;
+
+/// The route's handler, called with its arguments `A` and the controller
+/// `S` borrowed for `'s`.
+pub trait Handler<'s, S: 's, A>: Send + Sync + 'static {
+    /// What it answers (which may name `'s`: an `impl Trait` returned by an
+    /// `async fn(&self)` does, though its value cannot borrow).
+    type Output;
+    /// Its future.
+    type Future: Future<Output = Self::Output> + Send + 's;
+
+    /// Calls it.
+    fn call(&self, controller: &'s Arc<S>, args: A) -> Self::Future;
+}
+
+/// A handler method: `async fn(&self, ..)`.
+pub struct Method<F>(pub F);
+
+/// A handler without a receiver: `async fn(..)`.
+pub struct Function<F>(pub F);
+
+/// A generator handler's body: `fn(Arc<Self>, ..) -> stream`.
+pub struct Generator<F>(pub F);
+
+/// A generator handler's body that awaits before its stream:
+/// `async fn(Arc<Self>, ..) -> stream`.
+pub struct AsyncGenerator<F>(pub F);
+
+/// How the handler's value becomes the response.
+pub trait Finish<R, M>: Send {
+    /// Makes it.
+    fn finish(self, cx: Context, value: R) -> Response;
+}
+
+/// A JSON (plain) route.
+pub struct Respond;
+
+impl<R: justsse_http::IntoResponse> Finish<R, ()> for Respond {
+    fn finish(self, cx: Context, value: R) -> Response {
+        crate::__private::respond(cx, value)
+    }
+}
+
+/// A stream route (not a generator) with its options.
+pub struct Streams(pub crate::__private::StreamOptions);
+
+impl<R: SseResponse<M>, M> Finish<R, M> for Streams {
+    fn finish(self, cx: Context, value: R) -> Response {
+        crate::__private::sse(cx, value, self.0)
+    }
+}
+
+/// A progressive route with its options.
+pub struct Progressive(pub crate::__private::StreamOptions);
+
+impl<R: ProgressiveResponse> Finish<R, ()> for Progressive {
+    fn finish(self, cx: Context, value: R) -> Response {
+        crate::__private::progressive(cx, value, self.0)
+    }
+}
+
+/// What a generator handler's body returns: a stream of events that owns
+/// what it uses.
+pub trait Events: Stream<Item = Result<Event, BoxError>> + Send + 'static {}
+
+impl<S: Stream<Item = Result<Event, BoxError>> + Send + 'static> Events for S {}
+
+/// A generator route with its options.
+pub struct Generates(pub crate::__private::StreamOptions);
+
+impl<R: Events> Finish<R, ()> for Generates {
+    fn finish(self, cx: Context, value: R) -> Response {
+        crate::__private::generator(cx, value, self.0)
+    }
+}
+
+/// `(((), A1), A2)` from `A1, A2`: the arguments as the plan leaves them.
+macro_rules! nest {
+    (@acc [$($acc:tt)*]) => { $($acc)* };
+    (@acc [$($acc:tt)*] $head:ident $(, $rest:ident)*) => { nest!(@acc [($($acc)*, $head)] $($rest),*) };
+    ($($all:ident),*) => { nest!(@acc [()] $($all),*) };
+}
+
+macro_rules! handler_arity {
+    ($($A:ident $a:ident),*) => {
+        impl<'s, S, F, Fut, $($A,)*> Handler<'s, S, nest!($($A),*)> for Method<F>
+        where
+            S: Sync + 's,
+            F: Fn(&'s S, $($A),*) -> Fut + Send + Sync + 'static,
+            Fut: Future + Send + 's,
+        {
+            type Output = Fut::Output;
+            type Future = Fut;
+
+            fn call(&self, controller: &'s Arc<S>, args: nest!($($A),*)) -> Fut {
+                let nest!($($a),*) = args;
+                (self.0)(&**controller, $($a),*)
+            }
+        }
+
+        impl<'s, S, F, Fut, $($A,)*> Handler<'s, S, nest!($($A),*)> for Function<F>
+        where
+            S: 's,
+            F: Fn($($A),*) -> Fut + Send + Sync + 'static,
+            Fut: Future + Send + 's,
+        {
+            type Output = Fut::Output;
+            type Future = Fut;
+
+            fn call(&self, _: &'s Arc<S>, args: nest!($($A),*)) -> Fut {
+                let nest!($($a),*) = args;
+                (self.0)($($a),*)
+            }
+        }
+
+        impl<'s, S, F, R, $($A,)*> Handler<'s, S, nest!($($A),*)> for Generator<F>
+        where
+            S: Send + Sync + 's,
+            F: Fn(Arc<S>, $($A),*) -> R + Send + Sync + 'static,
+            R: Send + 's,
+        {
+            type Output = R;
+            type Future = Ready<R>;
+
+            fn call(&self, controller: &'s Arc<S>, args: nest!($($A),*)) -> Ready<R> {
+                let nest!($($a),*) = args;
+                ready((self.0)(Arc::clone(controller), $($a),*))
+            }
+        }
+
+        impl<'s, S, F, Fut, $($A,)*> Handler<'s, S, nest!($($A),*)> for AsyncGenerator<F>
+        where
+            S: Send + Sync + 's,
+            F: Fn(Arc<S>, $($A),*) -> Fut + Send + Sync + 'static,
+            Fut: Future + Send + 's,
+        {
+            type Output = Fut::Output;
+            type Future = Fut;
+
+            fn call(&self, controller: &'s Arc<S>, args: nest!($($A),*)) -> Fut {
+                let nest!($($a),*) = args;
+                (self.0)(Arc::clone(controller), $($a),*)
+            }
+        }
+    };
+}
+
+handler_arity!();
+handler_arity!(A1 a1);
+handler_arity!(A1 a1, A2 a2);
+handler_arity!(A1 a1, A2 a2, A3 a3);
+handler_arity!(A1 a1, A2 a2, A3 a3, A4 a4);
+handler_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5);
+handler_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6);
+handler_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7);
+handler_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8);
+handler_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9);
+handler_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10);
+handler_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11);
+handler_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12);

@@ -1,0 +1,285 @@
+//! A route as a plan that generic code runs. The controller macro writes
+//! what a route does (its path parameters, its middleware and guards in
+//! order, where each handler argument comes from, the handler, how its value
+//! becomes a response) as calls on a [`Plan`], and [`Plan::call`] does it.
+//!
+//! The work of a request is written once, here, not once per route in the
+//! application: a route costs the application's build the selection of these
+//! impls, no `async` block of its own to type-check and borrow-check.
+//!
+//! Each step is checked where the macro writes it (`middleware`, `arg`,
+//! `guard_fn`, `found_*`: at the user's code that asks for it, with the
+//! message of the trait it misses). The check infers a marker that the step
+//! carries; what runs the step asks only for the marker's impl, so a step
+//! whose check failed is not reported a second time.
+
+mod handler;
+mod params;
+mod source;
+mod step;
+
+use std::future::{Future, ready};
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use justsse_http::HttpError;
+
+use crate::__private::TypeOf;
+use crate::chain::{Arg, Pick};
+use crate::context::Context;
+use crate::controller::RouteFuture;
+use crate::middleware::{Middleware, MiddlewareSignature};
+
+use handler::{Finish, Handler};
+use params::{Params, Unresolved};
+use source::Source;
+use step::{Found, FromChain, FromParams, GuardWith, Marker, Step};
+
+pub use handler::{
+    AsyncGenerator, Events, Function, Generates, Generator, Method, Progressive, Respond, Streams,
+};
+pub use params::{parsed, resolved};
+pub use source::{NextParam, Take};
+pub use step::{GuardFn, Resolve, Use, guard0, guard1, guard2, guard3, guard4};
+
+/// Steps run: the parameters, chain and handler arguments they leave.
+type Ran<P, C, A> = Result<(P, C, A), HttpError>;
+
+/// What a route does before its handler, from the request's parameters
+/// `L`: its steps and the reading of the handler's arguments, in order.
+/// `M` is inferred.
+pub trait Steps<L: Params, M>: Send {
+    /// The parameters at the end.
+    type P: Send;
+    /// The chain at the end.
+    type C: Send;
+    /// The handler's arguments: `(((), A1), A2)`.
+    type A: Send;
+
+    /// Runs them in order; the first refusal is the answer.
+    fn run(
+        self,
+        cx: &mut Context,
+        params: Unresolved<L>,
+    ) -> impl Future<Output = Ran<Self::P, Self::C, Self::A>> + Send;
+}
+
+/// Nothing done yet.
+pub struct Start;
+
+impl<L: Params> Steps<L, ()> for Start {
+    type P = Unresolved<L>;
+    type C = ();
+    type A = ();
+
+    fn run(
+        self,
+        _: &mut Context,
+        params: Unresolved<L>,
+    ) -> impl Future<Output = Result<(Unresolved<L>, (), ()), HttpError>> + Send {
+        ready(Ok((params, (), ())))
+    }
+}
+
+/// The steps `Before`, then step `S`.
+struct StepThen<Before, S>(Before, S);
+
+impl<L, Before, MB, S, MS> Steps<L, (MB, MS)> for StepThen<Before, S>
+where
+    L: Params,
+    Before: Steps<L, MB>,
+    S: Step<Before::P, Before::C, MS>,
+{
+    type P = S::P;
+    type C = S::C;
+    type A = Before::A;
+
+    async fn run(
+        self,
+        cx: &mut Context,
+        params: Unresolved<L>,
+    ) -> Result<(S::P, S::C, Before::A), HttpError> {
+        let (params, chain, args) = self.0.run(cx, params).await?;
+        let (params, chain) = self.1.run(cx, params, chain).await?;
+        Ok((params, chain, args))
+    }
+}
+
+/// The steps `Before`, then the handler's next argument from `S`.
+struct ArgThen<Before, S>(Before, PhantomData<fn() -> S>);
+
+impl<L, Before, MB, S, MS> Steps<L, (MB, MS)> for ArgThen<Before, S>
+where
+    L: Params,
+    Before: Steps<L, MB>,
+    S: Source<Before::P, Before::C, MS>,
+{
+    type P = S::P;
+    type C = S::C;
+    type A = (Before::A, S::Out);
+
+    async fn run(
+        self,
+        cx: &mut Context,
+        params: Unresolved<L>,
+    ) -> Result<(S::P, S::C, Self::A), HttpError> {
+        let (params, chain, args) = self.0.run(cx, params).await?;
+        let (value, params, chain) = S::get(cx, params, chain).await?;
+        Ok((params, chain, (args, value)))
+    }
+}
+
+/// A route's plan as the macro writes it, one step at a time: parameters
+/// `P`, chain `C` and handler arguments `A` at this point. Each step returns
+/// the plan so far as an opaque type whose bounds say what it leaves, so
+/// that nothing is checked twice.
+pub struct Plan<L, St, M, P, C, A> {
+    params: L,
+    steps: St,
+    marker: PhantomData<At<M, P, C, A>>,
+}
+
+/// The types a plan is at.
+type At<M, P, C, A> = fn() -> (M, P, C, A);
+
+/// The plan of a route whose handler takes path parameters `params`
+/// (parsed first, looked up later).
+pub fn plan<L: Params>(params: L) -> Plan<L, Start, (), Unresolved<L>, (), ()> {
+    Plan {
+        params,
+        steps: Start,
+        marker: PhantomData,
+    }
+}
+
+impl<L, St, M, P, C, A> Plan<L, St, M, P, C, A>
+where
+    L: Params,
+    St: Steps<L, M, P = P, C = C, A = A>,
+    P: Send,
+    C: Send,
+    A: Send,
+{
+    // The checks are methods: the chain's type is known when rustc selects,
+    // so a failed check commits to no impl and leaves its marker unknown
+    // (rustc then names the trait at the top: `admin` is no middleware on
+    // this route).
+
+    /// Checks middleware `f` on the chain at this point.
+    pub fn middleware<'a, F, MF>(&'a self, f: &'a F) -> Marker<MF>
+    where
+        F: Middleware<'a, C, MF>,
+    {
+        let _ = f;
+        Marker::new()
+    }
+
+    /// Checks guard function `g` on the parameters and chain at this point.
+    pub fn guard_fn<G, MG>(&self, g: &G) -> Marker<MG>
+    where
+        G: GuardWith<P, C, MG>,
+    {
+        let _ = g;
+        Marker::new()
+    }
+
+    /// A guard closure's argument `T`: the chain's value of that type.
+    pub fn in_chain<T, X>(&self) -> Found<T, FromChain<X>>
+    where
+        C: Pick<T, X>,
+    {
+        Found::new()
+    }
+
+    /// A guard closure's argument `T`: the path parameter at `X`.
+    pub fn in_params<T, X>(&self) -> Found<T, FromParams<X>>
+    where
+        P: Pick<T, X>,
+    {
+        Found::new()
+    }
+
+    /// Checks the handler's next argument `T`: an extractor, or the chain's
+    /// value of that type.
+    pub fn arg<T, MT>(&self) -> Marker<MT>
+    where
+        T: Arg<C, MT>,
+    {
+        Marker::new()
+    }
+
+    /// Adds a step: a middleware, a guard, or the lookup of the parameters.
+    #[allow(clippy::type_complexity)]
+    pub fn step<S, MS>(
+        self,
+        step: S,
+    ) -> Plan<L, impl Steps<L, (M, MS), P = S::P, C = S::C, A = A>, (M, MS), S::P, S::C, A>
+    where
+        S: Step<P, C, MS>,
+    {
+        Plan {
+            params: self.params,
+            steps: StepThen(self.steps, step),
+            marker: PhantomData,
+        }
+    }
+
+    /// Adds the handler's next argument.
+    #[allow(clippy::type_complexity)]
+    pub fn read<S, MS>(
+        self,
+        source: S,
+    ) -> Plan<
+        L,
+        impl Steps<L, (M, MS), P = S::P, C = S::C, A = (A, S::Out)>,
+        (M, MS),
+        S::P,
+        S::C,
+        (A, S::Out),
+    >
+    where
+        S: Source<P, C, MS>,
+    {
+        let _ = source;
+        Plan {
+            params: self.params,
+            steps: ArgThen(self.steps, PhantomData::<fn() -> S>),
+            marker: PhantomData,
+        }
+    }
+
+    /// Runs a request through the plan: parses its parameters (400), runs
+    /// its steps and reads the handler's arguments, calls `handler` on
+    /// `controller` and makes the response with `finish`.
+    pub fn call<S, H, F, MF>(
+        self,
+        controller: Arc<S>,
+        mut cx: Context,
+        handler: H,
+        finish: F,
+    ) -> RouteFuture
+    where
+        S: Send + Sync + 'static,
+        St: 'static,
+        M: 'static,
+        H: for<'s> Handler<'s, S, A>,
+        F: for<'s> Finish<<H as Handler<'s, S, A>>::Output, MF> + 'static,
+        MF: 'static,
+    {
+        let Plan { params, steps, .. } = self;
+        Box::pin(async move {
+            let raw = crate::__tri!(params.parse(&cx));
+            let (_, _, args) = crate::__tri!(steps.run(&mut cx, Unresolved(params, raw)).await);
+            let value = handler.call(&controller, args).await;
+            finish.finish(cx, value)
+        })
+    }
+}
+
+impl<L, St, M, P, C, A> Plan<L, St, M, P, C, A> {
+    /// The type of the value middleware `f` adds, told by its signature.
+    pub fn output<F: MiddlewareSignature<Args>, Args>(&self, f: &F) -> TypeOf<F::Output> {
+        let _ = f;
+        TypeOf::new()
+    }
+}
