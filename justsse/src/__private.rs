@@ -6,6 +6,8 @@ pub use std::sync::Arc;
 pub use async_stream::try_stream;
 pub use justsse_http::{Event, HttpError, Response};
 
+pub use crate::chain::{Arg, Guard, GuardOutcome, Pick};
+
 /// The first path parameter, for a guard closure that names it.
 pub type ParamHere = crate::chain::Here;
 
@@ -18,8 +20,8 @@ pub use crate::describe::{
 };
 pub use crate::param::{PathParam, Plain};
 pub use crate::plan::{
-    AsyncGenerator, Function, GuardFn, Method, NextParam, Progressive, Resolve, Respond, Streams,
-    Take, Use, guard0, guard1, guard2, guard3, guard4, parsed, plan, resolved,
+    AsyncGenerator, Function, Method, Progressive, Resolve, Respond, Streams, guard0, guard1,
+    guard2, guard3, guard4, parsed, plan, resolved,
 };
 pub use crate::plan::{Events, Generates, Generator};
 pub use crate::progressive::ProgressiveResponse;

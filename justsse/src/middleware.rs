@@ -64,7 +64,8 @@ impl<C: Pick<T, I>, T: Sync, I> Borrowed<C, Chained<I>> for T {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be used as middleware on this route",
     label = "not `async fn(args..) -> Result<T, E>` with arguments this route can give",
-    note = "a middleware takes `&RequestHead`, `&T` for a `T` an earlier `#[uses(...)]` returns, or `Extract` types such as `State<T>`, and returns `Result<T, E>` where `E: Into<HttpError>`"
+    note = "a middleware takes `&RequestHead`, `&T` for a `T` an earlier `#[uses(...)]` returns, or `Extract` types such as `State<T>`, and returns `Result<T, E>` where `E: Into<HttpError>`",
+    note = "a middleware cannot borrow what no middleware before it on this route returns: check each `&T` argument against the `#[uses(...)]` written before it"
 )]
 pub trait Middleware<'a, C, M>: Send + Sync + 'static {
     /// The value the middleware adds to the chain.

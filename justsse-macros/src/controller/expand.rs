@@ -100,11 +100,8 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
     for step in model.steps.iter().chain(&route.steps) {
         match step {
             Step::Use(path) => {
-                // Checked where it is written, then added with what the
-                // check inferred.
                 steps.push(quote_spanned! {path.span()=>
-                    let __m = __plan.middleware(&#path);
-                    let __plan = __plan.step(::justsse::__private::Use::new(&#path, __m));
+                    let __plan = __plan.uses(&#path);
                 });
                 if compared {
                     let output = format_ident!("__output{}", outputs.len());
@@ -129,12 +126,11 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
     }
     for arg in &route.args {
         steps.push(match arg.param {
-            Some(_) => quote!(let __plan = __plan.read(#private::NextParam);),
+            Some(_) => quote!(let __plan = __plan.param();),
             None => {
                 let ty = &arg.ty;
                 quote_spanned! {ty.span()=>
-                    let __m = __plan.arg::<#ty, _>();
-                    let __plan = __plan.read(::justsse::__private::Take::<#ty, _>::new(__m));
+                    let __plan = __plan.take::<#ty, _>();
                 }
             }
         });
@@ -364,8 +360,7 @@ fn guard_step(params: &[&Arg], guard: &Guard, message: Option<&syn::LitStr>) -> 
             }
         }
         Guard::Function(path) => quote_spanned! {path.span()=>
-            let __m = __plan.guard_fn(&#path);
-            let __plan = __plan.step(::justsse::__private::GuardFn::new(#path, #denied, __m));
+            let __plan = __plan.guard_fn(#path, #denied);
         },
     }
 }

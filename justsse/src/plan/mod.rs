@@ -32,15 +32,14 @@ use crate::middleware::{Middleware, MiddlewareSignature};
 
 use handler::{Finish, Handler};
 use params::{Params, Unresolved};
-use source::Source;
-use step::{Found, FromChain, FromParams, GuardWith, Marker, Step};
+use source::{NextParam, Source, Take};
+use step::{Found, FromChain, FromParams, GuardFn, GuardWith, Step, Use};
 
 pub use handler::{
     AsyncGenerator, Events, Function, Generates, Generator, Method, Progressive, Respond, Streams,
 };
 pub use params::{parsed, resolved};
-pub use source::{NextParam, Take};
-pub use step::{GuardFn, Resolve, Use, guard0, guard1, guard2, guard3, guard4};
+pub use step::{Resolve, guard0, guard1, guard2, guard3, guard4};
 
 /// Steps run: the parameters, chain and handler arguments they leave.
 type Ran<P, C, A> = Result<(P, C, A), HttpError>;
@@ -82,7 +81,7 @@ impl<L: Params> Steps<L, ()> for Start {
 }
 
 /// The steps `Before`, then step `S`.
-struct StepThen<Before, S>(Before, S);
+pub struct StepThen<Before, S>(Before, S);
 
 impl<L, Before, MB, S, MS> Steps<L, (MB, MS)> for StepThen<Before, S>
 where
@@ -106,7 +105,7 @@ where
 }
 
 /// The steps `Before`, then the handler's next argument from `S`.
-struct ArgThen<Before, S>(Before, PhantomData<fn() -> S>);
+pub struct ArgThen<Before, S>(Before, PhantomData<fn() -> S>);
 
 impl<L, Before, MB, S, MS> Steps<L, (MB, MS)> for ArgThen<Before, S>
 where
@@ -130,9 +129,9 @@ where
 }
 
 /// A route's plan as the macro writes it, one step at a time: parameters
-/// `P`, chain `C` and handler arguments `A` at this point. Each step returns
-/// the plan so far as an opaque type whose bounds say what it leaves, so
-/// that nothing is checked twice.
+/// `P`, chain `C` and handler arguments `A` at this point, `M` the markers
+/// of the steps so far. Each method checks its step where the macro writes
+/// it (at the user's code that makes it); [`Plan::call`] runs the whole.
 pub struct Plan<L, St, M, P, C, A> {
     params: L,
     steps: St,
@@ -152,35 +151,57 @@ pub fn plan<L: Params>(params: L) -> Plan<L, Start, (), Unresolved<L>, (), ()> {
     }
 }
 
-impl<L, St, M, P, C, A> Plan<L, St, M, P, C, A>
-where
-    L: Params,
-    St: Steps<L, M, P = P, C = C, A = A>,
-    P: Send,
-    C: Send,
-    A: Send,
-{
-    // The checks are methods: the chain's type is known when rustc selects,
-    // so a failed check commits to no impl and leaves its marker unknown
-    // (rustc then names the trait at the top: `admin` is no middleware on
-    // this route).
-
-    /// Checks middleware `f` on the chain at this point.
-    pub fn middleware<'a, F, MF>(&'a self, f: &'a F) -> Marker<MF>
-    where
-        F: Middleware<'a, C, MF>,
-    {
-        let _ = f;
-        Marker::new()
+// The checks are methods whose types are known when rustc selects, so a
+// failed one commits to no impl and leaves its marker unknown: what runs the
+// step asks only for the marker's impl, so it is not reported again (rustc
+// then names the trait at the top: `admin` is no middleware on this route).
+impl<L, St, M, P, C, A> Plan<L, St, M, P, C, A> {
+    fn then<St2, M2, P2, C2, A2>(
+        self,
+        steps: impl FnOnce(St) -> St2,
+    ) -> Plan<L, St2, M2, P2, C2, A2> {
+        Plan {
+            params: self.params,
+            steps: steps(self.steps),
+            marker: PhantomData,
+        }
     }
 
-    /// Checks guard function `g` on the parameters and chain at this point.
-    pub fn guard_fn<G, MG>(&self, g: &G) -> Marker<MG>
+    /// `#[uses(f)]`: middleware `f` on the chain at this point.
+    #[allow(clippy::type_complexity)]
+    pub fn uses<'a, F, MF, V>(
+        self,
+        f: &'static F,
+    ) -> Plan<L, StepThen<St, Use<F, MF>>, (M, V), P, (V, C), A>
+    where
+        F: Middleware<'a, C, MF, Output = V>,
+    {
+        self.then(|steps| StepThen(steps, Use::new(f)))
+    }
+
+    /// A guard given as function `g` on the parameters and chain at this
+    /// point.
+    #[allow(clippy::type_complexity)]
+    pub fn guard_fn<G, MG>(
+        self,
+        g: G,
+        denied: &'static str,
+    ) -> Plan<L, StepThen<St, GuardFn<G, MG>>, (M, ()), P, C, A>
     where
         G: GuardWith<P, C, MG>,
     {
-        let _ = g;
-        Marker::new()
+        self.then(|steps| StepThen(steps, GuardFn::new(g, denied)))
+    }
+
+    /// A step whose check is in its own type: a guard closure (its
+    /// arguments found by [`Plan::in_chain`] and [`Plan::in_params`]), or the
+    /// lookup of the parameters.
+    #[allow(clippy::type_complexity)]
+    pub fn step<S, MS>(self, step: S) -> Plan<L, StepThen<St, S>, (M, MS), S::P, S::C, A>
+    where
+        S: Step<P, C, MS>,
+    {
+        self.then(|steps| StepThen(steps, step))
     }
 
     /// A guard closure's argument `T`: the chain's value of that type.
@@ -199,55 +220,32 @@ where
         Found::new()
     }
 
-    /// Checks the handler's next argument `T`: an extractor, or the chain's
-    /// value of that type.
-    pub fn arg<T, MT>(&self) -> Marker<MT>
+    /// The handler's next argument, `T`: an extractor, or the chain's value
+    /// of that type.
+    #[allow(clippy::type_complexity)]
+    pub fn take<T, MT>(self) -> Plan<L, ArgThen<St, Take<T, MT>>, (M, ()), P, T::Rest, (A, T)>
     where
         T: Arg<C, MT>,
     {
-        Marker::new()
+        self.then(|steps| ArgThen(steps, PhantomData))
     }
 
-    /// Adds a step: a middleware, a guard, or the lookup of the parameters.
+    /// The type of the value middleware `f` adds, told by its signature.
+    pub fn output<F: MiddlewareSignature<Args>, Args>(&self, f: &F) -> TypeOf<F::Output> {
+        let _ = f;
+        TypeOf::new()
+    }
+}
+
+impl<L, St, M, V, Rest, C, A> Plan<L, St, M, (V, Rest), C, A> {
+    /// The handler's next argument: the next path parameter.
     #[allow(clippy::type_complexity)]
-    pub fn step<S, MS>(
-        self,
-        step: S,
-    ) -> Plan<L, impl Steps<L, (M, MS), P = S::P, C = S::C, A = A>, (M, MS), S::P, S::C, A>
-    where
-        S: Step<P, C, MS>,
-    {
-        Plan {
-            params: self.params,
-            steps: StepThen(self.steps, step),
-            marker: PhantomData,
-        }
+    pub fn param(self) -> Plan<L, ArgThen<St, NextParam>, (M, ()), Rest, C, (A, V)> {
+        self.then(|steps| ArgThen(steps, PhantomData))
     }
+}
 
-    /// Adds the handler's next argument.
-    #[allow(clippy::type_complexity)]
-    pub fn read<S, MS>(
-        self,
-        source: S,
-    ) -> Plan<
-        L,
-        impl Steps<L, (M, MS), P = S::P, C = S::C, A = (A, S::Out)>,
-        (M, MS),
-        S::P,
-        S::C,
-        (A, S::Out),
-    >
-    where
-        S: Source<P, C, MS>,
-    {
-        let _ = source;
-        Plan {
-            params: self.params,
-            steps: ArgThen(self.steps, PhantomData::<fn() -> S>),
-            marker: PhantomData,
-        }
-    }
-
+impl<L: Params, St, M, P, C, A> Plan<L, St, M, P, C, A> {
     /// Runs a request through the plan: parses its parameters (400), runs
     /// its steps and reads the handler's arguments, calls `handler` on
     /// `controller` and makes the response with `finish`.
@@ -260,7 +258,7 @@ where
     ) -> RouteFuture
     where
         S: Send + Sync + 'static,
-        St: 'static,
+        St: Steps<L, M, A = A> + 'static,
         M: 'static,
         H: for<'s> Handler<'s, S, A>,
         F: for<'s> Finish<<H as Handler<'s, S, A>>::Output, MF> + 'static,
@@ -273,13 +271,5 @@ where
             let value = handler.call(&controller, args).await;
             finish.finish(cx, value)
         })
-    }
-}
-
-impl<L, St, M, P, C, A> Plan<L, St, M, P, C, A> {
-    /// The type of the value middleware `f` adds, told by its signature.
-    pub fn output<F: MiddlewareSignature<Args>, Args>(&self, f: &F) -> TypeOf<F::Output> {
-        let _ = f;
-        TypeOf::new()
     }
 }

@@ -9,8 +9,6 @@ use justsse_http::HttpError;
 use crate::chain::Arg;
 use crate::context::Context;
 
-use super::step::Marker;
-
 /// An argument read, with the parameters and chain left.
 pub(super) type Read<T, P, C> = Result<(T, P, C), HttpError>;
 
@@ -50,14 +48,6 @@ impl<V: Send, Rest: Send, C: Send> Source<(V, Rest), C, ()> for NextParam {
 
 /// An argument of type `T` read by [`Arg`], as its check (`M`) told.
 pub struct Take<T, M>(PhantomData<fn() -> (T, M)>);
-
-impl<T, M> Take<T, M> {
-    /// The argument, checked as `marker`.
-    pub const fn new(marker: Marker<M>) -> Self {
-        let _ = marker;
-        Self(PhantomData)
-    }
-}
 
 /// Reads argument `T` from chain `C`, told by its marker `Self`.
 pub trait ArgBy<T, C> {

@@ -33,23 +33,12 @@ pub trait Step<P, C, M>: Send {
     ) -> impl Future<Output = Result<(Self::P, Self::C), HttpError>> + Send;
 }
 
-/// What a check of a step inferred, carried to the step.
-pub struct Marker<M>(PhantomData<fn() -> M>);
-
-impl<M> Marker<M> {
-    pub(super) const fn new() -> Self {
-        Self(PhantomData)
-    }
-}
-
 /// `#[uses(f)]`: runs middleware `f` (whose arguments `M` tells), and its
 /// value joins the chain.
 pub struct Use<F: 'static, M>(&'static F, PhantomData<fn() -> M>);
 
 impl<F, M> Use<F, M> {
-    /// Middleware `f`, checked as `marker`.
-    pub const fn new(f: &'static F, marker: Marker<M>) -> Self {
-        let _ = marker;
+    pub(super) const fn new(f: &'static F) -> Self {
         Self(f, PhantomData)
     }
 }
@@ -199,9 +188,7 @@ pub struct GuardClosure<G, F>(G, &'static str, F);
 pub struct GuardFn<G, M>(G, &'static str, PhantomData<fn() -> M>);
 
 impl<G, M> GuardFn<G, M> {
-    /// Guard `guard`, refusing with `denied`, checked as `marker`.
-    pub const fn new(guard: G, denied: &'static str, marker: Marker<M>) -> Self {
-        let _ = marker;
+    pub(super) const fn new(guard: G, denied: &'static str) -> Self {
         Self(guard, denied, PhantomData)
     }
 }
