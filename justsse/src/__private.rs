@@ -34,36 +34,6 @@ pub use justsse_http::IntoResponse;
 use justsse_http::{BoxError, Compression, KeepAlive, Sse};
 pub use serde;
 
-/// Parses the text of path parameter `name`: 400 naming it when malformed.
-pub fn parse_param<P: PathParam>(cx: &Context, name: &str) -> Result<P::Raw, HttpError> {
-    let raw = cx
-        .head()
-        .param(name)
-        .ok_or_else(|| HttpError::bad_request(format!("missing path parameter `{name}`")))?;
-    P::parse(raw).map_err(|err| crate::param::malformed(name, err))
-}
-
-/// Resolves a parsed path parameter: 404 naming it when nothing matches.
-pub async fn resolve_param<P: PathParam>(
-    cx: &Context,
-    name: &str,
-    raw: P::Raw,
-) -> Result<P, HttpError> {
-    match P::resolve(raw, cx.app()).await? {
-        Some(value) => Ok(value),
-        None => Err(crate::param::not_found(
-            name,
-            cx.head().param(name).unwrap_or_default(),
-        )),
-    }
-}
-
-/// Parses primitive path parameter `name`: its value, nothing to resolve; 400
-/// naming it when malformed.
-pub fn parse_plain<P: Plain>(cx: &Context, name: &str) -> Result<P, HttpError> {
-    parse_param::<P>(cx, name)
-}
-
 /// The type of a value, without the value.
 pub struct TypeOf<T>(std::marker::PhantomData<fn() -> T>);
 

@@ -71,6 +71,12 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
         .collect();
     let param_list = params.iter().rev().fold(quote!(()), |tail, arg| {
         let (ty, text) = (&arg.ty, param_text(arg));
+        // Found by its place in the path: the route's future carries no name.
+        let at = route
+            .params
+            .iter()
+            .position(|name| *name == text)
+            .unwrap_or_default();
         // A primitive is its parsed value (`Plain`); a type of the user's
         // own under such a name fails to compile on `Plain`.
         let ctor = match is_primitive(ty) {
@@ -78,7 +84,7 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
             false => quote!(resolved),
         };
         let param = quote_spanned! {ty.span()=>
-            ::justsse::__private::#ctor::<#ty>(#text)
+            ::justsse::__private::#ctor::<#ty, #at>()
         };
         quote!((#param, #tail))
     });
@@ -191,7 +197,7 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
             });
             (
                 quote!(#private::#kind(Self::#gen_name)),
-                quote!(#private::Generates(#options)),
+                quote!(#private::Generates(|| #options)),
             )
         }
         (None, method) => {
@@ -203,9 +209,9 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
                 _ if method == Method::Sse || route.stream => {
                     // A return type that is no stream is reported at its span.
                     span = route.output.as_ref().map_or(handler.span(), Spanned::span);
-                    quote!(#private::Streams(#options))
+                    quote!(#private::Streams(|| #options))
                 }
-                _ if route.progressive => quote!(#private::Progressive(#options)),
+                _ if route.progressive => quote!(#private::Progressive(|| #options)),
                 _ => quote!(#private::Respond),
             };
             (call, finish)
@@ -331,8 +337,8 @@ fn guard_step(params: &[&Arg], guard: &Guard, message: Option<&syn::LitStr>) -> 
     let private = quote!(::justsse::__private);
     // The 403 of a guard answering `false`.
     let denied = match message {
-        Some(message) => quote!(#message),
-        None => quote!("forbidden"),
+        Some(message) => quote!(|| #message),
+        None => quote!(|| "forbidden"),
     };
     match guard {
         Guard::Closure { closure, args } => {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use futures_util::Stream;
 use justsse_http::{BoxError, Event, Response};
 
+use crate::__private::StreamOptions;
 use crate::context::Context;
 use crate::progressive::ProgressiveResponse;
 use crate::stream::SseResponse;
@@ -52,21 +53,26 @@ impl<R: justsse_http::IntoResponse> Finish<R, ()> for Respond {
     }
 }
 
-/// A stream route (not a generator) with its options.
-pub struct Streams(pub crate::__private::StreamOptions);
+/// A stream route's options, as a function (no size in the route's future).
+pub trait Options: Fn() -> StreamOptions + Send {}
 
-impl<R: SseResponse<M>, M> Finish<R, M> for Streams {
+impl<O: Fn() -> StreamOptions + Send> Options for O {}
+
+/// A stream route (not a generator) with its options.
+pub struct Streams<O>(pub O);
+
+impl<R: SseResponse<M>, M, O: Options> Finish<R, M> for Streams<O> {
     fn finish(self, cx: Context, value: R) -> Response {
-        crate::__private::sse(cx, value, self.0)
+        crate::__private::sse(cx, value, (self.0)())
     }
 }
 
 /// A progressive route with its options.
-pub struct Progressive(pub crate::__private::StreamOptions);
+pub struct Progressive<O>(pub O);
 
-impl<R: ProgressiveResponse> Finish<R, ()> for Progressive {
+impl<R: ProgressiveResponse, O: Options> Finish<R, ()> for Progressive<O> {
     fn finish(self, cx: Context, value: R) -> Response {
-        crate::__private::progressive(cx, value, self.0)
+        crate::__private::progressive(cx, value, (self.0)())
     }
 }
 
@@ -77,11 +83,11 @@ pub trait Events: Stream<Item = Result<Event, BoxError>> + Send + 'static {}
 impl<S: Stream<Item = Result<Event, BoxError>> + Send + 'static> Events for S {}
 
 /// A generator route with its options.
-pub struct Generates(pub crate::__private::StreamOptions);
+pub struct Generates<O>(pub O);
 
-impl<R: Events> Finish<R, ()> for Generates {
+impl<R: Events, O: Options> Finish<R, ()> for Generates<O> {
     fn finish(self, cx: Context, value: R) -> Response {
-        crate::__private::generator(cx, value, self.0)
+        crate::__private::generator(cx, value, (self.0)())
     }
 }
 

@@ -182,11 +182,11 @@ impl<L, St, M, P, C, A> Plan<L, St, M, P, C, A> {
     /// A guard given as function `g` on the parameters and chain at this
     /// point.
     #[allow(clippy::type_complexity)]
-    pub fn guard_fn<G, MG>(
+    pub fn guard_fn<G, MG, D>(
         self,
         g: G,
-        denied: &'static str,
-    ) -> Plan<L, StepThen<St, GuardFn<G, MG>>, (M, ()), P, C, A>
+        denied: D,
+    ) -> Plan<L, StepThen<St, GuardFn<G, MG, D>>, (M, ()), P, C, A>
     where
         G: GuardWith<P, C, MG>,
     {

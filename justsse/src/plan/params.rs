@@ -27,17 +27,18 @@ pub trait Params: Copy + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Self::Values, HttpError>> + Send;
 }
 
-/// A path parameter: its name; `K` says how it becomes a value
+/// A path parameter, the one at `AT` in the route's path (so that the
+/// route's future carries no name); `K` says how it becomes a value
 /// ([`Parsed`] or [`Resolved`]), `R` is its parsed form.
-pub struct Param<K, R>(&'static str, PhantomData<fn() -> (K, R)>);
+pub struct Param<K, R, const AT: usize>(PhantomData<fn() -> (K, R)>);
 
-impl<K, R> Clone for Param<K, R> {
+impl<K, R, const AT: usize> Clone for Param<K, R, AT> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<K, R> Copy for Param<K, R> {}
+impl<K, R, const AT: usize> Copy for Param<K, R, AT> {}
 
 /// A primitive parameter: its parsed value, nothing to look up.
 pub struct Parsed<T>(PhantomData<fn() -> T>);
@@ -45,16 +46,31 @@ pub struct Parsed<T>(PhantomData<fn() -> T>);
 /// A parameter looked up by [`PathParam::resolve`].
 pub struct Resolved<T>(PhantomData<fn() -> T>);
 
-/// Primitive path parameter `name` of type `T`.
-pub fn parsed<T: Plain + 'static>(name: &'static str) -> Param<Parsed<T>, T> {
-    Param(name, PhantomData)
+/// Primitive path parameter `AT` of type `T`.
+pub fn parsed<T: Plain + 'static, const AT: usize>() -> Param<Parsed<T>, T, AT> {
+    Param(PhantomData)
 }
 
-/// Path parameter `name` of type `T`, looked up. Its parsed form is told
-/// by `T` here, where the macro writes the parameter, so that a type that
+/// Path parameter `AT` of type `T`, looked up. Its parsed form is told by
+/// `T` here, where the macro writes the parameter, so that a type that
 /// cannot be one is reported here, once.
-pub fn resolved<T: PathParam + 'static>(name: &'static str) -> Param<Resolved<T>, T::Raw> {
-    Param(name, PhantomData)
+pub fn resolved<T: PathParam + 'static, const AT: usize>() -> Param<Resolved<T>, T::Raw, AT> {
+    Param(PhantomData)
+}
+
+/// The name and text of the path parameter at `at`.
+fn param_at(cx: &Context, at: usize) -> Result<(&str, &str), HttpError> {
+    cx.head()
+        .params()
+        .iter()
+        .nth(at)
+        .ok_or_else(|| HttpError::bad_request(format!("missing path parameter {at}")))
+}
+
+/// Parses the path parameter at `at`: 400 naming it when malformed.
+fn parse_at<P: PathParam>(cx: &Context, at: usize) -> Result<P::Raw, HttpError> {
+    let (name, raw) = param_at(cx, at)?;
+    P::parse(raw).map_err(|err| crate::param::malformed(name, err))
 }
 
 /// How a parameter of kind `K` is parsed and looked up, found from its
@@ -63,29 +79,25 @@ pub trait RawOf<K>: Send + Sized + 'static {
     /// The handler's value.
     type Value: Send;
 
-    /// Parses parameter `name`.
-    fn parse(cx: &Context, name: &'static str) -> Result<Self, HttpError>;
+    /// Parses the parameter at `at`.
+    fn parse(cx: &Context, at: usize) -> Result<Self, HttpError>;
 
     /// Looks it up.
     fn resolve(
         self,
         cx: &Context,
-        name: &'static str,
+        at: usize,
     ) -> impl Future<Output = Result<Self::Value, HttpError>> + Send;
 }
 
 impl<T: Plain + 'static> RawOf<Parsed<T>> for T {
     type Value = T;
 
-    fn parse(cx: &Context, name: &'static str) -> Result<T, HttpError> {
-        crate::__private::parse_plain::<T>(cx, name)
+    fn parse(cx: &Context, at: usize) -> Result<T, HttpError> {
+        parse_at::<T>(cx, at)
     }
 
-    fn resolve(
-        self,
-        _: &Context,
-        _: &'static str,
-    ) -> impl Future<Output = Result<T, HttpError>> + Send {
+    fn resolve(self, _: &Context, _: usize) -> impl Future<Output = Result<T, HttpError>> + Send {
         ready(Ok(self))
     }
 }
@@ -93,16 +105,18 @@ impl<T: Plain + 'static> RawOf<Parsed<T>> for T {
 impl<R: Send + 'static, T: PathParam<Raw = R> + 'static> RawOf<Resolved<T>> for R {
     type Value = T;
 
-    fn parse(cx: &Context, name: &'static str) -> Result<R, HttpError> {
-        crate::__private::parse_param::<T>(cx, name)
+    fn parse(cx: &Context, at: usize) -> Result<R, HttpError> {
+        parse_at::<T>(cx, at)
     }
 
-    fn resolve(
-        self,
-        cx: &Context,
-        name: &'static str,
-    ) -> impl Future<Output = Result<T, HttpError>> + Send {
-        crate::__private::resolve_param::<T>(cx, name, self)
+    async fn resolve(self, cx: &Context, at: usize) -> Result<T, HttpError> {
+        match T::resolve(self, cx.app()).await? {
+            Some(value) => Ok(value),
+            None => {
+                let (name, raw) = param_at(cx, at)?;
+                Err(crate::param::not_found(name, raw))
+            }
+        }
     }
 }
 
@@ -119,18 +133,18 @@ impl Params for () {
     }
 }
 
-impl<K: 'static, R: RawOf<K>, Rest: Params> Params for (Param<K, R>, Rest) {
+impl<K: 'static, R: RawOf<K>, const AT: usize, Rest: Params> Params for (Param<K, R, AT>, Rest) {
     type Raw = (R, Rest::Raw);
     type Values = (R::Value, Rest::Values);
 
     fn parse(self, cx: &Context) -> Result<Self::Raw, HttpError> {
-        let raw = R::parse(cx, self.0.0)?;
+        let raw = R::parse(cx, AT)?;
         Ok((raw, self.1.parse(cx)?))
     }
 
     async fn resolve(self, cx: &Context, raw: Self::Raw) -> Result<Self::Values, HttpError> {
         let (raw, rest) = raw;
-        let value = raw.resolve(cx, self.0.0).await?;
+        let value = raw.resolve(cx, AT).await?;
         Ok((value, self.1.resolve(cx, rest).await?))
     }
 }

@@ -103,6 +103,18 @@ impl<L: Params, C: Send> Step<Unresolved<L>, C, ()> for Resolve {
     }
 }
 
+/// A guard's refusal message, as a function (no size in the route's future).
+pub trait Text: Copy + Send + Sync + 'static {
+    /// The text.
+    fn text(self) -> &'static str;
+}
+
+impl<N: Fn() -> &'static str + Copy + Send + Sync + 'static> Text for N {
+    fn text(self) -> &'static str {
+        self()
+    }
+}
+
 /// Where a guard's argument is: the path parameter at `I`.
 pub struct FromParams<I>(PhantomData<I>);
 
@@ -181,14 +193,14 @@ impl<A, I> Found<A, I> {
 
 /// A guard written as a closure, with where each of its arguments is found
 /// (a tuple of [`Found`]).
-pub struct GuardClosure<G, F>(G, &'static str, F);
+pub struct GuardClosure<G, F, D>(G, D, F);
 
 /// A guard given as a function path: its arguments found by type among the
 /// path parameters and the chain, as its check (`M`) told.
-pub struct GuardFn<G, M>(G, &'static str, PhantomData<fn() -> M>);
+pub struct GuardFn<G, M, D>(G, D, PhantomData<fn() -> M>);
 
-impl<G, M> GuardFn<G, M> {
-    pub(super) const fn new(guard: G, denied: &'static str) -> Self {
+impl<G, M, D> GuardFn<G, M, D> {
+    pub(super) const fn new(guard: G, denied: D) -> Self {
         Self(guard, denied, PhantomData)
     }
 }
@@ -249,11 +261,12 @@ guard_fn_arity!(A1 I1, A2 I2);
 guard_fn_arity!(A1 I1, A2 I2, A3 I3);
 
 #[diagnostic::do_not_recommend]
-impl<P, C, G, Args, I, R> Step<P, C, ()> for GuardFn<G, (Args, I, R)>
+impl<P, C, G, Args, I, R, D> Step<P, C, ()> for GuardFn<G, (Args, I, R), D>
 where
     P: Send,
     C: Send,
     G: Send,
+    D: Text,
     I: FindAllBy<Args, P, C, G, R>,
     R: GuardOutcome,
 {
@@ -266,7 +279,7 @@ where
         params: P,
         chain: C,
     ) -> impl Future<Output = Result<(P, C), HttpError>> + Send {
-        let outcome = I::call(&self.0, &params, &chain).check(self.1);
+        let outcome = I::call(&self.0, &params, &chain).check(self.1.text());
         ready(outcome.map(|()| (params, chain)))
     }
 }
@@ -276,19 +289,20 @@ macro_rules! guard_arity {
         /// A guard closure of this many arguments, each found as its
         /// [`Found`] says.
         #[allow(clippy::type_complexity)]
-        pub fn $ctor<$($A, $I,)* R, G: Fn($(&$A),*) -> R>(
+        pub fn $ctor<$($A, $I,)* R, G: Fn($(&$A),*) -> R, D: Text>(
             guard: G,
-            denied: &'static str,
+            denied: D,
             found: ($(Found<$A, $I>,)*),
-        ) -> GuardClosure<G, ($(Found<$A, $I>,)*)> {
+        ) -> GuardClosure<G, ($(Found<$A, $I>,)*), D> {
             GuardClosure(guard, denied, found)
         }
 
         #[diagnostic::do_not_recommend]
-        impl<P, C, G, R, $($A, $I,)*> Step<P, C, ()> for GuardClosure<G, ($(Found<$A, $I>,)*)>
+        impl<P, C, G, R, D, $($A, $I,)*> Step<P, C, ()> for GuardClosure<G, ($(Found<$A, $I>,)*), D>
         where
             P: Send,
             C: Send,
+            D: Text,
             G: Fn($(&$A),*) -> R + Send,
             R: GuardOutcome,
             ($(Found<$A, $I>,)*): Send,
@@ -303,7 +317,7 @@ macro_rules! guard_arity {
                 params: P,
                 chain: C,
             ) -> impl Future<Output = Result<(P, C), HttpError>> + Send {
-                let outcome = (self.0)($($I::find(&params, &chain)),*).check(self.1);
+                let outcome = (self.0)($($I::find(&params, &chain)),*).check(self.1.text());
                 ready(outcome.map(|()| (params, chain)))
             }
         }
