@@ -6,7 +6,7 @@
 //! bound): where the check failed, the marker is unknown, so the step's own
 //! bounds are left undecided rather than reported again.
 
-use std::future::{Future, ready};
+use std::future::{Future, Ready, ready};
 use std::marker::PhantomData;
 
 use justsse_http::HttpError;
@@ -280,8 +280,17 @@ where
         chain: C,
     ) -> impl Future<Output = Result<(P, C), HttpError>> + Send {
         let outcome = I::call(&self.0, &params, &chain).check(self.1.text());
-        ready(outcome.map(|()| (params, chain)))
+        guarded(outcome, params, chain)
     }
+}
+
+/// A guard's step: the parameters and chain on, or its refusal.
+fn guarded<P, C>(
+    outcome: Result<(), HttpError>,
+    params: P,
+    chain: C,
+) -> Ready<Result<(P, C), HttpError>> {
+    ready(outcome.map(|()| (params, chain)))
 }
 
 macro_rules! guard_arity {
@@ -318,7 +327,7 @@ macro_rules! guard_arity {
                 chain: C,
             ) -> impl Future<Output = Result<(P, C), HttpError>> + Send {
                 let outcome = (self.0)($($I::find(&params, &chain)),*).check(self.1.text());
-                ready(outcome.map(|()| (params, chain)))
+                guarded(outcome, params, chain)
             }
         }
     };
