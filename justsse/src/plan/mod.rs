@@ -1,7 +1,7 @@
 //! A route as a plan that generic code runs. The controller macro writes
 //! what a route does (its path parameters, its middleware and guards in
 //! order, where each handler argument comes from, the handler, how its value
-//! becomes a response) as calls on a [`Plan`], and [`Plan::call`] does it.
+//! becomes a response) as calls on a `Plan`, and `Plan::call` does it.
 //!
 //! The work of a request is written once, here, not once per route in the
 //! application: a route costs the application's build the selection of these
@@ -131,7 +131,7 @@ where
 /// A route's plan as the macro writes it, one step at a time: parameters
 /// `P`, chain `C` and handler arguments `A` at this point, `M` the markers
 /// of the steps so far. Each method checks its step where the macro writes
-/// it (at the user's code that makes it); [`Plan::call`] runs the whole.
+/// it (at the user's code that makes it); `Plan::call` runs the whole.
 pub struct Plan<L, St, M, P, C, A> {
     params: L,
     steps: St,

@@ -29,7 +29,7 @@ pub trait Params: Copy + Send + Sync + 'static {
 
 /// A path parameter, the one at `AT` in the route's path (so that the
 /// route's future carries no name); `K` says how it becomes a value
-/// ([`Parsed`] or [`Resolved`]), `R` is its parsed form.
+/// (`Parsed` or `Resolved`), `R` is its parsed form.
 pub struct Param<K, R, const AT: usize>(PhantomData<fn() -> (K, R)>);
 
 impl<K, R, const AT: usize> Clone for Param<K, R, AT> {
@@ -43,7 +43,7 @@ impl<K, R, const AT: usize> Copy for Param<K, R, AT> {}
 /// A primitive parameter: its parsed value, nothing to look up.
 pub struct Parsed<T>(PhantomData<fn() -> T>);
 
-/// A parameter looked up by [`PathParam::resolve`].
+/// A parameter looked up by `PathParam::resolve`.
 pub struct Resolved<T>(PhantomData<fn() -> T>);
 
 /// Primitive path parameter `AT` of type `T`.

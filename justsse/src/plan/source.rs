@@ -1,5 +1,5 @@
 //! Where each of a handler's arguments comes from: the next path parameter,
-//! or [`Arg`] (an extractor, or the chain's value of its type).
+//! or `Arg` (an extractor, or the chain's value of its type).
 
 use std::future::{Future, ready};
 use std::marker::PhantomData;
@@ -46,7 +46,7 @@ impl<V: Send, Rest: Send, C: Send> Source<(V, Rest), C, ()> for NextParam {
     }
 }
 
-/// An argument of type `T` read by [`Arg`], as its check (`M`) told.
+/// An argument of type `T` read by `Arg`, as its check (`M`) told.
 pub struct Take<T, M>(PhantomData<fn() -> (T, M)>);
 
 /// Reads argument `T` from chain `C`, told by its marker `Self`.

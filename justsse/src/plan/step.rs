@@ -2,7 +2,7 @@
 //! the lookup of its path parameters.
 //!
 //! Each step type carries the marker its check inferred (`M`), and its
-//! [`Step`] impl asks for that marker's impl (the marker is the `Self` of the
+//! `Step` impl asks for that marker's impl (the marker is the `Self` of the
 //! bound): where the check failed, the marker is unknown, so the step's own
 //! bounds are left undecided rather than reported again.
 
@@ -192,7 +192,7 @@ impl<A, I> Found<A, I> {
 }
 
 /// A guard written as a closure, with where each of its arguments is found
-/// (a tuple of [`Found`]).
+/// (a tuple of `Found`).
 pub struct GuardClosure<G, F, D>(G, D, F);
 
 /// A guard given as a function path: its arguments found by type among the
@@ -296,7 +296,7 @@ fn guarded<P, C>(
 macro_rules! guard_arity {
     ($ctor:ident: $($A:ident $I:ident),*) => {
         /// A guard closure of this many arguments, each found as its
-        /// [`Found`] says.
+        /// `Found` says.
         #[allow(clippy::type_complexity)]
         pub fn $ctor<$($A, $I,)* R, G: Fn($(&$A),*) -> R, D: Text>(
             guard: G,
