@@ -7,11 +7,11 @@
 //! application: a route costs the application's build the selection of these
 //! impls, no `async` block of its own to type-check and borrow-check.
 //!
-//! Each step is checked where the macro writes it (`middleware`, `arg`,
-//! `guard_fn`, `found_*`: at the user's code that asks for it, with the
-//! message of the trait it misses). The check infers a marker that the step
-//! carries; what runs the step asks only for the marker's impl, so a step
-//! whose check failed is not reported a second time.
+//! Each step is checked by the method that adds it (`uses`, `guard_fn`,
+//! `in_chain`, `in_params`, `take`), spanned at the user's code that asks for
+//! it, with the message of the trait it misses. The check infers a marker
+//! that the step carries; what runs the step asks only for the marker's impl,
+//! so a step whose check failed is not reported a second time.
 
 mod handler;
 mod params;
