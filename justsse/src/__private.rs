@@ -7,12 +7,6 @@ pub use async_stream::try_stream;
 pub use justsse_http::{Event, HttpError, Response};
 
 pub use crate::chain::{Arg, Guard, GuardOutcome, Pick};
-
-/// The first path parameter, for a guard closure that names it.
-pub type ParamHere = crate::chain::Here;
-
-/// A later path parameter, for a guard closure that names it.
-pub type ParamThere<I> = crate::chain::There<I>;
 pub use crate::context::Context;
 pub use crate::controller::{Controller, Mount, RouteFuture, RouteInfo, RouteKind};
 pub use crate::describe::{
@@ -20,10 +14,9 @@ pub use crate::describe::{
 };
 pub use crate::param::{PathParam, Plain};
 pub use crate::plan::{
-    AsyncGenerator, Function, Method, Progressive, Resolve, Respond, Streams, guard0, guard1,
-    guard2, guard3, guard4, parsed, plan, resolved,
+    AsyncGenerator, Events, Function, Generates, Generator, Method, Progressive, Resolve, Respond,
+    Streams, guard0, guard1, guard2, guard3, guard4, parsed, plan, resolved,
 };
-pub use crate::plan::{Events, Generates, Generator};
 pub use crate::progressive::ProgressiveResponse;
 pub use crate::stream::SseResponse;
 pub use justsse_http::MethodRouter;
@@ -33,6 +26,12 @@ use futures_util::Stream;
 pub use justsse_http::IntoResponse;
 use justsse_http::{BoxError, Compression, KeepAlive, Sse};
 pub use serde;
+
+/// The first path parameter, for a guard closure that names it.
+pub type ParamHere = crate::chain::Here;
+
+/// A later path parameter, for a guard closure that names it.
+pub type ParamThere<I> = crate::chain::There<I>;
 
 /// The type of a value, without the value.
 pub struct TypeOf<T>(std::marker::PhantomData<fn() -> T>);
