@@ -11,7 +11,7 @@ use std::marker::PhantomData;
 
 use justsse_http::HttpError;
 
-use crate::chain::{GuardOutcome, Pick};
+use crate::chain::{GuardOutcome, GuardSignature, Pick};
 use crate::context::Context;
 use crate::middleware::Middleware;
 
@@ -220,10 +220,6 @@ where
 {
 }
 
-/// The argument types of a guard function, `(A,)` to `(A, B, D)`, told by
-/// its signature alone, so that each is then looked for.
-pub trait GuardSignature<Args, R> {}
-
 /// Where each of a guard's arguments `Args` is among `P` and `C`.
 pub trait FindArgs<P, C, I> {}
 
@@ -236,8 +232,6 @@ pub trait FindAllBy<Args, P, C, G, R> {
 
 macro_rules! guard_fn_arity {
     ($($A:ident $I:ident),+) => {
-        impl<F: Fn($(&$A),+) -> R, $($A,)+ R> GuardSignature<($($A,)+), R> for F {}
-
         impl<P, C, $($A, $I,)+> FindArgs<P, C, ($($I,)+)> for ($($A,)+)
         where
             $($A: Find<P, C, $I>,)+
