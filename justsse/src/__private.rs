@@ -3,7 +3,6 @@
 pub use std::boxed::Box;
 pub use std::sync::Arc;
 
-pub use async_stream::try_stream;
 pub use justsse_http::{Event, HttpError, Response};
 
 pub use crate::chain::{Arg, Guard, GuardOutcome, Pick};
@@ -12,6 +11,7 @@ pub use crate::controller::{Controller, Mount, RouteFuture, RouteInfo, RouteKind
 pub use crate::describe::{
     Describe, DescribeArg, DescribeNothing, DescribeOutput, DescribeParam, DescribeValue, Describer,
 };
+pub use crate::generated::{generated, next, yielded};
 pub use crate::param::{PathParam, Plain};
 pub use crate::plan::{
     AsyncGenerator, Events, Function, Generates, Generator, Method, Progressive, Resolve, Respond,
@@ -23,8 +23,9 @@ pub use justsse_http::MethodRouter;
 
 use crate::middleware::Middleware;
 use futures_util::Stream;
+pub use justsse_http::BoxError;
 pub use justsse_http::IntoResponse;
-use justsse_http::{BoxError, Compression, KeepAlive, Sse};
+use justsse_http::{Compression, KeepAlive, Sse};
 pub use serde;
 
 /// The first path parameter, for a guard closure that names it.
@@ -249,14 +250,6 @@ fn with_options(mut response: Response, options: StreamOptions) -> Response {
         None => {}
     }
     response
-}
-
-/// Fixes the item type of a `stream!` block, so that `?` converts into `BoxError`.
-pub fn event_stream<S>(events: S) -> S
-where
-    S: Stream<Item = Result<Event, BoxError>> + Send,
-{
-    events
 }
 
 /// What a `yield` in `stream!` sends: the event, or a typed event's; a value

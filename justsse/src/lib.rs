@@ -66,6 +66,7 @@ mod context;
 mod controller;
 mod describe;
 mod extractors;
+mod generated;
 pub mod hub;
 pub mod middleware;
 mod number;

@@ -303,7 +303,8 @@ impl<T: serde::Serialize> SseResponse<AsJsonOrStream> for JsonOrStream<T> {
 /// stream may yield both. `?` ends the stream with one `error` event (its
 /// message shown when the error is an [`HttpError`] with a 4xx status,
 /// otherwise a generic one), as does a typed event whose data does not
-/// serialize.
+/// serialize; `return;` ends it, and `for await item in stream { .. }` reads
+/// another stream.
 ///
 /// Inside a `#[controller]`, an `#[sse]` handler whose body ends in `stream! { .. }`
 /// is a generator handler: the stream owns the controller and the arguments, and
