@@ -221,13 +221,18 @@ pub fn progressive<R: ProgressiveResponse>(
     with_options(crate::progressive::respond(cx, value), options)
 }
 
-impl StreamOptions {
-    /// None set on the route: the server's.
-    pub const SERVER: Self = Self {
+/// A route's stream options when it sets none: the server's.
+pub fn server_options() -> StreamOptions {
+    StreamOptions {
         retry: None,
         keep_alive: None,
         compress: None,
-    };
+    }
+}
+
+/// The 403's message of a guard that answers `false` and names none.
+pub fn forbidden() -> &'static str {
+    "forbidden"
 }
 
 fn with_options(mut response: Response, options: StreamOptions) -> Response {

@@ -147,8 +147,10 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
         Some(ms) => quote!(::core::option::Option::Some(#ms)),
         None => quote!(::core::option::Option::None),
     };
+    // The stream's options, as a function (no size in the route's future):
+    // the server's, or a closure of the route's.
     let options = match (route.retry, route.keep_alive, route.compress) {
-        (None, None, None) => quote!(#private::StreamOptions::SERVER),
+        (None, None, None) => quote!(#private::server_options),
         (retry, keep_alive, compress) => {
             let (retry, keep_alive) = (ms(retry), ms(keep_alive));
             let compress = match compress {
@@ -156,7 +158,7 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
                 None => quote!(::core::option::Option::None),
             };
             quote! {
-                #private::StreamOptions { retry: #retry, keep_alive: #keep_alive, compress: #compress }
+                || #private::StreamOptions { retry: #retry, keep_alive: #keep_alive, compress: #compress }
             }
         }
     };
@@ -197,7 +199,7 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
             });
             (
                 quote!(#private::#kind(Self::#gen_name)),
-                quote!(#private::Generates(|| #options)),
+                quote!(#private::Generates(#options)),
             )
         }
         (None, method) => {
@@ -209,9 +211,9 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
                 _ if method == Method::Sse || route.stream => {
                     // A return type that is no stream is reported at its span.
                     span = route.output.as_ref().map_or(handler.span(), Spanned::span);
-                    quote!(#private::Streams(|| #options))
+                    quote!(#private::Streams(#options))
                 }
-                _ if route.progressive => quote!(#private::Progressive(|| #options)),
+                _ if route.progressive => quote!(#private::Progressive(#options)),
                 _ => quote!(#private::Respond),
             };
             (call, finish)
@@ -338,7 +340,7 @@ fn guard_step(params: &[&Arg], guard: &Guard, message: Option<&syn::LitStr>) -> 
     // The 403 of a guard answering `false`.
     let denied = match message {
         Some(message) => quote!(|| #message),
-        None => quote!(|| "forbidden"),
+        None => quote!(#private::forbidden),
     };
     match guard {
         Guard::Closure { closure, args } => {
