@@ -2,29 +2,14 @@
 //! `Controller` impl holding the route table.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, Type};
 
 use super::ast::{Arg, ControllerModel, Guard, Method, RouteModel, Step};
 use super::parse::tidy;
 
-/// Where the tokens this file makes are: at `anchor`, a token of the user's
-/// impl, with the call site's hygiene.
-///
-/// `quote!` would put them at the call site, the `#[controller]` attribute.
-/// rustc keeps a function's type-checking across edits only while its spans
-/// stay put relative to it, and call-site spans did not: after an edit
-/// anywhere above a controller, every route function of it was checked again
-/// (a one-line change in a handler of the 240-route app re-checked all its
-/// routes, 1.42 s against axum's 0.18). Located at the user's tokens, they
-/// are reused as the user's own code is.
-fn at(anchor: Span) -> Span {
-    Span::call_site().located_at(anchor)
-}
-
 pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
-    let here = at(model.item.impl_token.span);
     let item = &model.item;
     let self_ty = &model.self_ty;
     let route_fns = model.routes.iter().map(|route| route_fn(model, route));
@@ -32,15 +17,11 @@ pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
     // The controller's middleware open every route's chain: followed once,
     // their needs checked for all its routes.
     let prefix = model.steps.iter().filter_map(|step| match step {
-        Step::Use(path) => Some(follow(
-            quote_spanned!(here=> __prefix),
-            path,
-            quote_spanned!(here=> Self::ROUTES),
-        )),
+        Step::Use(path) => Some(follow(quote!(__prefix), path, quote!(Self::ROUTES))),
         Step::Guard(..) => None,
     });
     let prefix: Vec<TokenStream> = prefix.collect();
-    let prefix = quote_spanned! {here=>
+    let prefix = quote! {
         let __prefix = ::justsse::__private::Mirror::new();
         #(#prefix)*
     };
@@ -49,7 +30,7 @@ pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
         .iter()
         .enumerate()
         .map(|(i, route)| mount(model, i, route));
-    quote_spanned! {here=>
+    quote! {
         #item
 
         impl #self_ty {
@@ -79,9 +60,8 @@ fn route_fn_name(route: &RouteModel) -> Ident {
 /// the call. The plan is values of library types: no `async` block per route
 /// for the application's build to check.
 fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
-    let here = at(route.handler.span());
     let name = route_fn_name(route);
-    let private = quote_spanned!(here=> ::justsse::__private);
+    let private = quote!(::justsse::__private);
     // The path parameters in the handler's argument order: the handler takes
     // them in this order, and a guard names one by its place.
     let params: Vec<&Arg> = route
@@ -89,28 +69,25 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
         .iter()
         .filter(|arg| arg.param.is_some())
         .collect();
-    let param_list = params
-        .iter()
-        .rev()
-        .fold(quote_spanned!(here=> ()), |tail, arg| {
-            let (ty, text) = (&arg.ty, param_text(arg));
-            // Found by its place in the path: the route's future carries no name.
-            let at = route
-                .params
-                .iter()
-                .position(|name| *name == text)
-                .unwrap_or_default();
-            // A primitive is its parsed value (`Plain`); a type of the user's
-            // own under such a name fails to compile on `Plain`.
-            let ctor = match is_primitive(ty) {
-                true => quote_spanned!(here=> parsed),
-                false => quote_spanned!(here=> resolved),
-            };
-            let param = quote_spanned! {ty.span()=>
-                ::justsse::__private::#ctor::<#ty, #at>()
-            };
-            quote_spanned!(here=> (#param, #tail))
-        });
+    let param_list = params.iter().rev().fold(quote!(()), |tail, arg| {
+        let (ty, text) = (&arg.ty, param_text(arg));
+        // Found by its place in the path: the route's future carries no name.
+        let at = route
+            .params
+            .iter()
+            .position(|name| *name == text)
+            .unwrap_or_default();
+        // A primitive is its parsed value (`Plain`); a type of the user's
+        // own under such a name fails to compile on `Plain`.
+        let ctor = match is_primitive(ty) {
+            true => quote!(parsed),
+            false => quote!(resolved),
+        };
+        let param = quote_spanned! {ty.span()=>
+            ::justsse::__private::#ctor::<#ty, #at>()
+        };
+        quote!((#param, #tail))
+    });
 
     // One statement a step, each checked where the user wrote what it
     // comes from.
@@ -143,19 +120,19 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
             }
             Step::Guard(guard, message) => {
                 if !resolved {
-                    steps.push(quote_spanned!(here=> let __plan = __plan.step(#private::Resolve);));
+                    steps.push(quote!(let __plan = __plan.step(#private::Resolve);));
                     resolved = true;
                 }
-                steps.push(guard_step(&params, guard, message.as_ref(), here));
+                steps.push(guard_step(&params, guard, message.as_ref()));
             }
         }
     }
     if !resolved {
-        steps.push(quote_spanned!(here=> let __plan = __plan.step(#private::Resolve);));
+        steps.push(quote!(let __plan = __plan.step(#private::Resolve);));
     }
     for arg in &route.args {
         steps.push(match arg.param {
-            Some(_) => quote_spanned!(here=> let __plan = __plan.param();),
+            Some(_) => quote!(let __plan = __plan.param();),
             None => {
                 let ty = &arg.ty;
                 quote_spanned! {ty.span()=>
@@ -167,20 +144,20 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
 
     let handler = &route.handler;
     let ms = |ms: Option<u64>| match ms {
-        Some(ms) => quote_spanned!(here=> ::core::option::Option::Some(#ms)),
-        None => quote_spanned!(here=> ::core::option::Option::None),
+        Some(ms) => quote!(::core::option::Option::Some(#ms)),
+        None => quote!(::core::option::Option::None),
     };
     // The stream's options, as a function (no size in the route's future):
     // the server's, or a closure of the route's.
     let options = match (route.retry, route.keep_alive, route.compress) {
-        (None, None, None) => quote_spanned!(here=> #private::server_options),
+        (None, None, None) => quote!(#private::server_options),
         (retry, keep_alive, compress) => {
             let (retry, keep_alive) = (ms(retry), ms(keep_alive));
             let compress = match compress {
-                Some(level) => quote_spanned!(here=> ::core::option::Option::Some(#level)),
-                None => quote_spanned!(here=> ::core::option::Option::None),
+                Some(level) => quote!(::core::option::Option::Some(#level)),
+                None => quote!(::core::option::Option::None),
             };
-            quote_spanned! {here=>
+            quote! {
                 || #private::StreamOptions { retry: #retry, keep_alive: #keep_alive, compress: #compress }
             }
         }
@@ -194,29 +171,26 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
             let gen_name = format_ident!("__justsse_gen_{}", handler);
             let args = route.args.iter().map(|arg| {
                 let (pat, ty) = (&arg.pat, &arg.ty);
-                quote_spanned!(here=> #pat: #ty)
+                quote!(#pat: #ty)
             });
             // Statements before `stream!` may await: then the function is
             // `async`; a body that is only the stream is not.
             let (asyncness, kind) = match body.stmts.len() {
-                1 => (None, quote_spanned!(here=> Generator)),
-                _ => (
-                    Some(quote_spanned!(here=> async)),
-                    quote_spanned!(here=> AsyncGenerator),
-                ),
+                1 => (None, quote!(Generator)),
+                _ => (Some(quote!(async)), quote!(AsyncGenerator)),
             };
             let body = match body.stmts.as_slice() {
-                [syn::Stmt::Expr(expr, None)] => quote_spanned!(here=> #expr),
+                [syn::Stmt::Expr(expr, None)] => quote!(#expr),
                 [syn::Stmt::Macro(stmt)] if stmt.semi_token.is_none() => {
                     let mac = &stmt.mac;
-                    quote_spanned!(here=> #mac)
+                    quote!(#mac)
                 }
                 _ => {
                     let stmts = &body.stmts;
-                    quote_spanned!(here=> #(#stmts)*)
+                    quote!(#(#stmts)*)
                 }
             };
-            generator_fn = Some(quote_spanned! {here=>
+            generator_fn = Some(quote! {
                 #[doc(hidden)]
                 #[allow(unused_mut, unused_variables, clippy::used_underscore_binding)]
                 #asyncness fn #gen_name(self: #private::Arc<Self>, #(#args),*) -> impl #private::Events {
@@ -224,23 +198,23 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
                 }
             });
             (
-                quote_spanned!(here=> #private::#kind(Self::#gen_name)),
-                quote_spanned!(here=> #private::Generates(#options)),
+                quote!(#private::#kind(Self::#gen_name)),
+                quote!(#private::Generates(#options)),
             )
         }
         (None, method) => {
             let call = match route.receiver {
-                true => quote_spanned!(here=> #private::Method(Self::#handler)),
-                false => quote_spanned!(here=> #private::Function(Self::#handler)),
+                true => quote!(#private::Method(Self::#handler)),
+                false => quote!(#private::Function(Self::#handler)),
             };
             let finish = match method {
                 _ if method == Method::Sse || route.stream => {
                     // A return type that is no stream is reported at its span.
                     span = route.output.as_ref().map_or(handler.span(), Spanned::span);
-                    quote_spanned!(here=> #private::Streams(#options))
+                    quote!(#private::Streams(#options))
                 }
-                _ if route.progressive => quote_spanned!(here=> #private::Progressive(#options)),
-                _ => quote_spanned!(here=> #private::Respond),
+                _ if route.progressive => quote!(#private::Progressive(#options)),
+                _ => quote!(#private::Respond),
             };
             (call, finish)
         }
@@ -248,18 +222,15 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
 
     // The verdict traits, only where two outputs are compared.
     let verdicts = compared.then(|| {
-        quote_spanned! {here=>
+        quote! {
             #[allow(unused_imports)]
             use ::justsse::__private::{OtherOutputs as _, SameOutputs as _};
         }
     });
     // The call is where a handler's value that cannot be its response
     // is reported: at the return type of a stream route.
-    let call_span = respan(
-        quote_spanned!(here=> __plan.call(self, __cx, #call, #finish)),
-        span,
-    );
-    quote_spanned! {here=>
+    let call_span = respan(quote!(__plan.call(self, __cx, #call, #finish)), span);
+    quote! {
         #generator_fn
 
         #[doc(hidden)]
@@ -364,17 +335,12 @@ fn param_text(arg: &Arg) -> String {
 /// A guard step: a closure's arguments are the path parameters it names
 /// (found at their place) and chain values (found by type); a function's
 /// are found by type among both.
-fn guard_step(
-    params: &[&Arg],
-    guard: &Guard,
-    message: Option<&syn::LitStr>,
-    here: Span,
-) -> TokenStream {
-    let private = quote_spanned!(here=> ::justsse::__private);
+fn guard_step(params: &[&Arg], guard: &Guard, message: Option<&syn::LitStr>) -> TokenStream {
+    let private = quote!(::justsse::__private);
     // The 403 of a guard answering `false`.
     let denied = match message {
-        Some(message) => quote_spanned!(here=> || #message),
-        None => quote_spanned!(here=> #private::forbidden),
+        Some(message) => quote!(|| #message),
+        None => quote!(#private::forbidden),
     };
     match guard {
         Guard::Closure { closure, args } => {
@@ -388,15 +354,15 @@ fn guard_step(
                 match at {
                     Some(at) => {
                         let index = (0..at).fold(
-                            quote_spanned!(here=> ::justsse::__private::ParamHere),
-                            |inner, _| quote_spanned!(here=> ::justsse::__private::ParamThere<#inner>),
+                            quote!(::justsse::__private::ParamHere),
+                            |inner, _| quote!(::justsse::__private::ParamThere<#inner>),
                         );
                         quote_spanned! {ty.span()=> __plan.in_params::<#ty, #index>()}
                     }
                     None => quote_spanned! {ty.span()=> __plan.in_chain::<#ty, _>()},
                 }
             });
-            quote_spanned! {here=>
+            quote! {
                 let __found = (#(#found,)*);
                 let __plan = __plan.step(#private::#ctor(#closure, #denied, __found));
             }
@@ -421,25 +387,20 @@ fn names_impl(ty: &Type) -> bool {
 }
 
 fn route_info(model: &ControllerModel, route: &RouteModel) -> TokenStream {
-    let here = at(route.handler.span());
     let method = route.method.http();
     let path = &route.path;
     let kind = match (route.method, &route.output) {
-        (Method::Sse, _) => quote_spanned!(here=> ::justsse::__private::RouteKind::Sse),
+        (Method::Sse, _) => quote!(::justsse::__private::RouteKind::Sse),
         // A stream from a request: what its response type says (JSON or a
         // stream, chosen per request, is `json+sse`).
         (_, Some(ty)) if route.stream && route.generator.is_none() && !names_impl(ty) => {
             quote_spanned! {ty.span()=> ::justsse::__private::stream_kind::<#ty, _>()}
         }
-        _ if route.stream => quote_spanned!(here=> ::justsse::__private::RouteKind::Sse),
-        _ if route.progressive => {
-            quote_spanned!(here=> ::justsse::__private::RouteKind::Progressive)
-        }
-        (_, None) => quote_spanned!(here=> ::justsse::__private::RouteKind::Empty),
+        _ if route.stream => quote!(::justsse::__private::RouteKind::Sse),
+        _ if route.progressive => quote!(::justsse::__private::RouteKind::Progressive),
+        (_, None) => quote!(::justsse::__private::RouteKind::Empty),
         // `impl IntoResponse` cannot be named here: its body is not known.
-        (_, Some(ty)) if names_impl(ty) => {
-            quote_spanned!(here=> ::justsse::__private::RouteKind::Response)
-        }
+        (_, Some(ty)) if names_impl(ty) => quote!(::justsse::__private::RouteKind::Response),
         (_, Some(ty)) => quote_spanned! {ty.span()=>
             ::justsse::__private::RouteKind::plain(
                 <#ty as ::justsse::__private::IntoResponse>::BODY,
@@ -454,7 +415,7 @@ fn route_info(model: &ControllerModel, route: &RouteModel) -> TokenStream {
             .find(|arg| arg.param.as_ref().is_some_and(|p| p == name))
             .map(|arg| tidy(&arg.ty))
             .unwrap_or_default();
-        quote_spanned!(here=> (#name, #ty))
+        quote!((#name, #ty))
     });
     let steps = model.steps.iter().chain(&route.steps);
     let uses: Vec<String> = steps
@@ -474,10 +435,10 @@ fn route_info(model: &ControllerModel, route: &RouteModel) -> TokenStream {
     let summary = &route.summary;
     let events = match &route.events {
         Some(ty) => quote_spanned! {ty.span()=> <#ty as ::justsse::SseEvent>::NAMES},
-        None => quote_spanned!(here=> &[]),
+        None => quote!(&[]),
     };
     let describe = describer(route);
-    quote_spanned! {here=>
+    quote! {
         ::justsse::__private::RouteInfo::__new(
             #method,
             #path,
@@ -496,7 +457,6 @@ fn route_info(model: &ControllerModel, route: &RouteModel) -> TokenStream {
 /// The route's description function: each argument, path parameter and the
 /// return type probed for a schema, and the events' data.
 fn describer(route: &RouteModel) -> TokenStream {
-    let here = at(route.handler.span());
     let args = route.args.iter().filter(|arg| !names_impl(&arg.ty)).map(|arg| {
         let ty = &arg.ty;
         match &arg.param {
@@ -528,11 +488,11 @@ fn describer(route: &RouteModel) -> TokenStream {
     });
     let declared = route.responses.iter().map(|(status, body)| match body {
         Some(ty) => quote_spanned! {ty.span()=> __d.declare::<#ty>(#status); },
-        None => quote_spanned! {here=> __d.declare_error(#status); },
+        None => quote! { __d.declare_error(#status); },
     });
     // Only with justsse's `openapi` feature is the function kept (and its
     // probes type-checked): nothing else reads it.
-    quote_spanned! {here=>
+    quote! {
         ::justsse::__describer!(|__d| {
             #[allow(unused_imports)]
             use ::justsse::__private::{
@@ -547,7 +507,6 @@ fn describer(route: &RouteModel) -> TokenStream {
 }
 
 fn mount(model: &ControllerModel, index: usize, route: &RouteModel) -> TokenStream {
-    let here = at(route.handler.span());
     let name = route_fn_name(route);
     let requires = route.args.iter().map(|arg| {
         let ty = &arg.ty;
@@ -571,15 +530,15 @@ fn mount(model: &ControllerModel, index: usize, route: &RouteModel) -> TokenStre
         .iter()
         .filter_map(|step| match step {
             Step::Use(path) => Some(follow(
-                quote_spanned!(here=> __chain),
+                quote!(__chain),
                 path,
-                quote_spanned!(here=> &Self::ROUTES[#index..=#index]),
+                quote!(&Self::ROUTES[#index..=#index]),
             )),
             Step::Guard(..) => None,
         })
         .collect();
     let mirror = (!mirror.is_empty()).then(|| {
-        quote_spanned! {here=>
+        quote! {
             {
                 let __chain = __prefix;
                 #(#mirror)*
@@ -589,7 +548,7 @@ fn mount(model: &ControllerModel, index: usize, route: &RouteModel) -> TokenStre
     // Innermost first: the route's wraps (last written first), then the
     // controller's, so the first written is the outermost.
     let wraps = route.wraps.iter().rev().chain(model.wraps.iter().rev());
-    quote_spanned! {here=>
+    quote! {
         __m.route(&Self::ROUTES[#index], &self, Self::#name, |__r| __r #(.wrap(#wraps))*);
         #(#requires)*
         #mirror
