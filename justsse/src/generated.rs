@@ -21,6 +21,22 @@ use justsse_http::{BoxError, Event};
 thread_local! {
     /// The event a `yield` hands over, taken by the stream that polled it.
     static YIELDED: Cell<Option<Event>> = const { Cell::new(None) };
+    /// Whether `YIELDED` holds one: read before moving an event in or out
+    /// (an event is 152 bytes; a stream polled with none waiting, the usual
+    /// case on entry, moves nothing).
+    static HOLDS: Cell<bool> = const { Cell::new(false) };
+}
+
+fn put(event: Event) {
+    YIELDED.set(Some(event));
+    HOLDS.set(true);
+}
+
+fn take() -> Option<Event> {
+    match HOLDS.replace(false) {
+        true => YIELDED.take(),
+        false => None,
+    }
 }
 
 pin_project_lite::pin_project! {
@@ -50,9 +66,12 @@ impl<F: Future<Output = Result<(), BoxError>>> Stream for Generated<F> {
         }
         // Polled from inside another generator's body (a `yield` there may be
         // waiting in the slot): that one's event is put back afterwards.
-        let outer = YIELDED.take();
+        let outer = take();
         let polled = this.body.poll(cx);
-        let yielded = YIELDED.replace(outer);
+        let yielded = take();
+        if let Some(outer) = outer {
+            put(outer);
+        }
         match polled {
             Poll::Pending => match yielded {
                 Some(event) => Poll::Ready(Some(Ok(event))),
@@ -86,7 +105,7 @@ impl Future for Yield {
     fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
         match self.0.take() {
             Some(event) => {
-                YIELDED.set(Some(event));
+                put(event);
                 // No waker: the stream polling the body returns the event at
                 // once, and its next poll polls this again.
                 Poll::Pending
