@@ -257,6 +257,41 @@ fn timed(dir: &Path, args: &[&str]) -> std::io::Result<(f64, u64)> {
     Ok((seconds, peak))
 }
 
+/// One app's timings over the runs.
+#[derive(Default)]
+struct Samples {
+    check: Vec<f64>,
+    again: Vec<f64>,
+    again_split: Vec<f64>,
+    build: Vec<f64>,
+    check_mem: u64,
+    build_mem: u64,
+}
+
+impl Samples {
+    /// One run of `app`: a clean check, the check after a one-line change
+    /// (in the one-file app and in the file-a-controller one), a debug build.
+    fn run(&mut self, dir: &Path, app: &str) -> std::io::Result<()> {
+        let split = app.replace("-app", "-files");
+        timed(dir, &["clean", "--quiet", "-p", app])?;
+        let (seconds, peak) = timed(dir, &["check", "--quiet", "-p", app])?;
+        self.check.push(seconds);
+        self.check_mem = self.check_mem.max(peak);
+        edit_one_handler(dir, app)?;
+        self.again
+            .push(timed(dir, &["check", "--quiet", "-p", app])?.0);
+        timed(dir, &["check", "--quiet", "-p", &split])?;
+        edit_one_handler(dir, &split)?;
+        self.again_split
+            .push(timed(dir, &["check", "--quiet", "-p", &split])?.0);
+        timed(dir, &["clean", "--quiet", "-p", app])?;
+        let (seconds, peak) = timed(dir, &["build", "--quiet", "-p", app])?;
+        self.build.push(seconds);
+        self.build_mem = self.build_mem.max(peak);
+        Ok(())
+    }
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -303,45 +338,36 @@ fn measure(controllers: usize, routes: usize, runs: usize) -> std::io::Result<()
     timed(&dir, &["build", "--quiet"])?;
     timed(&dir, &["check", "--quiet"])?;
     println!(
-        "\n{controllers} controllers x {routes} routes = {} routes, median of {runs}\n",
+        "\n{controllers} controllers x {routes} routes = {} routes, median of {runs} interleaved runs\n",
         controllers * routes
     );
     println!(
         "| app | cargo check, s | check after a one-line change (one file / one file a controller), s | debug build, s | peak memory (check / build), MB |"
     );
     println!("| --- | ---: | ---: | ---: | ---: |");
-    let mut figures = Vec::new();
-    for app in ["justsse-app", "axum-app"] {
-        let split = app.replace("-app", "-files");
-        let (mut check, mut again, mut again_split, mut build) = (vec![], vec![], vec![], vec![]);
-        let (mut check_mem, mut build_mem) = (0, 0);
-        for _ in 0..runs {
-            timed(&dir, &["clean", "--quiet", "-p", app])?;
-            let (seconds, peak) = timed(&dir, &["check", "--quiet", "-p", app])?;
-            check.push(seconds);
-            check_mem = check_mem.max(peak);
-            edit_one_handler(&dir, app)?;
-            again.push(timed(&dir, &["check", "--quiet", "-p", app])?.0);
-            timed(&dir, &["check", "--quiet", "-p", &split])?;
-            edit_one_handler(&dir, &split)?;
-            again_split.push(timed(&dir, &["check", "--quiet", "-p", &split])?.0);
-            timed(&dir, &["clean", "--quiet", "-p", app])?;
-            let (seconds, peak) = timed(&dir, &["build", "--quiet", "-p", app])?;
-            build.push(seconds);
-            build_mem = build_mem.max(peak);
+    // The apps take turns within each run, so that the machine's drift over
+    // the minutes of a run falls on both alike.
+    let apps = ["justsse-app", "axum-app"];
+    let mut samples: Vec<Samples> = apps.iter().map(|_| Samples::default()).collect();
+    for _ in 0..runs {
+        for (app, samples) in apps.iter().zip(&mut samples) {
+            samples.run(&dir, app)?;
         }
+    }
+    let mut figures = Vec::new();
+    for (app, samples) in apps.iter().zip(samples) {
         let (check, again, again_split, build) = (
-            median(check),
-            median(again),
-            median(again_split),
-            median(build),
+            median(samples.check),
+            median(samples.again),
+            median(samples.again_split),
+            median(samples.build),
         );
         println!(
             "| {app} | {check:.2} | {again:.2} / {again_split:.2} | {build:.2} | {} / {} |",
-            check_mem / 1024,
-            build_mem / 1024
+            samples.check_mem / 1024,
+            samples.build_mem / 1024
         );
-        figures.push((check, again, again_split, build, check_mem));
+        figures.push((check, again, again_split, build, samples.check_mem));
     }
     let (ours, theirs) = (figures[0], figures[1]);
     println!(
