@@ -1,5 +1,6 @@
 //! nginx in front of instances of an example, for tests of load balancing:
-//! its own configuration on free ports, killed with the test.
+//! its own configuration on free ports, killed with the test and its folder
+//! removed.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,21 @@ impl Drop for Process {
     }
 }
 
+/// nginx running from its own folder: killed, and the folder removed, when
+/// the test ends.
+pub struct Nginx {
+    process: Process,
+    dir: PathBuf,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.process.0.kill();
+        let _ = self.process.0.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// A free port on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -24,8 +40,9 @@ pub fn free_port() -> u16 {
 }
 
 /// nginx in front of `upstreams`, round-robin, on `port`, configured as
-/// docs/scaling.md shows for event streams (no buffering, HTTP/1.1 upstream).
-pub fn nginx(binary: &Path, dir: &Path, port: u16, upstreams: &[u16]) -> Process {
+/// docs/scaling.md shows for event streams (no buffering, HTTP/1.1 upstream);
+/// its configuration, logs and temporary files in `dir`, removed with it.
+pub fn nginx(binary: &Path, dir: &Path, port: u16, upstreams: &[u16]) -> Nginx {
     let servers: String = upstreams
         .iter()
         .map(|p| format!("    server 127.0.0.1:{p};\n"))
@@ -45,7 +62,7 @@ pub fn nginx(binary: &Path, dir: &Path, port: u16, upstreams: &[u16]) -> Process
                proxy_read_timeout 1h;\n    }}\n  }}\n}}\n"
     );
     std::fs::write(dir.join("nginx.conf"), conf).expect("the nginx configuration");
-    Process(
+    let process = Process(
         Command::new(binary)
             .arg("-c")
             .arg(dir.join("nginx.conf"))
@@ -57,7 +74,11 @@ pub fn nginx(binary: &Path, dir: &Path, port: u16, upstreams: &[u16]) -> Process
             .stderr(Stdio::null())
             .spawn()
             .expect("nginx starts"),
-    )
+    );
+    Nginx {
+        process,
+        dir: dir.to_owned(),
+    }
 }
 
 /// nginx on the `PATH`, or where Debian puts it (`/usr/sbin`, not on every
