@@ -37,7 +37,7 @@ fn ends_expression(token: &TokenTree) -> bool {
 /// Rewrites `yield`s, and when `returns` (the tokens are the body's own, not
 /// a nested closure's, `async` block's or function's) a bare `return`.
 fn convert(krate: &TokenStream, tokens: TokenStream, returns: bool) -> TokenStream {
-    let mut out = TokenStream::new();
+    let mut out: Vec<TokenTree> = Vec::new();
     let mut tokens = tokens.into_iter().peekable();
     // After `fn` or `->`: the next `{ .. }` (before a `;`) is a function's or
     // a closure's body.
@@ -91,6 +91,19 @@ fn convert(krate: &TokenStream, tokens: TokenStream, returns: bool) -> TokenStre
                     stream.extend([next]);
                 }
                 let stream = convert(krate, stream, returns);
+                // A label (`'outer: for await`) goes on the loop.
+                let label = match out.as_slice() {
+                    [
+                        ..,
+                        TokenTree::Punct(tick),
+                        TokenTree::Ident(_),
+                        TokenTree::Punct(colon),
+                    ] if tick.as_char() == '\'' && colon.as_char() == ':' => {
+                        out.split_off(out.len() - 3)
+                    }
+                    _ => Vec::new(),
+                };
+                let label: TokenStream = label.into_iter().collect();
                 let body = match tokens.next() {
                     Some(TokenTree::Group(body)) => {
                         let mut converted =
@@ -103,7 +116,7 @@ fn convert(krate: &TokenStream, tokens: TokenStream, returns: bool) -> TokenStre
                 out.extend(quote_spanned! {ident.span()=>
                     {
                         let mut __justsse_stream = ::core::pin::pin!(#stream);
-                        while let ::core::option::Option::Some(#pattern) =
+                        #label while let ::core::option::Option::Some(#pattern) =
                             #krate::__private::next(&mut __justsse_stream).await
                         #body
                     }
@@ -123,11 +136,11 @@ fn convert(krate: &TokenStream, tokens: TokenStream, returns: bool) -> TokenStre
                     convert(krate, group.stream(), returns && !nested),
                 );
                 converted.set_span(group.span());
-                out.extend([TokenTree::Group(converted)]);
+                out.push(TokenTree::Group(converted));
             }
-            other => out.extend([other]),
+            other => out.push(other),
         }
         (signature, opens_body, arrow) = (next_signature, next_opens_body, next_arrow);
     }
-    out
+    out.into_iter().collect()
 }

@@ -157,6 +157,9 @@ mod tests {
         let events = crate::stream! {
             'numbers: for await n in numbers {
                 let n: u32 = n?;
+                if n == 0 {
+                    continue 'numbers;
+                }
                 yield Event::new().data(n.to_string());
                 if n > 5 {
                     break 'numbers;
