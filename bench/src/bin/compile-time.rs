@@ -14,7 +14,8 @@
 //! the app crate and times `cargo check` and `cargo build` (debug), with
 //! peak memory from `/usr/bin/time`, then an incremental `cargo check` after
 //! a one-line change in one handler (what rust-analyzer runs on a save), in
-//! the app written as one file and as one file a controller.
+//! the app written as one file and as one file a controller. The two apps
+//! take turns run by run, so that the machine's drift falls on both.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
