@@ -143,20 +143,13 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
     }
 
     let handler = &route.handler;
-    let ms = |ms: Option<u64>| match ms {
-        Some(ms) => quote!(::core::option::Option::Some(#ms)),
-        None => quote!(::core::option::Option::None),
-    };
     // The stream's options, as a function (no size in the route's future):
     // the server's, or a closure of the route's.
     let options = match (route.retry, route.keep_alive, route.compress) {
         (None, None, None) => quote!(#private::server_options),
         (retry, keep_alive, compress) => {
-            let (retry, keep_alive) = (ms(retry), ms(keep_alive));
-            let compress = match compress {
-                Some(level) => quote!(::core::option::Option::Some(#level)),
-                None => quote!(::core::option::Option::None),
-            };
+            let (retry, keep_alive, compress) =
+                (option(retry), option(keep_alive), option(compress));
             quote! {
                 || #private::StreamOptions { retry: #retry, keep_alive: #keep_alive, compress: #compress }
             }
@@ -243,6 +236,14 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
             #(#steps)*
             #call_span
         }
+    }
+}
+
+/// `Some(value)` or `None`, as tokens.
+fn option(value: Option<impl quote::ToTokens>) -> TokenStream {
+    match value {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
     }
 }
 
