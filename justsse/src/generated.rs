@@ -1,8 +1,8 @@
 //! What a `stream!` block runs: its body as one `async` block, whose `yield`s
 //! hand their event to the stream polling it.
 //!
-//! A `yield` is a [`Yield`] future: its first poll puts the event in this
-//! thread's slot and returns `Pending`, which the body returns at once; the
+//! A `yield` puts the event in this thread's slot and awaits a [`Yield`]
+//! future, which returns `Pending` once, which the body returns at once; the
 //! [`Generated`] stream that polled the body takes the event out of the slot
 //! and returns it. The next poll of the body finishes the `Yield`. Neither
 //! type is generic over the event, so type-checking a `yield` is one `await`
@@ -90,28 +90,31 @@ pub fn next<S: Stream + Unpin>(stream: &mut S) -> futures_util::stream::Next<'_,
     futures_util::StreamExt::next(stream)
 }
 
-/// A `yield` in a `stream!` block: the event handed over, then done.
+/// A `yield` in a `stream!` block: pending once (the stream polling the body
+/// returns the event then), then done.
 #[must_use = "a yield sends its event when awaited"]
-pub struct Yield(Option<Event>);
+pub struct Yield(bool);
 
-/// The future a `yield` of `event` awaits.
+/// The future a `yield` of `event` awaits. The event goes into the slot at
+/// once, not when the future is first polled: the body's state keeps no room
+/// for an event across each `yield` (the macro awaits this at once, so
+/// nothing runs between the two).
 pub fn yielded(event: Event) -> Yield {
-    Yield(Some(event))
+    put(event);
+    Yield(false)
 }
 
 impl Future for Yield {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
-        match self.0.take() {
-            Some(event) => {
-                put(event);
-                // No waker: the stream polling the body returns the event at
-                // once, and its next poll polls this again.
-                Poll::Pending
-            }
-            None => Poll::Ready(()),
+        if self.0 {
+            return Poll::Ready(());
         }
+        self.0 = true;
+        // No waker: the stream polling the body returns the event at once,
+        // and its next poll polls this again.
+        Poll::Pending
     }
 }
 

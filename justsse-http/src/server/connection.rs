@@ -11,19 +11,20 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures_util::future::Either;
 use http_body::{Frame, SizeHint};
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use hyper_util::server::graceful::GracefulConnection;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit};
 use tower::ServiceExt;
 
 use crate::request::Origin;
 use crate::body::Body;
 use crate::server::config::ServerConfig;
+use crate::server::drive::Drive;
 use crate::error::HttpError;
 use crate::routing::layer::AppService;
 use crate::server::protocol::{Protocol, detect};
@@ -75,23 +76,60 @@ impl Builders {
 }
 
 /// Serves `stream` until it closes, the client stalls past a deadline, or the
-/// server shuts down.
-pub(crate) async fn serve(
+/// server shuts down; `permit`, the connection's place among the server's, is
+/// given back then.
+///
+/// Not an `async fn`: the task would keep its arguments beside the ones it
+/// hands on (each of these futures lives as long as its connection).
+pub(crate) fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     app: Arc<Shared>,
     layered: Option<Arc<AppService>>,
     builders: Arc<Builders>,
-) {
+    permit: OwnedSemaphorePermit,
+) -> impl Future<Output = ()> + Send + 'static {
     let stream = WriteDeadline::new(stream, app.config.write_timeout);
     #[cfg(feature = "tls")]
     if let Some(acceptor) = builders.tls.clone() {
         // Boxed: a TLS session is large, and unboxed every plain connection's
         // task would be sized for it.
-        Box::pin(serve_tls(acceptor, stream, peer, app, layered, builders)).await;
-        return;
+        let tls: BoxedServe = Box::pin(serve_tls(
+            acceptor,
+            stream,
+            Accepted {
+                peer,
+                app,
+                layered,
+                builders,
+                permit: Some(permit),
+            },
+        ));
+        return Either::Left(tls);
     }
-    serve_io(stream, peer, app, layered, builders).await;
+    Either::<BoxedServe, _>::Right(serve_io(
+        stream,
+        Accepted {
+            peer,
+            app,
+            layered,
+            builders,
+            permit: Some(permit),
+        },
+    ))
+}
+
+/// Serving a connection whose future is boxed (TLS).
+type BoxedServe = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// What serving an accepted connection needs besides its IO.
+pub(crate) struct Accepted {
+    pub(crate) peer: SocketAddr,
+    pub(crate) app: Arc<Shared>,
+    pub(crate) layered: Option<Arc<AppService>>,
+    pub(crate) builders: Arc<Builders>,
+    /// The connection's place among the server's, if it counts.
+    pub(crate) permit: Option<OwnedSemaphorePermit>,
 }
 
 /// The TLS handshake, within the header read timeout, then HTTP inside it.
@@ -99,18 +137,16 @@ pub(crate) async fn serve(
 async fn serve_tls(
     acceptor: tokio_rustls::TlsAcceptor,
     stream: WriteDeadline<TcpStream>,
-    peer: SocketAddr,
-    app: Arc<Shared>,
-    layered: Option<Arc<AppService>>,
-    builders: Arc<Builders>,
+    accepted: Accepted,
 ) {
+    let (peer, app) = (accepted.peer, &accepted.app);
     let deadline = app.config.header_read_timeout;
     let handshake = tokio::select! {
         handshake = tokio::time::timeout(deadline, acceptor.accept(stream)) => handshake,
         () = app.shutdown.wait() => return,
     };
     match handshake {
-        Ok(Ok(tls)) => serve_io(tls, peer, app, layered, builders).await,
+        Ok(Ok(tls)) => serve_io(tls, accepted).await,
         Ok(Err(err)) => tracing::debug!(%peer, error = %err, "TLS handshake failed"),
         Err(_elapsed) => {
             crate::observe::timeout("tls_handshake");
@@ -121,15 +157,17 @@ async fn serve_tls(
 
 /// Tells the protocol by the first bytes (within the header read timeout),
 /// then serves it.
-pub(crate) async fn serve_io<I>(
-    io: I,
-    peer: SocketAddr,
-    app: Arc<Shared>,
-    layered: Option<Arc<AppService>>,
-    builders: Arc<Builders>,
-) where
+pub(crate) async fn serve_io<I>(io: I, accepted: Accepted)
+where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let Accepted {
+        peer,
+        app,
+        layered,
+        builders,
+        permit: _permit,
+    } = accepted;
     let _open = crate::observe::OpenConnection::new();
     let detected = tokio::select! {
         detected = tokio::time::timeout(app.config.header_read_timeout, detect(io)) => detected,
@@ -152,9 +190,9 @@ pub(crate) async fn serve_io<I>(
         Protocol::Http1 => {
             let handler = Handler::new(&app, layered, peer);
             let service = service_fn(move |req| handler.handle(req));
-            let conn = || builders.http1.serve_connection(io, service);
+            let conn = builders.http1.serve_connection(io, service);
             let never_idle = std::future::pending();
-            drive(conn, app.shutdown.wait(), never_idle, GOAWAY_GRACE).await
+            Drive::new(conn, app.shutdown.wait(), never_idle, GOAWAY_GRACE).await
         }
         Protocol::Http2 => {
             let streams = Arc::new(Streams::default());
@@ -163,13 +201,13 @@ pub(crate) async fn serve_io<I>(
                 handling: handler.handle(req),
                 stream: Some(counted.open()),
             });
-            let conn = || builders.http2.serve_connection(io, service);
+            let conn = builders.http2.serve_connection(io, service);
             let timeout = app.config.idle_timeout;
             let idle = streams.idle_for(timeout);
             // Boxed: an HTTP/2 connection is larger than an HTTP/1.1 one, and
             // unboxed every connection's task would be sized for it. HTTP/2
             // connections are few (each carries many streams).
-            Box::pin(drive(
+            Box::pin(Drive::new(
                 conn,
                 app.shutdown.wait(),
                 idle,
@@ -229,40 +267,6 @@ impl Future for Answer {
                 Ok(answered.unwrap_or_else(|err| HttpError::internal(err).into_response()))
             }),
         }
-    }
-}
-
-/// Runs the connection `make` builds to its end. On `shutdown` it is asked to
-/// finish what is in flight and close; on `idle` likewise, but with only
-/// `goaway_grace` to do it.
-///
-/// The connection is built in place, pinned where it is made: passed in by
-/// value and then pinned, it would take its size twice in every connection's
-/// task (an argument's slot and the pinned local's).
-async fn drive<C>(
-    make: impl FnOnce() -> C,
-    shutdown: impl Future<Output = ()>,
-    idle: impl Future<Output = ()>,
-    goaway_grace: Duration,
-) -> Result<(), hyper::Error>
-where
-    C: GracefulConnection<Error = hyper::Error>,
-{
-    let mut conn = std::pin::pin!(make());
-    let idle_closed = tokio::select! {
-        ended = conn.as_mut() => return ended,
-        () = shutdown => false,
-        () = idle => true,
-    };
-    conn.as_mut().graceful_shutdown();
-    if !idle_closed {
-        // The server's grace period bounds this wait.
-        return conn.await;
-    }
-    tracing::debug!("HTTP/2 connection idle; sent GOAWAY");
-    match tokio::time::timeout(goaway_grace, conn).await {
-        Ok(ended) => ended,
-        Err(_elapsed) => Ok(()),
     }
 }
 

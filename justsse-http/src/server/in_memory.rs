@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use tokio::io::DuplexStream;
 
 use crate::server::config::ServerConfig;
-use crate::server::connection;
+use crate::server::connection::{self, Accepted};
 use crate::server::Error;
 use crate::routing::Router;
 use crate::server::Serving;
@@ -64,10 +64,13 @@ impl InMemory {
         let peer = SocketAddr::from(([127, 0, 0, 1], 0));
         tokio::spawn(connection::serve_io(
             server,
-            peer,
-            app.clone(),
-            layered.clone(),
-            builders.clone(),
+            Accepted {
+                peer,
+                app: app.clone(),
+                layered: layered.clone(),
+                builders: builders.clone(),
+                permit: None,
+            },
         ));
         client
     }

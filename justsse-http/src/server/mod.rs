@@ -5,6 +5,7 @@ mod backoff;
 pub(crate) mod config;
 mod connection;
 mod descriptors;
+mod drive;
 mod error;
 #[cfg(feature = "test")]
 mod in_memory;
@@ -239,10 +240,7 @@ impl Server {
             let app = app.clone();
             let builders = builders.clone();
             let layered = layered.clone();
-            connections.spawn(async move {
-                connection::serve(stream, peer, app, layered, builders).await;
-                drop(permit);
-            });
+            connections.spawn(connection::serve(stream, peer, app, layered, builders, permit));
         }
 
         drop(listener);
