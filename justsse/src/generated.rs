@@ -179,6 +179,23 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_body_keeps_no_event_across_a_yield() {
+        // Every idle stream holds its body's state: a `yield` waiting to be
+        // polled must not keep an event's room there (it did: 152 bytes).
+        let events = crate::stream! {
+            let event = Event::new().data("held");
+            yield event;
+            std::future::pending::<()>().await;
+        };
+        let size = std::mem::size_of_val(&events);
+        assert!(
+            size < std::mem::size_of::<Event>(),
+            "{size} bytes, an event is {}",
+            std::mem::size_of::<Event>()
+        );
+    }
+
     #[tokio::test]
     async fn a_bare_return_ends_the_stream() {
         let stop = true;
