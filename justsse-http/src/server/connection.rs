@@ -76,47 +76,23 @@ impl Builders {
 }
 
 /// Serves `stream` until it closes, the client stalls past a deadline, or the
-/// server shuts down; `permit`, the connection's place among the server's, is
-/// given back then.
+/// server shuts down; the connection's permit is given back then.
 ///
 /// Not an `async fn`: the task would keep its arguments beside the ones it
 /// hands on (each of these futures lives as long as its connection).
 pub(crate) fn serve(
     stream: TcpStream,
-    peer: SocketAddr,
-    app: Arc<Shared>,
-    layered: Option<Arc<AppService>>,
-    builders: Arc<Builders>,
-    permit: OwnedSemaphorePermit,
+    accepted: Accepted,
 ) -> impl Future<Output = ()> + Send + 'static {
-    let stream = WriteDeadline::new(stream, app.config.write_timeout);
+    let stream = WriteDeadline::new(stream, accepted.app.config.write_timeout);
     #[cfg(feature = "tls")]
-    if let Some(acceptor) = builders.tls.clone() {
+    if let Some(acceptor) = accepted.builders.tls.clone() {
         // Boxed: a TLS session is large, and unboxed every plain connection's
         // task would be sized for it.
-        let tls: BoxedServe = Box::pin(serve_tls(
-            acceptor,
-            stream,
-            Accepted {
-                peer,
-                app,
-                layered,
-                builders,
-                permit: Some(permit),
-            },
-        ));
+        let tls: BoxedServe = Box::pin(serve_tls(acceptor, stream, accepted));
         return Either::Left(tls);
     }
-    Either::<BoxedServe, _>::Right(serve_io(
-        stream,
-        Accepted {
-            peer,
-            app,
-            layered,
-            builders,
-            permit: Some(permit),
-        },
-    ))
+    Either::<BoxedServe, _>::Right(serve_io(stream, accepted))
 }
 
 /// Serving a connection whose future is boxed (TLS).

@@ -33,7 +33,7 @@ pub use in_memory::InMemory;
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 
-use connection::Builders;
+use connection::{Accepted, Builders};
 use descriptors::ConnectionBudget;
 use crate::routing::layer::AppService;
 use crate::request_body::BodyLimits;
@@ -237,10 +237,16 @@ impl Server {
             };
             // Events are small writes that must leave at once.
             let _ = stream.set_nodelay(true);
-            let app = app.clone();
-            let builders = builders.clone();
-            let layered = layered.clone();
-            connections.spawn(connection::serve(stream, peer, app, layered, builders, permit));
+            connections.spawn(connection::serve(
+                stream,
+                Accepted {
+                    peer,
+                    app: app.clone(),
+                    layered: layered.clone(),
+                    builders: builders.clone(),
+                    permit: Some(permit),
+                },
+            ));
         }
 
         drop(listener);
