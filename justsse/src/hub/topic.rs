@@ -416,3 +416,68 @@ impl Stream for Reader {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Poll, Wake, Waker};
+
+    use futures_util::Stream;
+    use justsse_http::Event;
+
+    use super::{Reader, Topic};
+    use crate::hub::budget::Budget;
+
+    /// A waker that counts its wakes.
+    #[derive(Default)]
+    struct Wakes(AtomicUsize);
+
+    impl Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    impl Wakes {
+        fn count(&self) -> usize {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    fn poll(reader: &mut Reader, waker: &Waker) -> Poll<Option<Event>> {
+        Pin::new(reader).poll_next(&mut Context::from_waker(waker))
+    }
+
+    fn publish(topic: &Arc<Topic>) {
+        let pushed = topic.push(|seq| Event::new().id(seq).data("x").freeze());
+        assert!(pushed.is_ok());
+    }
+
+    #[test]
+    fn a_reader_wakes_the_waker_it_was_last_polled_with() {
+        let topic = Arc::new(Topic::new(16, Arc::new(Budget::new(1 << 20, 1 << 22))));
+        let mut reader = topic.reader(topic.next(), VecDeque::new(), None, Box::new(()));
+        let (a, b) = (Arc::new(Wakes::default()), Arc::new(Wakes::default()));
+        let (wa, wb) = (Waker::from(a.clone()), Waker::from(b.clone()));
+
+        assert!(poll(&mut reader, &wa).is_pending());
+        // Polled again with the same waker and nothing new: still waiting.
+        assert!(poll(&mut reader, &wa).is_pending());
+        publish(&topic);
+        assert_eq!((a.count(), b.count()), (1, 0));
+        assert!(matches!(poll(&mut reader, &wa), Poll::Ready(Some(_))));
+        assert!(poll(&mut reader, &wa).is_pending());
+        assert!(poll(&mut reader, &wa).is_pending());
+
+        // Another waker now (a body polled from elsewhere): the next publish
+        // must wake that one.
+        assert!(poll(&mut reader, &wb).is_pending());
+        publish(&topic);
+        assert_eq!(b.count(), 1, "the waker it was last polled with is woken");
+        assert!(matches!(poll(&mut reader, &wb), Poll::Ready(Some(_))));
+        assert!(poll(&mut reader, &wb).is_pending());
+    }
+}
