@@ -92,7 +92,7 @@ pub fn next<S: Stream + Unpin>(stream: &mut S) -> futures_util::stream::Next<'_,
 
 /// A `yield` in a `stream!` block: pending once (the stream polling the body
 /// returns the event then), then done.
-#[must_use = "a yield sends its event when awaited"]
+#[must_use = "a yield hands its event over when awaited"]
 pub struct Yield(bool);
 
 /// The future a `yield` of `event` awaits. The event goes into the slot at
