@@ -118,10 +118,17 @@ impl TaskClock {
 
 /// Server CPU µs per `GET /json`, 50 connections for `seconds`.
 async fn json_cpu(addr: SocketAddr, pid: u32, seconds: u64) -> f64 {
+    let counting = TaskClock::count(pid);
     let cpu_before = cpu_micros(pid);
     let started = Instant::now();
     let rps = json_load(addr, 50, seconds).await;
     let requests = rps * started.elapsed().as_secs_f64().min(seconds as f64);
+    if let Some(nanos) = counting.and_then(TaskClock::done) {
+        eprintln!(
+            "    JSON: {:.3} µs CPU per request (task-clock)",
+            nanos as f64 / 1000.0 / requests.max(1.0)
+        );
+    }
     cpu_micros(pid).saturating_sub(cpu_before) as f64 / requests.max(1.0)
 }
 

@@ -1,30 +1,29 @@
 //! Serving one accepted connection with a deadline for every stage: its first
-//! bytes (until the protocol is known), each HTTP/1.1 request head (hyper's
-//! header timer), and an HTTP/2 connection with nothing in flight; then hyper's
-//! HTTP/1.1 or HTTP/2 connection, shut down gracefully with the server.
+//! bytes (until the protocol is known), each HTTP/1.1 request head (counted
+//! from the end of the response before it), and an HTTP/2 connection with
+//! nothing in flight; then hyper's HTTP/1.1 or HTTP/2 connection, shut down
+//! gracefully with the server.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::future::Either;
-use http_body::{Frame, SizeHint};
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio::sync::{Notify, OwnedSemaphorePermit};
+use tokio::sync::OwnedSemaphorePermit;
 use tower::ServiceExt;
 
 use crate::request::Origin;
-use crate::body::Body;
 use crate::server::config::ServerConfig;
-use crate::server::drive::Drive;
+use crate::server::drive::{Drive, OnIdle};
+use crate::server::in_flight::{Counted, InFlight};
 use crate::error::HttpError;
 use crate::routing::layer::AppService;
 use crate::server::protocol::{Protocol, detect};
@@ -49,10 +48,9 @@ pub(crate) struct Builders {
 impl Builders {
     pub(crate) fn new(config: &ServerConfig) -> Self {
         let mut http1 = http1::Builder::new();
-        http1
-            .timer(TokioTimer::new())
-            .header_read_timeout(config.header_read_timeout)
-            .max_buf_size(config.max_header_size);
+        // No timer: the header read timeout is the connection's own
+        // (`InFlight::quiet_for`), where hyper's makes a timer per request.
+        http1.max_buf_size(config.max_header_size);
         let mut http2 = http2::Builder::new(TokioExecutor::new());
         http2
             .timer(TokioTimer::new())
@@ -164,22 +162,22 @@ where
     };
     let ended = match protocol {
         Protocol::Http1 => {
-            let handler = Handler::new(&app, layered, peer);
-            let service = service_fn(move |req| handler.handle(req));
+            let in_flight = Arc::new(InFlight::default());
+            let (handler, counted) = (Handler::new(&app, layered, peer), in_flight.clone());
+            let service = service_fn(move |req| Counted::new(handler.handle(req), counted.open()));
             let conn = builders.http1.serve_connection(io, service);
-            let never_idle = std::future::pending();
-            Drive::new(conn, app.shutdown.wait(), never_idle, GOAWAY_GRACE).await
+            // The header deadline: from the connection's start, then from each
+            // response's end, until the next request head is complete.
+            let waiting = in_flight.quiet_for(app.config.header_read_timeout);
+            Drive::new(conn, app.shutdown.wait(), waiting, OnIdle::Close).await
         }
         Protocol::Http2 => {
-            let streams = Arc::new(Streams::default());
-            let (handler, counted) = (Handler::new(&app, layered, peer), streams.clone());
-            let service = service_fn(move |req| Counted {
-                handling: handler.handle(req),
-                stream: Some(counted.open()),
-            });
+            let in_flight = Arc::new(InFlight::default());
+            let (handler, counted) = (Handler::new(&app, layered, peer), in_flight.clone());
+            let service = service_fn(move |req| Counted::new(handler.handle(req), counted.open()));
             let conn = builders.http2.serve_connection(io, service);
             let timeout = app.config.idle_timeout;
-            let idle = streams.idle_for(timeout);
+            let idle = in_flight.quiet_for(timeout);
             // Boxed: an HTTP/2 connection is larger than an HTTP/1.1 one, and
             // unboxed every connection's task would be sized for it. HTTP/2
             // connections are few (each carries many streams).
@@ -187,7 +185,7 @@ where
                 conn,
                 app.shutdown.wait(),
                 idle,
-                GOAWAY_GRACE.min(timeout),
+                OnIdle::GoAway(GOAWAY_GRACE.min(timeout)),
             ))
             .await
         }
@@ -246,99 +244,3 @@ impl Future for Answer {
     }
 }
 
-/// The requests and responses in flight on one HTTP/2 connection, from the
-/// moment hyper hands over a request until its response body is dropped.
-#[derive(Debug, Default)]
-struct Streams {
-    open: AtomicUsize,
-    opened: AtomicU64,
-    none_open: Notify,
-}
-
-impl Streams {
-    fn open(self: &Arc<Self>) -> StreamGuard {
-        self.open.fetch_add(1, Ordering::AcqRel);
-        self.opened.fetch_add(1, Ordering::AcqRel);
-        StreamGuard(self.clone())
-    }
-
-    /// Resolves once no stream has been open for `timeout` in a row.
-    async fn idle_for(&self, timeout: Duration) {
-        loop {
-            if self.open.load(Ordering::Acquire) > 0 {
-                self.none_open.notified().await;
-                continue;
-            }
-            let opened = self.opened.load(Ordering::Acquire);
-            tokio::time::sleep(timeout).await;
-            if self.open.load(Ordering::Acquire) == 0
-                && self.opened.load(Ordering::Acquire) == opened
-            {
-                return;
-            }
-        }
-    }
-}
-
-/// One open stream; dropping it closes it.
-#[derive(Debug)]
-struct StreamGuard(Arc<Streams>);
-
-impl Drop for StreamGuard {
-    fn drop(&mut self) {
-        if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // A stored permit if the watcher is not waiting yet: no wake is lost.
-            self.0.none_open.notify_one();
-        }
-    }
-}
-
-/// A request in flight that counts as an open stream, and so does its response
-/// body until hyper drops it.
-struct Counted {
-    handling: Answer,
-    stream: Option<StreamGuard>,
-}
-
-impl Future for Counted {
-    type Output = Result<http::Response<CountedBody>, std::convert::Infallible>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        let Poll::Ready(Ok(response)) = Pin::new(&mut this.handling).poll(cx) else {
-            return Poll::Pending;
-        };
-        let stream = this.stream.take();
-        let response: Response = response;
-        Poll::Ready(Ok(response.map(|body| CountedBody {
-            body,
-            _stream: stream,
-        })))
-    }
-}
-
-/// A response body that keeps its stream counted as open.
-struct CountedBody {
-    body: Body,
-    _stream: Option<StreamGuard>,
-}
-
-impl http_body::Body for CountedBody {
-    type Data = bytes::Bytes;
-    type Error = std::convert::Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
-}

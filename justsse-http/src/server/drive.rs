@@ -1,5 +1,6 @@
 //! Running one hyper connection to its end, closing it gracefully when the
-//! server shuts down or (HTTP/2) when it has been idle.
+//! server shuts down, and when it has been idle: an HTTP/2 connection after a
+//! `GOAWAY`, an HTTP/1.1 one at once (no request head arrived in time).
 //!
 //! A future of its own rather than an `async fn`: every connection's task
 //! holds it for the connection's whole life, and an `async fn` would keep,
@@ -18,7 +19,7 @@ use tokio::time::Sleep;
 pin_project_lite::pin_project! {
     /// Ready with the connection's end. On `shutdown` the connection is asked
     /// to finish what is in flight and close (the server's grace period
-    /// bounds that); on `idle` likewise, but with only `goaway_grace`.
+    /// bounds that); on `idle`, what `on_idle` says.
     pub(crate) struct Drive<C, S, I> {
         #[pin]
         conn: C,
@@ -26,12 +27,23 @@ pin_project_lite::pin_project! {
         shutdown: S,
         #[pin]
         idle: I,
-        goaway_grace: Duration,
+        on_idle: OnIdle,
         stage: Stage,
         // Made when an idle connection is told to close; boxed, since
         // HTTP/1.1 connections never need it.
         closing_idle: Option<Pin<Box<Sleep>>>,
     }
+}
+
+/// What ends a connection that has been idle.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum OnIdle {
+    /// HTTP/1.1: no request head arrived within the header read timeout;
+    /// closed at once (nothing is in flight).
+    Close,
+    /// HTTP/2: asked to close (`GOAWAY`), and closed after this grace
+    /// period whatever the peer does.
+    GoAway(Duration),
 }
 
 /// Where a connection is in its life.
@@ -44,12 +56,12 @@ enum Stage {
 }
 
 impl<C, S, I> Drive<C, S, I> {
-    pub(crate) fn new(conn: C, shutdown: S, idle: I, goaway_grace: Duration) -> Self {
+    pub(crate) fn new(conn: C, shutdown: S, idle: I, on_idle: OnIdle) -> Self {
         Self {
             conn,
             shutdown,
             idle,
-            goaway_grace,
+            on_idle,
             stage: Stage::Serving,
             closing_idle: None,
         }
@@ -73,9 +85,14 @@ where
             if this.shutdown.poll(cx).is_ready() {
                 *this.stage = Stage::Closing;
             } else if this.idle.poll(cx).is_ready() {
+                let OnIdle::GoAway(grace) = *this.on_idle else {
+                    crate::observe::timeout("header");
+                    tracing::debug!("no request head within the header read timeout; closing");
+                    return Poll::Ready(Ok(()));
+                };
                 tracing::debug!("HTTP/2 connection idle; sending GOAWAY");
                 *this.stage = Stage::Closing;
-                *this.closing_idle = Some(Box::pin(tokio::time::sleep(*this.goaway_grace)));
+                *this.closing_idle = Some(Box::pin(tokio::time::sleep(grace)));
             } else {
                 return Poll::Pending;
             }

@@ -87,6 +87,69 @@ async fn a_connection_that_sends_nothing_is_closed_within_the_header_read_timeou
     assert_eq!(justsse_tests::get(server.addr, "/ok").await.status(), 200);
 }
 
+/// Sends `GET /ok` on `stream` and reads the whole answer (it is small).
+async fn get_ok(stream: &mut TcpStream) -> String {
+    stream
+        .write_all(b"GET /ok HTTP/1.1\r\nhost: t\r\n\r\n")
+        .await
+        .expect("write");
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !out.ends_with(b"\"ok\"") {
+        let n = tokio::time::timeout(DEADLINE, stream.read(&mut buf))
+            .await
+            .expect("an answer in time")
+            .expect("read");
+        assert!(n > 0, "closed before answering: {:?}", String::from_utf8_lossy(&out));
+        out.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn a_kept_alive_connection_is_closed_a_header_timeout_after_its_last_response() {
+    let timeout = Duration::from_millis(500);
+    let server = server_with(ServerConfig::default().header_read_timeout(timeout)).await;
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    // Requests closer together than the timeout keep it open.
+    for _ in 0..4 {
+        assert!(get_ok(&mut stream).await.starts_with("HTTP/1.1 200"));
+        tokio::time::sleep(timeout / 2).await;
+    }
+    assert!(get_ok(&mut stream).await.starts_with("HTTP/1.1 200"));
+    // Then half a head, and nothing more.
+    stream.write_all(b"GET /ok HTTP/1.1\r\nho").await.expect("write");
+    let (sent, after) = closed_within(&mut stream, timeout + SLACK).await;
+    assert_eq!(sent, "", "nothing to answer half a head");
+    assert!(after >= timeout - Duration::from_millis(50), "closed after {after:?}");
+}
+
+#[tokio::test]
+async fn an_event_stream_outlives_the_header_read_timeout() {
+    let timeout = Duration::from_millis(300);
+    let server = server_with(ServerConfig::default().header_read_timeout(timeout)).await;
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    stream
+        .write_all(b"GET /events HTTP/1.1\r\nhost: t\r\naccept: text/event-stream\r\n\r\n")
+        .await
+        .expect("write");
+    // Keep-alive comments every 100 ms for four header timeouts: still open.
+    let until = Instant::now() + timeout * 4;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1024];
+    while Instant::now() < until {
+        let n = tokio::time::timeout(DEADLINE, stream.read(&mut buf))
+            .await
+            .expect("the stream goes on")
+            .expect("read");
+        assert!(n > 0, "closed while streaming: {:?}", String::from_utf8_lossy(&out));
+        out.extend_from_slice(&buf[..n]);
+    }
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(out.contains("event: hello"), "{out}");
+}
+
 #[tokio::test]
 async fn half_an_h2_preface_is_closed_within_the_header_read_timeout() {
     let timeout = Duration::from_millis(500);
