@@ -100,7 +100,11 @@ async fn get_ok(stream: &mut TcpStream) -> String {
             .await
             .expect("an answer in time")
             .expect("read");
-        assert!(n > 0, "closed before answering: {:?}", String::from_utf8_lossy(&out));
+        assert!(
+            n > 0,
+            "closed before answering: {:?}",
+            String::from_utf8_lossy(&out)
+        );
         out.extend_from_slice(&buf[..n]);
     }
     String::from_utf8_lossy(&out).into_owned()
@@ -118,10 +122,16 @@ async fn a_kept_alive_connection_is_closed_a_header_timeout_after_its_last_respo
     }
     assert!(get_ok(&mut stream).await.starts_with("HTTP/1.1 200"));
     // Then half a head, and nothing more.
-    stream.write_all(b"GET /ok HTTP/1.1\r\nho").await.expect("write");
+    stream
+        .write_all(b"GET /ok HTTP/1.1\r\nho")
+        .await
+        .expect("write");
     let (sent, after) = closed_within(&mut stream, timeout + SLACK).await;
     assert_eq!(sent, "", "nothing to answer half a head");
-    assert!(after >= timeout - Duration::from_millis(50), "closed after {after:?}");
+    assert!(
+        after >= timeout - Duration::from_millis(50),
+        "closed after {after:?}"
+    );
 }
 
 #[tokio::test]
@@ -142,7 +152,11 @@ async fn an_event_stream_outlives_the_header_read_timeout() {
             .await
             .expect("the stream goes on")
             .expect("read");
-        assert!(n > 0, "closed while streaming: {:?}", String::from_utf8_lossy(&out));
+        assert!(
+            n > 0,
+            "closed while streaming: {:?}",
+            String::from_utf8_lossy(&out)
+        );
         out.extend_from_slice(&buf[..n]);
     }
     let out = String::from_utf8_lossy(&out);
