@@ -1,5 +1,6 @@
 //! The request a handler receives: head, path parameters and a size-limited body.
 
+use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -7,6 +8,7 @@ use http::request::Parts;
 use http::{HeaderMap, Method, Uri, header};
 use hyper::body::Incoming;
 use serde::de::DeserializeOwned;
+use smallvec::SmallVec;
 
 use crate::error::BodyError;
 use crate::request_body::BodyLimits;
@@ -40,33 +42,54 @@ pub(crate) struct Origin {
 }
 
 /// The path parameters of a matched route, percent-decoded, in path order.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Params(Vec<(String, String)>);
+#[derive(Default, Clone, PartialEq, Eq)]
+pub struct Params {
+    /// Each parameter's name, then its value, one after another: one
+    /// allocation for all of a request's parameters.
+    text: String,
+    /// Where each name and each value ends in `text`; two parameters fit
+    /// without an allocation.
+    ends: SmallVec<[u32; 4]>,
+}
 
 impl Params {
     pub(crate) fn from_matched(params: matchit::Params<'_, '_>) -> Self {
-        Self(
-            params
-                .iter()
-                .map(|(name, raw)| {
-                    let value = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
-                    (name.to_owned(), value.into_owned())
-                })
-                .collect(),
-        )
+        let mut text = String::new();
+        let mut ends = SmallVec::new();
+        for (name, raw) in params.iter() {
+            text.push_str(name);
+            ends.push(end(&text));
+            text.push_str(&percent_encoding::percent_decode_str(raw).decode_utf8_lossy());
+            ends.push(end(&text));
+        }
+        Self { text, ends }
     }
 
     /// The value of parameter `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        self.iter().find(|(key, _)| *key == name).map(|(_, value)| value)
     }
 
     /// All parameters as `(name, value)` pairs.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.ends.chunks_exact(2).scan(0, |start, ends| {
+            let (name_end, value_end) = (ends[0] as usize, ends[1] as usize);
+            let name = &self.text[*start..name_end];
+            let value = &self.text[name_end..value_end];
+            *start = value_end;
+            Some((name, value))
+        })
+    }
+}
+
+/// Where `text` ends, as an index: a request head is far shorter than 4 GiB.
+fn end(text: &str) -> u32 {
+    u32::try_from(text.len()).unwrap_or(u32::MAX)
+}
+
+impl fmt::Debug for Params {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
@@ -217,6 +240,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 #[cfg(test)]
 mod tests {
+
     use super::*;
 
     #[test]
@@ -238,5 +262,30 @@ mod tests {
             assert_eq!(is_json(&headers), expected, "{value:?}");
         }
         assert!(!is_json(&HeaderMap::new()));
+    }
+
+    fn matched(pattern: &str, path: &str) -> Params {
+        let mut router = matchit::Router::new();
+        router.insert(pattern, ()).expect("pattern");
+        Params::from_matched(router.at(path).expect("matches").params)
+    }
+
+    #[test]
+    fn params_are_decoded_in_path_order_and_found_by_name() {
+        let params = matched("/t/{ticket}/{note}", "/t/42/caf%C3%A9%20au%20lait");
+        assert_eq!(params.get("ticket"), Some("42"));
+        assert_eq!(params.get("note"), Some("café au lait"));
+        assert_eq!(params.get("missing"), None);
+        let pairs: Vec<_> = params.iter().collect();
+        assert_eq!(pairs, [("ticket", "42"), ("note", "café au lait")]);
+        assert_eq!(format!("{params:?}"), r#"{"ticket": "42", "note": "café au lait"}"#);
+    }
+
+    #[test]
+    fn many_params_and_empty_values_keep_their_places() {
+        let params = matched("/{a}/{b}/{c}/{*rest}", "/1/%FF/3/x/y");
+        let pairs: Vec<_> = params.iter().collect();
+        assert_eq!(pairs, [("a", "1"), ("b", "\u{fffd}"), ("c", "3"), ("rest", "x/y")]);
+        assert_eq!(Params::default().iter().count(), 0);
     }
 }
