@@ -4,7 +4,6 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use justsse_http::HttpError;
@@ -12,30 +11,7 @@ use justsse_http::HttpError;
 /// The state values of an application, one per type.
 #[derive(Default)]
 pub struct AppState {
-    values: HashMap<TypeId, Arc<dyn Any + Send + Sync>, BuildHasherDefault<TypeIdHasher>>,
-}
-
-/// A `TypeId` is a hash already: it is used as it is (as `http::Extensions`
-/// does), where the default hasher spent more on it than the lookup (a
-/// `Resolve`d argument looks its state up on every request).
-#[derive(Default)]
-struct TypeIdHasher(u64);
-
-impl Hasher for TypeIdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        // `TypeId` hashes with `write_u64`; anything else still spreads.
-        for byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
-        }
-    }
-
-    fn write_u64(&mut self, id: u64) {
-        self.0 = id;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
+    values: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -76,22 +52,4 @@ pub(crate) fn missing<T>() -> HttpError {
         "no app state of type `{}`; add it with App::state",
         std::any::type_name::<T>()
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::AppState;
-
-    #[test]
-    fn each_type_finds_its_own_value() {
-        let mut state = AppState::default();
-        state.insert(7_u32);
-        state.insert(String::from("seven"));
-        state.insert(7_u64);
-        assert_eq!(state.get::<u32>(), Some(&7));
-        assert_eq!(state.get::<u64>(), Some(&7));
-        assert_eq!(state.get::<String>().map(String::as_str), Some("seven"));
-        assert!(state.get::<i32>().is_none());
-        assert!(state.contains::<String>() && !state.contains::<i64>());
-    }
 }
