@@ -19,6 +19,8 @@ use futures_util::task::AtomicWaker;
 use http_body::{Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
+use crate::request::Origin;
+
 /// The requests and responses in flight on one connection.
 #[derive(Debug, Default)]
 pub(crate) struct InFlight {
@@ -35,9 +37,10 @@ pub(crate) struct InFlight {
 const OPENING: u64 = 1 | 1 << 32;
 
 impl InFlight {
-    pub(crate) fn open(self: &Arc<Self>) -> Open {
-        self.counts.fetch_add(OPENING, Ordering::AcqRel);
-        Open(self.clone())
+    /// One more in flight on `origin`'s connection, until the guard drops.
+    pub(crate) fn open(origin: &Arc<Origin>) -> Open {
+        origin.in_flight.counts.fetch_add(OPENING, Ordering::AcqRel);
+        Open(origin.clone())
     }
 
     /// How many are open, and how many were ever opened (wrapping).
@@ -46,10 +49,11 @@ impl InFlight {
         (counts as u32, (counts >> 32) as u32)
     }
 
-    /// Resolves once nothing has been in flight for `timeout` in a row.
-    pub(crate) fn quiet_for(self: &Arc<Self>, timeout: Duration) -> Quiet {
+    /// Resolves once nothing has been in flight on `origin`'s connection for
+    /// `timeout` in a row.
+    pub(crate) fn quiet_for(origin: &Arc<Origin>, timeout: Duration) -> Quiet {
         Quiet {
-            in_flight: self.clone(),
+            origin: origin.clone(),
             timeout_ms: u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX),
             seen: 0,
             since: None,
@@ -61,12 +65,13 @@ impl InFlight {
 
 /// One request or response in flight; dropping it ends it.
 #[derive(Debug)]
-pub(crate) struct Open(Arc<InFlight>);
+pub(crate) struct Open(Arc<Origin>);
 
 impl Drop for Open {
     fn drop(&mut self) {
-        if self.0.counts.fetch_sub(1, Ordering::AcqRel) as u32 == 1 {
-            self.0.none_open.wake();
+        let in_flight = &self.0.in_flight;
+        if in_flight.counts.fetch_sub(1, Ordering::AcqRel) as u32 == 1 {
+            in_flight.none_open.wake();
         }
     }
 }
@@ -74,7 +79,7 @@ impl Drop for Open {
 /// See [`InFlight::quiet_for`]. Polled by its connection's task only, whose
 /// waker does not change: a timer or a registration made with it holds.
 pub(crate) struct Quiet {
-    in_flight: Arc<InFlight>,
+    origin: Arc<Origin>,
     timeout_ms: u32,
     /// `opened` when last looked at.
     seen: u32,
@@ -95,8 +100,9 @@ impl Future for Quiet {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
+        let in_flight = &this.origin.in_flight;
         loop {
-            let (open, opened) = this.in_flight.counts();
+            let (open, opened) = in_flight.counts();
             if open > 0 {
                 // Registered while something was open and nothing opened
                 // since: nothing reached zero (which takes the waker).
@@ -106,7 +112,7 @@ impl Future for Quiet {
                 this.since = None;
                 this.timer = None;
                 this.seen = opened;
-                this.in_flight.none_open.register(cx.waker());
+                in_flight.none_open.register(cx.waker());
                 this.registered = true;
                 // Looked at again: the last one may have ended before the
                 // registration.
@@ -215,20 +221,30 @@ mod tests {
     use tokio::time::Instant;
 
     use super::InFlight;
+    use crate::request::Origin;
+    use crate::request_body::BodyLimits;
+
+    fn connection() -> Arc<Origin> {
+        Arc::new(Origin {
+            peer: None,
+            limits: Arc::new(BodyLimits::new(1024, 1024, Duration::from_secs(1))),
+            in_flight: InFlight::default(),
+        })
+    }
 
     #[tokio::test(start_paused = true)]
     async fn quiet_is_timed_from_the_last_request_and_waits_for_open_ones() {
-        let in_flight = Arc::new(InFlight::default());
+        let connection = connection();
         let timeout = Duration::from_secs(10);
         let started = Instant::now();
-        let quiet = tokio::spawn(in_flight.quiet_for(timeout));
+        let quiet = tokio::spawn(InFlight::quiet_for(&connection, timeout));
         // A request every 7 s, for 35 s: never quiet for 10.
         for _ in 0..5 {
             tokio::time::sleep(Duration::from_secs(7)).await;
-            drop(in_flight.open());
+            drop(InFlight::open(&connection));
         }
         // A long one (an event stream), open for 25 s.
-        let open = in_flight.open();
+        let open = InFlight::open(&connection);
         tokio::time::sleep(Duration::from_secs(25)).await;
         assert!(!quiet.is_finished(), "quiet while a request was open");
         drop(open);
@@ -240,15 +256,15 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn quiet_hears_the_end_of_a_request_opened_after_the_last_one_ended() {
-        let in_flight = Arc::new(InFlight::default());
+        let connection = connection();
         let timeout = Duration::from_secs(10);
-        let quiet = tokio::spawn(in_flight.quiet_for(timeout));
-        let first = in_flight.open();
+        let quiet = tokio::spawn(InFlight::quiet_for(&connection, timeout));
+        let first = InFlight::open(&connection);
         tokio::time::sleep(Duration::from_secs(1)).await;
         // The first ends (which takes the watcher's waker) and the next one
         // opens before the watcher looks again.
         drop(first);
-        let next = in_flight.open();
+        let next = InFlight::open(&connection);
         tokio::time::sleep(Duration::from_secs(20)).await;
         assert!(!quiet.is_finished(), "quiet while a request was open");
         drop(next);
