@@ -39,9 +39,6 @@ pub struct RequestHead {
 pub(crate) struct Origin {
     pub(crate) peer: Option<std::net::SocketAddr>,
     pub(crate) limits: Arc<BodyLimits>,
-    /// The connection's requests in flight (in the one allocation that is
-    /// the connection's anyway).
-    pub(crate) in_flight: crate::server::in_flight::InFlight,
 }
 
 /// The path parameters of a matched route, percent-decoded, in path order.

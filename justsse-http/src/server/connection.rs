@@ -162,26 +162,22 @@ where
     };
     let ended = match protocol {
         Protocol::Http1 => {
+            let in_flight = Arc::new(InFlight::default());
+            let (handler, counted) = (Handler::new(&app, layered, peer), in_flight.clone());
+            let service = service_fn(move |req| Counted::new(handler.handle(req), counted.open()));
+            let conn = builders.http1.serve_connection(io, service);
             // The header deadline: from the connection's start, then from each
             // response's end, until the next request head is complete.
-            let origin = app.origin(Some(peer));
-            let waiting = InFlight::quiet_for(&origin, app.config.header_read_timeout);
-            let handler = Handler::new(&app, layered, origin);
-            let service = service_fn(move |req| {
-                Counted::new(handler.handle(req), InFlight::open(handler.origin()))
-            });
-            let conn = builders.http1.serve_connection(io, service);
+            let waiting = in_flight.quiet_for(app.config.header_read_timeout);
             Drive::new(conn, app.shutdown.wait(), waiting, OnIdle::Close).await
         }
         Protocol::Http2 => {
-            let origin = app.origin(Some(peer));
-            let timeout = app.config.idle_timeout;
-            let idle = InFlight::quiet_for(&origin, timeout);
-            let handler = Handler::new(&app, layered, origin);
-            let service = service_fn(move |req| {
-                Counted::new(handler.handle(req), InFlight::open(handler.origin()))
-            });
+            let in_flight = Arc::new(InFlight::default());
+            let (handler, counted) = (Handler::new(&app, layered, peer), in_flight.clone());
+            let service = service_fn(move |req| Counted::new(handler.handle(req), counted.open()));
             let conn = builders.http2.serve_connection(io, service);
+            let timeout = app.config.idle_timeout;
+            let idle = in_flight.quiet_for(timeout);
             // Boxed: an HTTP/2 connection is larger than an HTTP/1.1 one, and
             // unboxed every connection's task would be sized for it. HTTP/2
             // connections are few (each carries many streams).
@@ -209,16 +205,10 @@ enum Handler {
 }
 
 impl Handler {
-    fn new(app: &Arc<Shared>, layered: Option<Arc<AppService>>, origin: Arc<Origin>) -> Self {
+    fn new(app: &Arc<Shared>, layered: Option<Arc<AppService>>, peer: SocketAddr) -> Self {
         match layered {
-            Some(layered) => Self::Layered(layered, origin),
-            None => Self::Routes(app.clone(), origin),
-        }
-    }
-
-    fn origin(&self) -> &Arc<Origin> {
-        match self {
-            Self::Routes(_, origin) | Self::Layered(_, origin) => origin,
+            Some(layered) => Self::Layered(layered, app.origin(Some(peer))),
+            None => Self::Routes(app.clone(), app.origin(Some(peer))),
         }
     }
 

@@ -19,8 +19,6 @@ use futures_util::task::AtomicWaker;
 use http_body::{Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
-use crate::request::Origin;
-
 /// The requests and responses in flight on one connection.
 #[derive(Debug, Default)]
 pub(crate) struct InFlight {
@@ -37,10 +35,9 @@ pub(crate) struct InFlight {
 const OPENING: u64 = 1 | 1 << 32;
 
 impl InFlight {
-    /// One more in flight on `origin`'s connection, until the guard drops.
-    pub(crate) fn open(origin: &Arc<Origin>) -> Open {
-        origin.in_flight.counts.fetch_add(OPENING, Ordering::AcqRel);
-        Open(origin.clone())
+    pub(crate) fn open(self: &Arc<Self>) -> Open {
+        self.counts.fetch_add(OPENING, Ordering::AcqRel);
+        Open(self.clone())
     }
 
     /// How many are open, and how many were ever opened (wrapping).
@@ -49,11 +46,10 @@ impl InFlight {
         (counts as u32, (counts >> 32) as u32)
     }
 
-    /// Resolves once nothing has been in flight on `origin`'s connection for
-    /// `timeout` in a row.
-    pub(crate) fn quiet_for(origin: &Arc<Origin>, timeout: Duration) -> Quiet {
+    /// Resolves once nothing has been in flight for `timeout` in a row.
+    pub(crate) fn quiet_for(self: &Arc<Self>, timeout: Duration) -> Quiet {
         Quiet {
-            origin: origin.clone(),
+            in_flight: self.clone(),
             timeout_ms: u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX),
             seen: 0,
             since: None,
@@ -65,13 +61,12 @@ impl InFlight {
 
 /// One request or response in flight; dropping it ends it.
 #[derive(Debug)]
-pub(crate) struct Open(Arc<Origin>);
+pub(crate) struct Open(Arc<InFlight>);
 
 impl Drop for Open {
     fn drop(&mut self) {
-        let in_flight = &self.0.in_flight;
-        if in_flight.counts.fetch_sub(1, Ordering::AcqRel) as u32 == 1 {
-            in_flight.none_open.wake();
+        if self.0.counts.fetch_sub(1, Ordering::AcqRel) as u32 == 1 {
+            self.0.none_open.wake();
         }
     }
 }
@@ -79,7 +74,7 @@ impl Drop for Open {
 /// See [`InFlight::quiet_for`]. Polled by its connection's task only, whose
 /// waker does not change: a timer or a registration made with it holds.
 pub(crate) struct Quiet {
-    origin: Arc<Origin>,
+    in_flight: Arc<InFlight>,
     timeout_ms: u32,
     /// `opened` when last looked at.
     seen: u32,
@@ -100,9 +95,8 @@ impl Future for Quiet {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        let in_flight = &this.origin.in_flight;
         loop {
-            let (open, opened) = in_flight.counts();
+            let (open, opened) = this.in_flight.counts();
             if open > 0 {
                 // Registered while something was open and nothing opened
                 // since: nothing reached zero (which takes the waker).
@@ -112,7 +106,7 @@ impl Future for Quiet {
                 this.since = None;
                 this.timer = None;
                 this.seen = opened;
-                in_flight.none_open.register(cx.waker());
+                this.in_flight.none_open.register(cx.waker());
                 this.registered = true;
                 // Looked at again: the last one may have ended before the
                 // registration.
@@ -221,30 +215,20 @@ mod tests {
     use tokio::time::Instant;
 
     use super::InFlight;
-    use crate::request::Origin;
-    use crate::request_body::BodyLimits;
-
-    fn connection() -> Arc<Origin> {
-        Arc::new(Origin {
-            peer: None,
-            limits: Arc::new(BodyLimits::new(1024, 1024, Duration::from_secs(1))),
-            in_flight: InFlight::default(),
-        })
-    }
 
     #[tokio::test(start_paused = true)]
     async fn quiet_is_timed_from_the_last_request_and_waits_for_open_ones() {
-        let connection = connection();
+        let in_flight = Arc::new(InFlight::default());
         let timeout = Duration::from_secs(10);
         let started = Instant::now();
-        let quiet = tokio::spawn(InFlight::quiet_for(&connection, timeout));
+        let quiet = tokio::spawn(in_flight.quiet_for(timeout));
         // A request every 7 s, for 35 s: never quiet for 10.
         for _ in 0..5 {
             tokio::time::sleep(Duration::from_secs(7)).await;
-            drop(InFlight::open(&connection));
+            drop(in_flight.open());
         }
         // A long one (an event stream), open for 25 s.
-        let open = InFlight::open(&connection);
+        let open = in_flight.open();
         tokio::time::sleep(Duration::from_secs(25)).await;
         assert!(!quiet.is_finished(), "quiet while a request was open");
         drop(open);
@@ -256,15 +240,15 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn quiet_hears_the_end_of_a_request_opened_after_the_last_one_ended() {
-        let connection = connection();
+        let in_flight = Arc::new(InFlight::default());
         let timeout = Duration::from_secs(10);
-        let quiet = tokio::spawn(InFlight::quiet_for(&connection, timeout));
-        let first = InFlight::open(&connection);
+        let quiet = tokio::spawn(in_flight.quiet_for(timeout));
+        let first = in_flight.open();
         tokio::time::sleep(Duration::from_secs(1)).await;
         // The first ends (which takes the watcher's waker) and the next one
         // opens before the watcher looks again.
         drop(first);
-        let next = InFlight::open(&connection);
+        let next = in_flight.open();
         tokio::time::sleep(Duration::from_secs(20)).await;
         assert!(!quiet.is_finished(), "quiet while a request was open");
         drop(next);

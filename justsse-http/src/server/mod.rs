@@ -7,7 +7,7 @@ mod connection;
 mod descriptors;
 mod drive;
 mod error;
-pub(crate) mod in_flight;
+mod in_flight;
 #[cfg(feature = "test")]
 mod in_memory;
 mod protocol;

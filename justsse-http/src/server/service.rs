@@ -22,7 +22,6 @@ use crate::server::config::ServerConfig;
 use crate::error::{BoxError, HttpError};
 use crate::routing::handler::BoxFuture;
 use crate::request::{Origin, Params, Request};
-use crate::server::in_flight::InFlight;
 use crate::request_body::BodyLimits;
 use crate::response::{IntoResponse, Response};
 use crate::routing::{AppService, Routed, Routes};
@@ -51,7 +50,6 @@ impl Shared {
         Arc::new(Origin {
             peer,
             limits: self.body_limits.clone(),
-            in_flight: InFlight::default(),
         })
     }
 }
