@@ -94,20 +94,22 @@ async fn get_ok(stream: &mut TcpStream) -> String {
         .await
         .expect("write");
     let mut out = Vec::new();
-    let mut buf = [0u8; 1024];
     while !out.ends_with(b"\"ok\"") {
-        let n = tokio::time::timeout(DEADLINE, stream.read(&mut buf))
-            .await
-            .expect("an answer in time")
-            .expect("read");
-        assert!(
-            n > 0,
-            "closed before answering: {:?}",
-            String::from_utf8_lossy(&out)
-        );
-        out.extend_from_slice(&buf[..n]);
+        read_more(stream, &mut out, "before answering").await;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Reads what `stream` sends next into `out`; fails the test if nothing comes
+/// within the deadline or the server closed it (`when` says when).
+async fn read_more(stream: &mut TcpStream, out: &mut Vec<u8>, when: &str) {
+    let mut buf = [0u8; 1024];
+    let n = tokio::time::timeout(DEADLINE, stream.read(&mut buf))
+        .await
+        .expect("more in time")
+        .expect("read");
+    assert!(n > 0, "closed {when}: {:?}", String::from_utf8_lossy(out));
+    out.extend_from_slice(&buf[..n]);
 }
 
 #[tokio::test]
@@ -146,18 +148,8 @@ async fn an_event_stream_outlives_the_header_read_timeout() {
     // Keep-alive comments every 100 ms for four header timeouts: still open.
     let until = Instant::now() + timeout * 4;
     let mut out = Vec::new();
-    let mut buf = [0u8; 1024];
     while Instant::now() < until {
-        let n = tokio::time::timeout(DEADLINE, stream.read(&mut buf))
-            .await
-            .expect("the stream goes on")
-            .expect("read");
-        assert!(
-            n > 0,
-            "closed while streaming: {:?}",
-            String::from_utf8_lossy(&out)
-        );
-        out.extend_from_slice(&buf[..n]);
+        read_more(&mut stream, &mut out, "while streaming").await;
     }
     let out = String::from_utf8_lossy(&out);
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
