@@ -50,7 +50,8 @@ impl InFlight {
     pub(crate) fn quiet_for(self: &Arc<Self>, timeout: Duration) -> Quiet {
         Quiet {
             in_flight: self.clone(),
-            timeout_ms: u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX),
+            // Whole milliseconds, rounded up: a timeout under one is not none.
+            timeout_ms: u32::try_from(timeout.as_nanos().div_ceil(1_000_000)).unwrap_or(u32::MAX),
             seen: 0,
             since: None,
             timer: None,
