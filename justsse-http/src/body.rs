@@ -20,8 +20,14 @@ use crate::sse::SseBody;
 pub struct Body {
     kind: Kind,
     /// Values that live as long as the body: dropped when the response is done
-    /// or abandoned (see [`Body::hold`]).
-    held: Option<Box<dyn Send + Sync>>,
+    /// or abandoned (see [`Body::hold`]). Behind a thin pointer: every
+    /// response carries the field and few fill it.
+    held: Option<Box<Held>>,
+}
+
+/// What [`Body::hold`] keeps.
+struct Held {
+    _value: Box<dyn Send + Sync>,
 }
 
 impl std::fmt::Debug for Body {
@@ -95,7 +101,9 @@ impl Body {
     /// has been sent, or when the client leaves before that. Dropping is how
     /// cleanup tied to a response (for example a disconnect signal) runs.
     pub fn hold(mut self, value: impl Send + Sync + 'static) -> Self {
-        self.held = Some(Box::new(value));
+        self.held = Some(Box::new(Held {
+            _value: Box::new(value),
+        }));
         self
     }
 

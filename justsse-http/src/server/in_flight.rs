@@ -53,9 +53,8 @@ impl InFlight {
             // Whole milliseconds, rounded up: a timeout under one is not none.
             timeout_ms: u32::try_from(timeout.as_nanos().div_ceil(1_000_000)).unwrap_or(u32::MAX),
             seen: 0,
-            since: None,
+            since: Some(Instant::now()),
             timer: None,
-            registered: false,
         }
     }
 }
@@ -79,16 +78,15 @@ pub(crate) struct Quiet {
     timeout_ms: u32,
     /// `opened` when last looked at.
     seen: u32,
-    /// Since when nothing has been open, while nothing is.
+    /// Since when nothing has been open, while nothing is; `None` while
+    /// something is, the task's waker then with `none_open`.
     since: Option<Instant>,
-    /// Armed while nothing is open; boxed, and dropped while something is, so
-    /// that a connection carrying an event stream keeps no timer.
+    /// Armed while nothing is open, and polled with the task's waker before
+    /// every `Pending`: a poll after that only asks whether it fired (a poll
+    /// of tokio's timer costs more than the rest of a request's share of
+    /// this). Boxed, and dropped while something is open, so that a
+    /// connection carrying an event stream keeps no timer.
     timer: Option<Pin<Box<Sleep>>>,
-    /// Whether the task's waker is with the timer (nothing open) or with
-    /// `none_open` (something open since `seen`): then a poll only looks at
-    /// the counts (a poll of tokio's timer costs more than the rest of a
-    /// request's share of this).
-    registered: bool,
 }
 
 impl Future for Quiet {
@@ -99,16 +97,15 @@ impl Future for Quiet {
         loop {
             let (open, opened) = this.in_flight.counts();
             if open > 0 {
-                // Registered while something was open and nothing opened
+                // Registered while something was open, and nothing opened
                 // since: nothing reached zero (which takes the waker).
-                if this.registered && this.since.is_none() && opened == this.seen {
+                if this.since.is_none() && opened == this.seen {
                     return Poll::Pending;
                 }
                 this.since = None;
                 this.timer = None;
                 this.seen = opened;
                 this.in_flight.none_open.register(cx.waker());
-                this.registered = true;
                 // Looked at again: the last one may have ended before the
                 // registration.
                 continue;
@@ -121,27 +118,25 @@ impl Future for Quiet {
                 }
             };
             let deadline = since + Duration::from_millis(u64::from(this.timeout_ms));
-            let (timer, registered) = match &mut this.timer {
-                Some(timer) => (timer, this.registered),
-                None => (
-                    this.timer
-                        .insert(Box::pin(tokio::time::sleep_until(deadline))),
-                    false,
-                ),
+            let timer = match &mut this.timer {
+                Some(timer) if !timer.is_elapsed() => return Poll::Pending,
+                Some(timer) => timer,
+                None => this
+                    .timer
+                    .insert(Box::pin(tokio::time::sleep_until(deadline))),
             };
-            if registered && !timer.is_elapsed() {
-                return Poll::Pending;
-            }
             if timer.as_mut().poll(cx).is_pending() {
-                this.registered = true;
                 return Poll::Pending;
             }
-            if timer.deadline() >= deadline {
-                return Poll::Ready(());
+            if timer.deadline() < deadline {
+                // Used since the timer was set: it is moved to the new
+                // deadline, and polled again to hold the waker.
+                timer.as_mut().reset(deadline);
+                if timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
             }
-            // Used since the timer was set: it is moved to the new deadline.
-            timer.as_mut().reset(deadline);
-            this.registered = false;
+            return Poll::Ready(());
         }
     }
 }
