@@ -8,9 +8,9 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use futures_util::Stream;
 use justsse_http::{Event, EventError};
@@ -29,9 +29,6 @@ pub(crate) fn lock<T>(result: Result<T, PoisonError<T>>) -> T {
 
 pub(crate) struct Topic {
     log: RwLock<Log>,
-    /// The log's `next`, readable without its lock: a reader whose cursor is
-    /// here has nothing to read.
-    next: AtomicU64,
     published: Arc<Notify>,
     pub(crate) subscribers: AtomicUsize,
     replay: usize,
@@ -138,7 +135,6 @@ impl Topic {
                 bytes: 0,
                 last_activity: Instant::now(),
             }),
-            next: AtomicU64::new(1),
             published: Arc::new(Notify::new()),
             subscribers: AtomicUsize::new(0),
             replay: replay.max(1),
@@ -172,7 +168,6 @@ impl Topic {
             }
             self.budget.charge(added, count, freed);
             log.next += 1;
-            self.next.store(log.next, Ordering::Release);
             log.last_activity = Instant::now();
             (event, seq)
         };
@@ -273,8 +268,6 @@ impl Topic {
             skip,
             wait: Box::pin(self.published.clone().notified_owned()),
             armed: false,
-            registered: false,
-            waker: None,
             lagging: false,
             _guard: guard,
         }
@@ -296,10 +289,6 @@ pub(crate) struct Reader {
     wait: Pin<Box<OwnedNotified>>,
     /// Whether `wait` was made before the last read and has not fired.
     armed: bool,
-    /// Whether `wait` is in the topic's waiter list with `waker`.
-    registered: bool,
-    /// The waker `wait` was last polled with.
-    waker: Option<Waker>,
     /// Whether its last read found it over half the log behind: counted in
     /// `justsse_hub_lagging_subscribers` (a whole log behind is a resync).
     lagging: bool,
@@ -359,15 +348,11 @@ impl Stream for Reader {
                 return Poll::Ready(Some(event));
             }
             if this.armed {
-                // Waiting with this task's waker and nothing published since
-                // the last read: a publish will wake it, nothing to do. (A
-                // response body is polled again after each write.)
-                if this.registered
-                    && this.topic.next.load(Ordering::Acquire) == this.cursor
-                    && this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()))
-                {
-                    return Poll::Pending;
-                }
+                // Polled every time, even with nothing published since the
+                // last read: a publish that the last read already took may
+                // notify it after the read, and a notified wait is out of the
+                // topic's waiter list, so only a poll can tell (skipping it,
+                // as a fast path did, lost the wake of the next publish).
                 // Made before the last read: pending, nothing was published
                 // since (a `notify_waiters` reaches a future made before it,
                 // even unpolled), so there is nothing to read. Polled before
@@ -377,10 +362,6 @@ impl Stream for Reader {
                 match this.wait.as_mut().poll(cx) {
                     Poll::Ready(()) => this.armed = false,
                     Poll::Pending => {
-                        this.registered = true;
-                        if !this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                            this.waker = Some(cx.waker().clone());
-                        }
                         // Going idle: an idle subscriber keeps no batch
                         // allocation (a busy one reuses it between reads).
                         this.batch = VecDeque::new();
@@ -394,7 +375,6 @@ impl Stream for Reader {
             let published = this.topic.published.clone().notified_owned();
             this.wait.set(published);
             this.armed = true;
-            this.registered = false;
             match this.topic.read(&mut this.cursor, &mut this.batch) {
                 Read::Events(behind) => {
                     this.set_lagging(behind.saturating_mul(2) > this.topic.replay as u64);
