@@ -460,4 +460,25 @@ mod tests {
         assert!(matches!(poll(&mut reader, &wb), Poll::Ready(Some(_))));
         assert!(poll(&mut reader, &wb).is_pending());
     }
+
+    #[test]
+    fn a_late_notification_for_an_event_already_read_loses_no_wake() {
+        let topic = Arc::new(Topic::new(16, Arc::new(Budget::new(1 << 20, 1 << 22))));
+        let mut reader = topic.reader(topic.next(), VecDeque::new(), None, Box::new(()));
+        let wakes = Arc::new(Wakes::default());
+        let waker = Waker::from(wakes.clone());
+        assert!(poll(&mut reader, &waker).is_pending());
+        publish(&topic);
+        assert!(matches!(poll(&mut reader, &waker), Poll::Ready(Some(_))));
+        assert!(poll(&mut reader, &waker).is_pending());
+        // What a publisher on another thread does when its event was read
+        // before its `notify_waiters` ran: the waiting reader is notified
+        // for nothing new, and polled.
+        topic.published.notify_waiters();
+        assert!(poll(&mut reader, &waker).is_pending(), "nothing new");
+        let before = wakes.count();
+        publish(&topic);
+        assert_eq!(wakes.count(), before + 1, "the next publish wakes it");
+        assert!(matches!(poll(&mut reader, &waker), Poll::Ready(Some(_))));
+    }
 }
