@@ -160,11 +160,13 @@ where
             return;
         }
     };
+    // Both protocols count each request in flight until its response body
+    // is dropped: what their idle deadlines watch.
+    let in_flight = Arc::new(InFlight::default());
+    let (handler, counted) = (Handler::new(&app, layered, peer), in_flight.clone());
+    let service = service_fn(move |req| Counted::new(handler.handle(req), counted.open()));
     let ended = match protocol {
         Protocol::Http1 => {
-            let in_flight = Arc::new(InFlight::default());
-            let (handler, counted) = (Handler::new(&app, layered, peer), in_flight.clone());
-            let service = service_fn(move |req| Counted::new(handler.handle(req), counted.open()));
             let conn = builders.http1.serve_connection(io, service);
             // The header deadline: from the connection's start, then from each
             // response's end, until the next request head is complete.
@@ -172,9 +174,6 @@ where
             Drive::new(conn, app.shutdown.wait(), waiting, OnIdle::Close).await
         }
         Protocol::Http2 => {
-            let in_flight = Arc::new(InFlight::default());
-            let (handler, counted) = (Handler::new(&app, layered, peer), in_flight.clone());
-            let service = service_fn(move |req| Counted::new(handler.handle(req), counted.open()));
             let conn = builders.http2.serve_connection(io, service);
             let timeout = app.config.idle_timeout;
             let idle = in_flight.quiet_for(timeout);
