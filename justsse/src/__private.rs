@@ -21,7 +21,6 @@ pub use crate::progressive::ProgressiveResponse;
 pub use crate::stream::SseResponse;
 pub use justsse_http::MethodRouter;
 
-use crate::middleware::Middleware;
 use futures_util::Stream;
 pub use justsse_http::BoxError;
 pub use justsse_http::IntoResponse;
@@ -100,43 +99,6 @@ impl<F1, F2> DistinctOutputs<F1, F2> for Different {}
 /// Requires the verdict of two middleware, named by the types `F1` and `F2`,
 /// to be [`Different`].
 pub fn distinct<F1, F2, V: DistinctOutputs<F1, F2>>(_: V) {}
-
-/// The type of a route's chain, followed when the route is mounted to collect
-/// what its middleware need from the app.
-pub struct Mirror<C>(std::marker::PhantomData<fn() -> C>);
-
-impl<C> Clone for Mirror<C> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<C> Copy for Mirror<C> {}
-
-impl Mirror<()> {
-    /// The empty chain.
-    #[allow(clippy::new_without_default)]
-    pub fn new() -> Self {
-        Self(std::marker::PhantomData)
-    }
-}
-
-impl<C> Mirror<C> {
-    /// The chain after `middleware`, whose needs are checked on `mount` for
-    /// each of `routes` (a controller's middleware: all its routes, followed
-    /// once).
-    pub fn uses<F: Middleware<'static, C, M>, M>(
-        self,
-        _: &F,
-        mount: &mut Mount<'_>,
-        routes: &'static [RouteInfo],
-    ) -> Mirror<(F::Output, C)> {
-        for info in routes {
-            mount.require_middleware::<F, C, M>(info);
-        }
-        Mirror(std::marker::PhantomData)
-    }
-}
 
 /// The response of a request a step of the route refused (its `Err`).
 pub fn refused(err: HttpError) -> Response {
@@ -274,25 +236,3 @@ pub fn placeholder_stream() -> futures_util::stream::Pending<Result<Event, BoxEr
 }
 
 pub use crate::probe::Probe;
-
-/// What an extractor argument needs.
-pub trait RequireByExtract {
-    /// Declares it on `mount`.
-    fn require_arg(&self, mount: &mut Mount<'_>, info: &'static RouteInfo);
-}
-
-impl<T: crate::extract::Extract> RequireByExtract for Probe<T> {
-    fn require_arg(&self, mount: &mut Mount<'_>, info: &'static RouteInfo) {
-        mount.require_arg::<T>(info);
-    }
-}
-
-/// A chain value needs nothing from the app.
-pub trait RequireNothing {
-    /// Does nothing.
-    fn require_arg(&self, mount: &mut Mount<'_>, info: &'static RouteInfo);
-}
-
-impl<T> RequireNothing for &Probe<T> {
-    fn require_arg(&self, _: &mut Mount<'_>, _: &'static RouteInfo) {}
-}

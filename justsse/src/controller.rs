@@ -4,14 +4,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use justsse_http::{BodyKind, MethodRouter, Request, Router};
+use justsse_http::{BodyKind, MethodRouter, Router};
 use serde::Serialize;
 
-use crate::context::Context;
 use crate::describe::Describer;
-use crate::extractors::Extract;
-use crate::middleware::Middleware;
-use crate::param::{Needs, PathParam};
+use crate::param::Needs;
 use crate::state::AppState;
 
 /// A set of routes sharing a path prefix, implemented by `#[controller]`.
@@ -344,30 +341,6 @@ impl fmt::Display for RouteTable {
 /// What a generated route function returns: its response, boxed once.
 pub type RouteFuture = justsse_http::BoxFuture<justsse_http::Response>;
 
-/// A generated route function on its controller: the runtime's handler,
-/// whose future is the route's own (one allocation a request).
-struct RouteHandler<C> {
-    controller: Arc<C>,
-    app: Arc<AppState>,
-    route: fn(Arc<C>, Context) -> RouteFuture,
-}
-
-impl<C> Clone for RouteHandler<C> {
-    fn clone(&self) -> Self {
-        Self {
-            controller: self.controller.clone(),
-            app: self.app.clone(),
-            route: self.route,
-        }
-    }
-}
-
-impl<C: Send + Sync + 'static> justsse_http::Handler for RouteHandler<C> {
-    fn call(&self, req: Request) -> RouteFuture {
-        (self.route)(self.controller.clone(), Context::new(req, self.app.clone()))
-    }
-}
-
 /// Where a controller's routes go when the app is built.
 pub struct Mount<'a> {
     pub(crate) router: Router,
@@ -384,23 +357,14 @@ impl fmt::Debug for Mount<'_> {
 }
 
 impl Mount<'_> {
-    /// Adds the route `info`, served by `route` on `controller`, inside the
-    /// wrapping middleware `wraps` adds (route's innermost, then controller's).
-    pub fn route<C, W>(
+    /// Adds the route `info`, served by `handler`, inside the wrapping
+    /// middleware `wraps` adds (route's innermost, then controller's).
+    pub(crate) fn route(
         &mut self,
         info: &'static RouteInfo,
-        controller: &Arc<C>,
-        route: fn(Arc<C>, Context) -> RouteFuture,
-        wraps: W,
-    ) where
-        C: Send + Sync + 'static,
-        W: FnOnce(MethodRouter) -> MethodRouter,
-    {
-        let handler = RouteHandler {
-            controller: controller.clone(),
-            app: self.app.clone(),
-            route,
-        };
+        handler: impl justsse_http::Handler + Clone,
+        wraps: fn(MethodRouter) -> MethodRouter,
+    ) {
         let methods = match (info.kind, info.method) {
             (RouteKind::Sse, "GET") => MethodRouter::default().sse(handler),
             (RouteKind::Progressive, "GET") => {
@@ -428,27 +392,8 @@ impl Mount<'_> {
         self.router = std::mem::take(&mut self.router).route(info.path, methods);
     }
 
-    /// Checks that the app has what path parameter `P` needs.
-    pub fn require_param<P: PathParam>(&mut self, info: &'static RouteInfo, name: &str) {
-        self.require(info, &format!("path parameter `{name}`"), P::require);
-    }
-
-    /// Checks that the app has what argument type `T` needs (a `State<S>`
-    /// argument: state `S`).
-    pub fn require_arg<T: Extract>(&mut self, info: &'static RouteInfo) {
-        let what = format!("argument `{}`", std::any::type_name::<T>());
-        self.require(info, &what, T::require);
-    }
-
-    /// Checks that the app has what middleware `F`'s arguments need.
-    pub fn require_middleware<F: Middleware<'static, C, M>, C, M>(
-        &mut self,
-        info: &'static RouteInfo,
-    ) {
-        let what = format!("middleware `{}`", std::any::type_name::<F>());
-        self.require(info, &what, F::require);
-    }
-
+    /// Checks that the app has what `require` declares, for route `info`:
+    /// each missing state is an error naming `what` needs it.
     pub(crate) fn require(
         &mut self,
         info: &RouteInfo,

@@ -210,6 +210,10 @@ plain!(
 ///     }
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a path parameter",
+    note = "implement `justsse::Resolve` for it (a lookup with app state), or call `justsse::from_str_param!({Self})` if it implements `FromStr`"
+)]
 pub trait Resolve: Sized + Send {
     /// What the path text parses to: any plain path parameter type (integers in
     /// their canonical spelling, strings, your `FromStr` types through

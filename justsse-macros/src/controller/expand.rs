@@ -14,22 +14,10 @@ pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
     let self_ty = &model.self_ty;
     let route_fns = model.routes.iter().map(|route| route_fn(model, route));
     let infos = model.routes.iter().map(|route| route_info(model, route));
-    // The controller's middleware open every route's chain: followed once,
-    // their needs checked for all its routes.
-    let prefix = model.steps.iter().filter_map(|step| match step {
-        Step::Use(path) => Some(follow(quote!(__prefix), path, quote!(Self::ROUTES))),
-        Step::Guard(..) => None,
+    let mounts = model.routes.iter().enumerate().map(|(i, route)| {
+        let name = route_fn_name(route);
+        quote!(Self::#name(&self, __m, &Self::ROUTES[#i]);)
     });
-    let prefix: Vec<TokenStream> = prefix.collect();
-    let prefix = quote! {
-        let __prefix = ::justsse::__private::Mirror::new();
-        #(#prefix)*
-    };
-    let mounts = model
-        .routes
-        .iter()
-        .enumerate()
-        .map(|(i, route)| mount(model, i, route));
     quote! {
         #item
 
@@ -41,9 +29,6 @@ pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
             const ROUTES: &'static [::justsse::__private::RouteInfo] = &[#(#infos),*];
 
             fn mount(self: ::justsse::__private::Arc<Self>, __m: &mut ::justsse::__private::Mount<'_>) {
-                #[allow(unused_imports)]
-                use ::justsse::__private::{RequireByExtract as _, RequireNothing as _};
-                #prefix
                 #(#mounts)*
             }
         }
@@ -54,7 +39,8 @@ fn route_fn_name(route: &RouteModel) -> Ident {
     format_ident!("__justsse_{}", route.handler)
 }
 
-/// The route function: a plan that `Plan::call` carries out. Parameters
+/// The route function: the route's plan, mounted (`Plan::mount` checks
+/// what it needs from the app and keeps it for the requests). Parameters
 /// (400), then middleware and guards in declared order, parameters resolved
 /// (404) before the first guard, then the handler's other arguments, then
 /// the call. The plan is values of library types: no `async` block per route
@@ -220,21 +206,33 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
             use ::justsse::__private::{OtherOutputs as _, SameOutputs as _};
         }
     });
-    // The call is where a handler's value that cannot be its response
+    // Innermost first: the route's wraps (last written first), then the
+    // controller's, so the first written is the outermost.
+    let wraps: Vec<_> = route.wraps.iter().rev().chain(model.wraps.iter().rev()).collect();
+    let wraps = match wraps.is_empty() {
+        true => quote!(::core::convert::identity),
+        false => quote!(|__r| __r #(.wrap(#wraps))*),
+    };
+    // The mount is where a handler's value that cannot be its response
     // is reported: at the return type of a stream route.
-    let call_span = respan(quote!(__plan.call(self, __cx, #call, #finish)), span);
+    let mount = respan(
+        quote!(__plan.mount(__m, __info, self, #call, #finish, __wraps)),
+        span,
+    );
     quote! {
         #generator_fn
 
         #[doc(hidden)]
         fn #name(
-            self: #private::Arc<Self>,
-            __cx: #private::Context,
-        ) -> #private::RouteFuture {
+            self: &#private::Arc<Self>,
+            __m: &mut #private::Mount<'_>,
+            __info: &'static #private::RouteInfo,
+        ) {
             #verdicts
             let __plan = #private::plan(#param_list);
             #(#steps)*
-            #call_span
+            let __wraps: fn(#private::MethodRouter) -> #private::MethodRouter = #wraps;
+            #mount;
         }
     }
 }
@@ -263,14 +261,6 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
             tree
         })
         .collect()
-}
-
-/// One middleware followed on the chain's mirror `chain` at mount, its needs
-/// checked for `routes`.
-fn follow(chain: TokenStream, path: &syn::Path, routes: TokenStream) -> TokenStream {
-    quote_spanned! {path.span()=>
-        let #chain = #chain.uses(&#path, __m, #routes);
-    }
 }
 
 /// The comparison of middleware `path`'s output (in `output`) with each
@@ -504,54 +494,5 @@ fn describer(route: &RouteModel) -> TokenStream {
             #events
             #(#declared)*
         })
-    }
-}
-
-fn mount(model: &ControllerModel, index: usize, route: &RouteModel) -> TokenStream {
-    let name = route_fn_name(route);
-    let requires = route.args.iter().map(|arg| {
-        let ty = &arg.ty;
-        if let Some(param) = &arg.param {
-            let text = param.to_string();
-            return quote_spanned! {ty.span()=>
-                __m.require_param::<#ty>(&Self::ROUTES[#index], #text);
-            };
-        }
-        // What an extractor needs (`State<T>`: state `T`), found by trait:
-        // arguments that are not extractors (chain values) need nothing.
-        quote_spanned! {ty.span()=>
-            (&::justsse::__private::Probe::<#ty>::new()).require_arg(__m, &Self::ROUTES[#index]);
-        }
-    });
-    // The chain's type followed step by step from the controller's, so each
-    // middleware declares what its extracted arguments (`State<T>`) need
-    // from the app.
-    let mirror: Vec<TokenStream> = route
-        .steps
-        .iter()
-        .filter_map(|step| match step {
-            Step::Use(path) => Some(follow(
-                quote!(__chain),
-                path,
-                quote!(&Self::ROUTES[#index..=#index]),
-            )),
-            Step::Guard(..) => None,
-        })
-        .collect();
-    let mirror = (!mirror.is_empty()).then(|| {
-        quote! {
-            {
-                let __chain = __prefix;
-                #(#mirror)*
-            }
-        }
-    });
-    // Innermost first: the route's wraps (last written first), then the
-    // controller's, so the first written is the outermost.
-    let wraps = route.wraps.iter().rev().chain(model.wraps.iter().rev());
-    quote! {
-        __m.route(&Self::ROUTES[#index], &self, Self::#name, |__r| __r #(.wrap(#wraps))*);
-        #(#requires)*
-        #mirror
     }
 }

@@ -23,6 +23,9 @@ pub trait Handler<'s, S: 's, A>: Send + Sync + 'static {
 
     /// Calls it.
     fn call(&self, controller: &'s Arc<S>, args: A) -> Self::Future;
+
+    /// A copy for one request (a function).
+    fn copy(&self) -> Self;
 }
 
 /// A handler method: `async fn(&self, ..)`.
@@ -39,9 +42,12 @@ pub struct Generator<F>(pub F);
 pub struct AsyncGenerator<F>(pub F);
 
 /// How the handler's value becomes the response.
-pub trait Finish<R, M>: Send {
+pub trait Finish<R, M>: Send + Sync {
     /// Makes it.
     fn finish(self, cx: Context, value: R) -> Response;
+
+    /// A copy for one request.
+    fn copy(&self) -> Self;
 }
 
 /// A JSON (plain) route.
@@ -51,12 +57,16 @@ impl<R: justsse_http::IntoResponse> Finish<R, ()> for Respond {
     fn finish(self, cx: Context, value: R) -> Response {
         crate::__private::respond(cx, value)
     }
+
+    fn copy(&self) -> Self {
+        Respond
+    }
 }
 
 /// A stream route's options, as a function (no size in the route's future).
-pub trait Options: Fn() -> StreamOptions + Send {}
+pub trait Options: Fn() -> StreamOptions + Copy + Send + Sync {}
 
-impl<O: Fn() -> StreamOptions + Send> Options for O {}
+impl<O: Fn() -> StreamOptions + Copy + Send + Sync> Options for O {}
 
 /// A stream route (not a generator) with its options.
 pub struct Streams<O>(pub O);
@@ -64,6 +74,10 @@ pub struct Streams<O>(pub O);
 impl<R: SseResponse<M>, M, O: Options> Finish<R, M> for Streams<O> {
     fn finish(self, cx: Context, value: R) -> Response {
         crate::__private::sse(cx, value, (self.0)())
+    }
+
+    fn copy(&self) -> Self {
+        Streams(self.0)
     }
 }
 
@@ -73,6 +87,10 @@ pub struct Progressive<O>(pub O);
 impl<R: ProgressiveResponse, O: Options> Finish<R, ()> for Progressive<O> {
     fn finish(self, cx: Context, value: R) -> Response {
         crate::__private::progressive(cx, value, (self.0)())
+    }
+
+    fn copy(&self) -> Self {
+        Progressive(self.0)
     }
 }
 
@@ -89,6 +107,10 @@ impl<R: Events, O: Options> Finish<R, ()> for Generates<O> {
     fn finish(self, cx: Context, value: R) -> Response {
         crate::__private::generator(cx, value, (self.0)())
     }
+
+    fn copy(&self) -> Self {
+        Generates(self.0)
+    }
 }
 
 /// `(((), A1), A2)` from `A1, A2`: the arguments as the plan leaves them.
@@ -103,7 +125,7 @@ macro_rules! handler_arity {
         impl<'s, S, F, Fut, $($A,)*> Handler<'s, S, nest!($($A),*)> for Method<F>
         where
             S: Sync + 's,
-            F: Fn(&'s S, $($A),*) -> Fut + Send + Sync + 'static,
+            F: Fn(&'s S, $($A),*) -> Fut + Copy + Send + Sync + 'static,
             Fut: Future + Send + 's,
         {
             type Output = Fut::Output;
@@ -113,12 +135,16 @@ macro_rules! handler_arity {
                 let nest!($($a),*) = args;
                 (self.0)(&**controller, $($a),*)
             }
+
+            fn copy(&self) -> Self {
+                Method(self.0)
+            }
         }
 
         impl<'s, S, F, Fut, $($A,)*> Handler<'s, S, nest!($($A),*)> for Function<F>
         where
             S: 's,
-            F: Fn($($A),*) -> Fut + Send + Sync + 'static,
+            F: Fn($($A),*) -> Fut + Copy + Send + Sync + 'static,
             Fut: Future + Send + 's,
         {
             type Output = Fut::Output;
@@ -128,12 +154,16 @@ macro_rules! handler_arity {
                 let nest!($($a),*) = args;
                 (self.0)($($a),*)
             }
+
+            fn copy(&self) -> Self {
+                Function(self.0)
+            }
         }
 
         impl<'s, S, F, R, $($A,)*> Handler<'s, S, nest!($($A),*)> for Generator<F>
         where
             S: Send + Sync + 's,
-            F: Fn(Arc<S>, $($A),*) -> R + Send + Sync + 'static,
+            F: Fn(Arc<S>, $($A),*) -> R + Copy + Send + Sync + 'static,
             R: Send + 's,
         {
             type Output = R;
@@ -143,12 +173,16 @@ macro_rules! handler_arity {
                 let nest!($($a),*) = args;
                 ready((self.0)(Arc::clone(controller), $($a),*))
             }
+
+            fn copy(&self) -> Self {
+                Generator(self.0)
+            }
         }
 
         impl<'s, S, F, Fut, $($A,)*> Handler<'s, S, nest!($($A),*)> for AsyncGenerator<F>
         where
             S: Send + Sync + 's,
-            F: Fn(Arc<S>, $($A),*) -> Fut + Send + Sync + 'static,
+            F: Fn(Arc<S>, $($A),*) -> Fut + Copy + Send + Sync + 'static,
             Fut: Future + Send + 's,
         {
             type Output = Fut::Output;
@@ -157,6 +191,10 @@ macro_rules! handler_arity {
             fn call(&self, controller: &'s Arc<S>, args: nest!($($A),*)) -> Fut {
                 let nest!($($a),*) = args;
                 (self.0)(Arc::clone(controller), $($a),*)
+            }
+
+            fn copy(&self) -> Self {
+                AsyncGenerator(self.0)
             }
         }
     };

@@ -14,6 +14,7 @@
 //! so a step whose check failed is not reported a second time.
 
 mod handler;
+mod mounted;
 mod params;
 mod source;
 mod step;
@@ -22,15 +23,16 @@ use std::future::{Future, ready};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use justsse_http::HttpError;
+use justsse_http::{HttpError, MethodRouter};
 
 use crate::__private::TypeOf;
 use crate::chain::{Arg, Pick};
 use crate::context::Context;
-use crate::controller::RouteFuture;
+use crate::controller::{Mount, RouteInfo};
 use crate::middleware::{Middleware, MiddlewareSignature};
 
 use handler::{Finish, Handler};
+use mounted::Mounted;
 use params::{Params, Unresolved};
 use source::{NextParam, Source, Take};
 use step::{Found, FromChain, FromParams, GuardFn, GuardWith, Step, Use};
@@ -47,7 +49,7 @@ type Ran<P, C, A> = Result<(P, C, A), HttpError>;
 /// What a route does before its handler, from the request's parameters
 /// `L`: its steps and the reading of the handler's arguments, in order.
 /// `M` is inferred.
-pub trait Steps<L: Params, M>: Send {
+pub trait Steps<L: Params, M>: Send + Sync {
     /// The parameters at the end.
     type P: Send;
     /// The chain at the end.
@@ -61,6 +63,13 @@ pub trait Steps<L: Params, M>: Send {
         cx: &mut Context,
         params: Unresolved<L>,
     ) -> impl Future<Output = Ran<Self::P, Self::C, Self::A>> + Send;
+
+    /// A copy for one request (the steps are functions and markers).
+    fn copy(&self) -> Self;
+
+    /// Checks that the app has what the steps need (middleware and
+    /// extractor arguments: their app state), for route `info`.
+    fn require(mount: &mut Mount<'_>, info: &'static RouteInfo);
 }
 
 /// Nothing done yet.
@@ -78,6 +87,12 @@ impl<L: Params> Steps<L, ()> for Start {
     ) -> impl Future<Output = Result<(Unresolved<L>, (), ()), HttpError>> + Send {
         ready(Ok((params, (), ())))
     }
+
+    fn copy(&self) -> Self {
+        Start
+    }
+
+    fn require(_: &mut Mount<'_>, _: &'static RouteInfo) {}
 }
 
 /// The steps `Before`, then step `S`.
@@ -102,6 +117,15 @@ where
         let (params, chain) = self.1.run(cx, params, chain).await?;
         Ok((params, chain, args))
     }
+
+    fn copy(&self) -> Self {
+        StepThen(self.0.copy(), self.1.copy())
+    }
+
+    fn require(mount: &mut Mount<'_>, info: &'static RouteInfo) {
+        Before::require(mount, info);
+        S::require(mount, info);
+    }
 }
 
 /// The steps `Before`, then the handler's next argument from `S`.
@@ -125,6 +149,15 @@ where
         let (params, chain, args) = self.0.run(cx, params).await?;
         let (value, params, chain) = S::get(cx, params, chain).await?;
         Ok((params, chain, (args, value)))
+    }
+
+    fn copy(&self) -> Self {
+        ArgThen(self.0.copy(), PhantomData)
+    }
+
+    fn require(mount: &mut Mount<'_>, info: &'static RouteInfo) {
+        Before::require(mount, info);
+        S::require(mount, info);
     }
 }
 
@@ -246,17 +279,22 @@ impl<L, St, M, V, Rest, C, A> Plan<L, St, M, (V, Rest), C, A> {
 }
 
 impl<L: Params, St, M, P, C, A> Plan<L, St, M, P, C, A> {
-    /// Runs a request through the plan: parses its parameters (400), runs
-    /// its steps and reads the handler's arguments, calls `handler` on
-    /// `controller` and makes the response with `finish`.
-    pub fn call<S, H, F, MF>(
+    /// Mounts the route `info`: checks that the app has what its parameters,
+    /// middleware and arguments need, and adds it to the router, served by
+    /// `handler` on `controller` with the response made by `finish`, inside
+    /// the wrapping middleware `wraps` adds. Each request then parses the
+    /// parameters (400), runs the steps and reads the handler's arguments,
+    /// calls the handler and makes the response.
+    #[allow(clippy::too_many_arguments)]
+    pub fn mount<S, H, F, MF>(
         self,
-        controller: Arc<S>,
-        mut cx: Context,
+        mount: &mut Mount<'_>,
+        info: &'static RouteInfo,
+        controller: &Arc<S>,
         handler: H,
         finish: F,
-    ) -> RouteFuture
-    where
+        wraps: fn(MethodRouter) -> MethodRouter,
+    ) where
         S: Send + Sync + 'static,
         St: Steps<L, M, A = A> + 'static,
         M: 'static,
@@ -264,12 +302,9 @@ impl<L: Params, St, M, P, C, A> Plan<L, St, M, P, C, A> {
         F: for<'s> Finish<<H as Handler<'s, S, A>>::Output, MF> + 'static,
         MF: 'static,
     {
-        let Plan { params, steps, .. } = self;
-        Box::pin(async move {
-            let raw = crate::__tri!(params.parse(&cx));
-            let (_, _, args) = crate::__tri!(steps.run(&mut cx, Unresolved(params, raw)).await);
-            let value = handler.call(&controller, args).await;
-            finish.finish(cx, value)
-        })
+        L::require(mount, info);
+        St::require(mount, info);
+        let route = Mounted::new(controller, mount.app, self.params, self.steps, handler, finish);
+        mount.route(info, route, wraps);
     }
 }

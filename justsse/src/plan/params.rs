@@ -7,6 +7,7 @@ use std::marker::PhantomData;
 use justsse_http::HttpError;
 
 use crate::context::Context;
+use crate::controller::{Mount, RouteInfo};
 use crate::param::{PathParam, Plain};
 
 /// The path parameters a handler takes: `()`, or `(Param, Rest)`.
@@ -25,6 +26,9 @@ pub trait Params: Copy + Send + Sync + 'static {
         cx: &Context,
         raw: Self::Raw,
     ) -> impl Future<Output = Result<Self::Values, HttpError>> + Send;
+
+    /// Checks that the app has what each needs, for route `info`.
+    fn require(mount: &mut Mount<'_>, info: &'static RouteInfo);
 }
 
 /// A path parameter, the one at `AT` in the route's path (so that the
@@ -88,6 +92,12 @@ pub trait RawOf<K>: Send + Sized + 'static {
         cx: &Context,
         at: usize,
     ) -> impl Future<Output = Result<Self::Value, HttpError>> + Send;
+
+    /// Checks that the app has what the parameter at `at` needs, for route
+    /// `info`.
+    fn require(mount: &mut Mount<'_>, info: &'static RouteInfo, at: usize) {
+        let _ = (mount, info, at);
+    }
 }
 
 impl<T: Plain + 'static> RawOf<Parsed<T>> for T {
@@ -118,6 +128,11 @@ impl<R: Send + 'static, T: PathParam<Raw = R> + 'static> RawOf<Resolved<T>> for 
             }
         }
     }
+
+    fn require(mount: &mut Mount<'_>, info: &'static RouteInfo, at: usize) {
+        let name = info.params().get(at).map_or("", |(name, _)| name);
+        mount.require(info, &format!("path parameter `{name}`"), T::require);
+    }
 }
 
 impl Params for () {
@@ -131,6 +146,8 @@ impl Params for () {
     fn resolve(self, _: &Context, _: ()) -> impl Future<Output = Result<(), HttpError>> + Send {
         ready(Ok(()))
     }
+
+    fn require(_: &mut Mount<'_>, _: &'static RouteInfo) {}
 }
 
 impl<K: 'static, R: RawOf<K>, const AT: usize, Rest: Params> Params for (Param<K, R, AT>, Rest) {
@@ -146,6 +163,11 @@ impl<K: 'static, R: RawOf<K>, const AT: usize, Rest: Params> Params for (Param<K
         let (raw, rest) = raw;
         let value = raw.resolve(cx, AT).await?;
         Ok((value, self.1.resolve(cx, rest).await?))
+    }
+
+    fn require(mount: &mut Mount<'_>, info: &'static RouteInfo) {
+        R::require(mount, info, AT);
+        Rest::require(mount, info);
     }
 }
 

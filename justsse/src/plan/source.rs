@@ -8,6 +8,8 @@ use justsse_http::HttpError;
 
 use crate::chain::Arg;
 use crate::context::Context;
+use crate::controller::{Mount, RouteInfo};
+use crate::param::Needs;
 
 /// An argument read, with the parameters and chain left.
 pub(super) type Read<T, P, C> = Result<(T, P, C), HttpError>;
@@ -27,6 +29,11 @@ pub trait Source<P, C, M> {
         params: P,
         chain: C,
     ) -> impl Future<Output = Read<Self::Out, Self::P, Self::C>> + Send;
+
+    /// Checks that the app has what the argument needs, for route `info`.
+    fn require(mount: &mut Mount<'_>, info: &'static RouteInfo) {
+        let _ = (mount, info);
+    }
 }
 
 /// The next path parameter.
@@ -59,6 +66,9 @@ pub trait ArgBy<T, C> {
         cx: &mut Context,
         chain: C,
     ) -> impl Future<Output = Result<(T, Self::Rest), HttpError>> + Send;
+
+    /// Declares what the argument needs from the app.
+    fn require(needs: &mut Needs<'_>);
 }
 
 impl<M, T: Arg<C, M>, C> ArgBy<T, C> for M
@@ -72,6 +82,10 @@ where
         chain: C,
     ) -> impl Future<Output = Result<(T, T::Rest), HttpError>> + Send {
         T::get(cx, chain)
+    }
+
+    fn require(needs: &mut Needs<'_>) {
+        T::require(needs);
     }
 }
 
@@ -90,5 +104,10 @@ where
     async fn get(cx: &mut Context, params: P, chain: C) -> Result<(T, P, M::Rest), HttpError> {
         let (value, rest) = M::get(cx, chain).await?;
         Ok((value, params, rest))
+    }
+
+    fn require(mount: &mut Mount<'_>, info: &'static RouteInfo) {
+        let what = format!("argument `{}`", std::any::type_name::<T>());
+        mount.require(info, &what, M::require);
     }
 }

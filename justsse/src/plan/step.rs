@@ -13,12 +13,14 @@ use justsse_http::HttpError;
 
 use crate::chain::{GuardOutcome, GuardSignature, Pick};
 use crate::context::Context;
+use crate::controller::{Mount, RouteInfo};
 use crate::middleware::Middleware;
+use crate::param::Needs;
 
 use super::params::{Params, Unresolved};
 
 /// One step before the handler, on parameters `P` and chain `C`.
-pub trait Step<P, C, M>: Send {
+pub trait Step<P, C, M>: Send + Sync {
     /// The parameters after the step.
     type P: Send;
     /// The chain after the step.
@@ -31,6 +33,14 @@ pub trait Step<P, C, M>: Send {
         params: P,
         chain: C,
     ) -> impl Future<Output = Result<(Self::P, Self::C), HttpError>> + Send;
+
+    /// A copy for one request.
+    fn copy(&self) -> Self;
+
+    /// Checks that the app has what the step needs, for route `info`.
+    fn require(mount: &mut Mount<'_>, info: &'static RouteInfo) {
+        let _ = (mount, info);
+    }
 }
 
 /// `#[uses(f)]`: runs middleware `f` (whose arguments `M` tells), and its
@@ -51,6 +61,9 @@ pub trait UseBy<F, C, V> {
         cx: &'a mut Context,
         chain: &'a C,
     ) -> impl Future<Output = Result<V, HttpError>> + Send + 'a;
+
+    /// Declares the app state its extracted arguments need.
+    fn require(needs: &mut Needs<'_>);
 }
 
 impl<M, F, C, V> UseBy<F, C, V> for M
@@ -63,6 +76,10 @@ where
         chain: &'a C,
     ) -> impl Future<Output = Result<V, HttpError>> + Send + 'a {
         f.call(cx, chain)
+    }
+
+    fn require(needs: &mut Needs<'_>) {
+        <F as Middleware<'_, C, M>>::require(needs);
     }
 }
 
@@ -82,6 +99,15 @@ where
         let value = M::call(self.0, cx, &chain).await?;
         Ok((params, (value, chain)))
     }
+
+    fn copy(&self) -> Self {
+        Use(self.0, PhantomData)
+    }
+
+    fn require(mount: &mut Mount<'_>, info: &'static RouteInfo) {
+        let what = format!("middleware `{}`", std::any::type_name::<F>());
+        mount.require(info, &what, M::require);
+    }
 }
 
 /// Looks the path parameters up (404), after the middleware before the
@@ -100,6 +126,10 @@ impl<L: Params, C: Send> Step<Unresolved<L>, C, ()> for Resolve {
     ) -> Result<(L::Values, C), HttpError> {
         let Unresolved(list, raw) = params;
         Ok((list.resolve(cx, raw).await?, chain))
+    }
+
+    fn copy(&self) -> Self {
+        Resolve
     }
 }
 
@@ -259,7 +289,7 @@ impl<P, C, G, Args, I, R, D> Step<P, C, ()> for GuardFn<G, (Args, I, R), D>
 where
     P: Send,
     C: Send,
-    G: Send,
+    G: Clone + Send + Sync,
     D: Text,
     I: FindAllBy<Args, P, C, G, R>,
     R: GuardOutcome,
@@ -275,6 +305,10 @@ where
     ) -> impl Future<Output = Result<(P, C), HttpError>> + Send {
         let outcome = I::call(&self.0, &params, &chain).check(self.1.text());
         guarded(outcome, params, chain)
+    }
+
+    fn copy(&self) -> Self {
+        GuardFn(self.0.clone(), self.1, PhantomData)
     }
 }
 
@@ -306,7 +340,7 @@ macro_rules! guard_arity {
             P: Send,
             C: Send,
             D: Text,
-            G: Fn($(&$A),*) -> R + Send,
+            G: Fn($(&$A),*) -> R + Clone + Send + Sync,
             R: GuardOutcome,
             ($(Found<$A, $I>,)*): Send,
             $($I: FindBy<$A, P, C>,)*
@@ -322,6 +356,10 @@ macro_rules! guard_arity {
             ) -> impl Future<Output = Result<(P, C), HttpError>> + Send {
                 let outcome = (self.0)($($I::find(&params, &chain)),*).check(self.1.text());
                 guarded(outcome, params, chain)
+            }
+
+            fn copy(&self) -> Self {
+                GuardClosure(self.0.clone(), self.1, ($(Found::<$A, $I>::new(),)*))
             }
         }
     };
