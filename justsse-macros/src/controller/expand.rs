@@ -1,5 +1,6 @@
-//! The model -> tokens: the user's impl, one route function per route, and the
-//! `Controller` impl holding the route table.
+//! The model -> tokens: the user's impl (with a generator body's function per
+//! generator route), and the `Controller` impl holding the route table and
+//! mounting each route's plan.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -12,17 +13,22 @@ use super::parse::tidy;
 pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
     let item = &model.item;
     let self_ty = &model.self_ty;
-    let route_fns = model.routes.iter().map(|route| route_fn(model, route));
+    let routes: Vec<Route> = model
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(i, route)| route_plan(model, i, route))
+        .collect();
+    let generator_fns = routes.iter().filter_map(|route| route.generator_fn.as_ref());
+    let mounts = routes.iter().map(|route| &route.mount);
     let infos = model.routes.iter().map(|route| route_info(model, route));
-    let mounts = model.routes.iter().enumerate().map(|(i, route)| {
-        let name = route_fn_name(route);
-        quote!(Self::#name(&self, __m, &Self::ROUTES[#i]);)
-    });
+    // Every route's plan is mounted in one function: what its routes prove
+    // alike (their middleware, most of their steps) is proven once there.
     quote! {
         #item
 
         impl #self_ty {
-            #(#route_fns)*
+            #(#generator_fns)*
         }
 
         impl ::justsse::__private::Controller for #self_ty {
@@ -35,18 +41,20 @@ pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
     }
 }
 
-fn route_fn_name(route: &RouteModel) -> Ident {
-    format_ident!("__justsse_{}", route.handler)
+/// A route in tokens: its plan, mounted (a block of the controller's
+/// `mount`), and the function of its generator body, if it has one.
+struct Route {
+    mount: TokenStream,
+    generator_fn: Option<TokenStream>,
 }
 
-/// The route function: the route's plan, mounted (`Plan::mount` checks
-/// what it needs from the app and keeps it for the requests). Parameters
-/// (400), then middleware and guards in declared order, parameters resolved
-/// (404) before the first guard, then the handler's other arguments, then
-/// the call. The plan is values of library types: no `async` block per route
-/// for the application's build to check.
-fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
-    let name = route_fn_name(route);
+/// The route's plan, mounted (`Plan::mount` checks what it needs from the
+/// app and keeps it for the requests). Parameters (400), then middleware and
+/// guards in declared order, parameters resolved (404) before the first
+/// guard, then the handler's other arguments, then the call. The plan is
+/// values of library types: no `async` block per route for the
+/// application's build to check.
+fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel) -> Route {
     let private = quote!(::justsse::__private);
     // The path parameters in the handler's argument order: the handler takes
     // them in this order, and a guard names one by its place.
@@ -216,24 +224,20 @@ fn route_fn(model: &ControllerModel, route: &RouteModel) -> TokenStream {
     // The mount is where a handler's value that cannot be its response
     // is reported: at the return type of a stream route.
     let mount = respan(
-        quote!(__plan.mount(__m, __info, self, #call, #finish, __wraps)),
+        quote!(__plan.mount(__m, &Self::ROUTES[#index], &self, #call, #finish, __wraps)),
         span,
     );
-    quote! {
-        #generator_fn
-
-        #[doc(hidden)]
-        fn #name(
-            self: &#private::Arc<Self>,
-            __m: &mut #private::Mount<'_>,
-            __info: &'static #private::RouteInfo,
-        ) {
-            #verdicts
-            let __plan = #private::plan(#param_list);
-            #(#steps)*
-            let __wraps: fn(#private::MethodRouter) -> #private::MethodRouter = #wraps;
-            #mount;
-        }
+    Route {
+        mount: quote! {
+            {
+                #verdicts
+                let __plan = #private::plan(#param_list);
+                #(#steps)*
+                let __wraps: fn(#private::MethodRouter) -> #private::MethodRouter = #wraps;
+                #mount;
+            }
+        },
+        generator_fn,
     }
 }
 
