@@ -61,8 +61,8 @@ runtime! {
     pub use request::{Params, Request, RequestHead};
     pub use response::{BodyKind, Created, Html, IntoResponse, Json, Response};
     pub use routing::{
-        AppLayer, AppService, BoxFuture, Handler, MethodRouter, Next, RouteError, Router, Wrap,
-        accepts_event_stream, delete, get, patch, post, put, sse,
+        AppLayer, AppService, BoxFuture, Handler, MethodRouter, Next, RouteError, Router,
+        SharedHandler, Wrap, accepts_event_stream, delete, get, patch, post, put, sse,
     };
     pub use server::{Error, IntoListener, Server, ServerConfig, ctrl_c, serve};
     pub use sse::{Compression, Event, EventError, KeepAlive, Sse};

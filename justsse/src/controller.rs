@@ -4,7 +4,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use justsse_http::{BodyKind, MethodRouter, Router};
+use justsse_http::http::Method;
+use justsse_http::{BodyKind, MethodRouter, Router, SharedHandler};
 use serde::Serialize;
 
 use crate::describe::Describer;
@@ -362,21 +363,21 @@ impl Mount<'_> {
     pub(crate) fn route(
         &mut self,
         info: &'static RouteInfo,
-        handler: impl justsse_http::Handler + Clone,
+        handler: SharedHandler,
         wraps: fn(MethodRouter) -> MethodRouter,
     ) {
         let methods = match (info.kind, info.method) {
-            (RouteKind::Sse, "GET") => MethodRouter::default().sse(handler),
-            (RouteKind::Progressive, "GET") => {
-                MethodRouter::default().get(handler.clone()).sse(handler)
-            }
+            (RouteKind::Sse, "GET") => MethodRouter::default().sse_shared(handler),
+            (RouteKind::Progressive, "GET") => MethodRouter::default()
+                .on_shared(Method::GET, handler.clone())
+                .sse_shared(handler),
             (kind, method) => match method.parse() {
                 // A stream that starts with a request: its place among the
                 // open streams is taken before its handler runs.
                 Ok(method) if kind == RouteKind::Sse => {
-                    MethodRouter::default().stream(method, handler)
+                    MethodRouter::default().stream_shared(method, handler)
                 }
-                Ok(method) => MethodRouter::default().on(method, handler),
+                Ok(method) => MethodRouter::default().on_shared(method, handler),
                 Err(_) => {
                     self.missing
                         .push(format!("{}: invalid method {method}", info.handler));

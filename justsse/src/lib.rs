@@ -180,8 +180,8 @@ pub mod runtime {
     pub use justsse_http::Error as ServerError;
     pub use justsse_http::{
         BoxError, BoxFuture, Handler, IntoListener, MethodRouter, Params, PathError, RouteError,
-        RoutePath, Router, Server, accepts_event_stream, ctrl_c, delete, get, patch, post, put,
-        serve, sse,
+        RoutePath, Router, Server, SharedHandler, accepts_event_stream, ctrl_c, delete, get, patch,
+        post, put, serve, sse,
     };
 }
 

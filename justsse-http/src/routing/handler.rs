@@ -42,4 +42,6 @@ where
     }
 }
 
-pub(crate) type SharedHandler = Arc<dyn Handler>;
+/// A handler behind one pointer, as a [`MethodRouter`](crate::MethodRouter)
+/// keeps it: one value can serve several methods.
+pub type SharedHandler = Arc<dyn Handler>;

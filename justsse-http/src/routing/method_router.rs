@@ -75,11 +75,27 @@ pub fn sse(handler: impl Handler) -> MethodRouter {
 
 impl MethodRouter {
     /// Adds `handler` for `method`.
-    pub fn on(mut self, method: Method, handler: impl Handler) -> Self {
+    pub fn on(self, method: Method, handler: impl Handler) -> Self {
+        self.on_shared(method, Arc::new(handler))
+    }
+
+    /// Adds `handler`, already shared, for `method` (as [`on`](Self::on)).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use justsse_http::{MethodRouter, Request, SharedHandler, http::Method};
+    ///
+    /// async fn hello(_: Request) -> &'static str { "hello" }
+    /// let handler: SharedHandler = Arc::new(hello);
+    /// let route = MethodRouter::default()
+    ///     .on_shared(Method::GET, handler.clone())
+    ///     .on_shared(Method::POST, handler);
+    /// ```
+    pub fn on_shared(mut self, method: Method, handler: SharedHandler) -> Self {
         if self.methods.iter().any(|(m, _)| *m == method) {
             self.duplicate.get_or_insert(method.to_string());
         } else {
-            self.methods.push((method, std::sync::Arc::new(handler)));
+            self.methods.push((method, handler));
         }
         self
     }
@@ -101,17 +117,28 @@ impl MethodRouter {
     /// }
     /// let route = MethodRouter::default().stream(Method::POST, complete);
     /// ```
-    pub fn stream(mut self, method: Method, handler: impl Handler) -> Self {
+    pub fn stream(self, method: Method, handler: impl Handler) -> Self {
+        self.stream_shared(method, Arc::new(handler))
+    }
+
+    /// Adds `handler`, already shared, for `method`, answering with an event
+    /// stream (as [`stream`](Self::stream)).
+    pub fn stream_shared(mut self, method: Method, handler: SharedHandler) -> Self {
         self.streams.push(method.clone());
-        self.on(method, handler)
+        self.on_shared(method, handler)
     }
 
     /// Adds the event-stream handler.
-    pub fn sse(mut self, handler: impl Handler) -> Self {
+    pub fn sse(self, handler: impl Handler) -> Self {
+        self.sse_shared(Arc::new(handler))
+    }
+
+    /// Adds the event-stream handler, already shared (as [`sse`](Self::sse)).
+    pub fn sse_shared(mut self, handler: SharedHandler) -> Self {
         if self.sse.is_some() {
             self.duplicate.get_or_insert_with(|| "SSE".to_owned());
         }
-        self.sse = Some(std::sync::Arc::new(handler));
+        self.sse = Some(handler);
         self
     }
 

@@ -19,12 +19,11 @@ use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
 
 use crate::error::HttpError;
-use crate::routing::handler::SharedHandler;
 use crate::routing::layer::LayerFn;
 use crate::path::{PathError, RoutePath};
 use crate::response::{IntoResponse, Response};
 
-pub use handler::{BoxFuture, Handler};
+pub use handler::{BoxFuture, Handler, SharedHandler};
 pub use method_router::{MethodRouter, delete, get, patch, post, put, sse};
 pub use layer::{AppLayer, AppService};
 pub use wrap::{Next, Wrap};

@@ -304,7 +304,14 @@ impl<L: Params, St, M, P, C, A> Plan<L, St, M, P, C, A> {
     {
         L::require(mount, info);
         St::require(mount, info);
-        let route = Mounted::new(controller, mount.app, self.params, self.steps, handler, finish);
-        mount.route(info, route, wraps);
+        let route = Mounted::new(
+            controller,
+            mount.app,
+            self.params,
+            self.steps,
+            handler,
+            finish,
+        );
+        mount.route(info, Arc::new(route), wraps);
     }
 }

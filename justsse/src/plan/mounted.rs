@@ -10,9 +10,9 @@ use crate::context::Context;
 use crate::controller::RouteFuture;
 use crate::state::AppState;
 
+use super::Steps;
 use super::handler::{Finish, Handler};
 use super::params::{Params, Unresolved};
-use super::Steps;
 
 /// The plan of a route on controller `S`: parameters `L`, steps `St`
 /// (markers `M`) leaving the handler's arguments (`A` of the impls), handler
@@ -43,26 +43,6 @@ impl<S, L, St, M, H, F, MF> Mounted<S, L, St, M, H, F, MF> {
             steps,
             handler,
             finish,
-            marker: PhantomData,
-        }
-    }
-}
-
-impl<S, L, St, M, A, H, F, MF> Clone for Mounted<S, L, St, M, H, F, MF>
-where
-    L: Params,
-    St: Steps<L, M, A = A>,
-    H: for<'s> Handler<'s, S, A>,
-    F: for<'s> Finish<<H as Handler<'s, S, A>>::Output, MF>,
-{
-    fn clone(&self) -> Self {
-        Self {
-            controller: self.controller.clone(),
-            app: self.app.clone(),
-            params: self.params,
-            steps: self.steps.copy(),
-            handler: self.handler.copy(),
-            finish: self.finish.copy(),
             marker: PhantomData,
         }
     }
