@@ -8,8 +8,8 @@
 //!   `return;` of the body (not of a closure, `async` block or function in it)
 //!   becomes `return Ok(())`.
 
-use proc_macro2::{Delimiter, Group, Spacing, TokenStream, TokenTree};
-use quote::{quote, quote_spanned};
+use proc_macro2::{Delimiter, Group, Spacing, Span, TokenStream, TokenTree};
+use quote::quote_spanned;
 
 /// `input` is the path of the justsse crate (`$crate` of `stream!`), a comma,
 /// then the body.
@@ -19,8 +19,15 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         .by_ref()
         .take_while(|token| !matches!(token, TokenTree::Punct(p) if p.as_char() == ','))
         .collect();
-    let body = convert(&krate, tokens.collect(), true);
-    quote! {
+    expand_at(&krate, tokens.collect(), Span::call_site())
+}
+
+/// The stream of `body`, its own tokens at `span`: `#[controller]` expands a
+/// generator's `stream!` itself, at the macro's name (see
+/// `controller/anchor.rs`).
+pub(crate) fn expand_at(krate: &TokenStream, body: TokenStream, span: Span) -> TokenStream {
+    let body = convert(krate, body, true);
+    quote_spanned! {span=>
         #krate::__private::generated(async move {
             { #body }
             #[allow(unreachable_code)]

@@ -88,8 +88,10 @@ impl App {
     pub fn controller<C: Controller>(mut self, controller: C) -> Self {
         self.routes.extend_from_slice(C::ROUTES);
         let controller = Arc::new(controller);
-        self.mounters
-            .push(Box::new(move |mount| controller.mount(mount)));
+        self.mounters.push(Box::new(move |mount| {
+            mount.table = C::ROUTES;
+            controller.mount(mount);
+        }));
         self
     }
 
@@ -250,6 +252,7 @@ impl App {
             router: Router::new(),
             app: &app,
             missing: Vec::new(),
+            table: &[],
         };
         for mounter in self.mounters {
             mounter(&mut mount);

@@ -347,6 +347,8 @@ pub struct Mount<'a> {
     pub(crate) router: Router,
     pub(crate) app: &'a Arc<AppState>,
     pub(crate) missing: Vec<String>,
+    /// The route table of the controller being mounted.
+    pub(crate) table: &'static [RouteInfo],
 }
 
 impl fmt::Debug for Mount<'_> {
@@ -386,6 +388,16 @@ impl Mount<'_> {
             },
         };
         self.add(info, wraps(methods));
+    }
+
+    /// Row `index` of the route table of the controller being mounted.
+    pub(crate) fn info(&mut self, index: usize) -> Option<&'static RouteInfo> {
+        let info = self.table.get(index);
+        if info.is_none() {
+            self.missing
+                .push(format!("route {index} is not in its controller's table"));
+        }
+        info
     }
 
     /// Adds `methods` at the route's path (after [`route`](Self::route)).

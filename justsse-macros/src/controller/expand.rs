@@ -7,6 +7,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, Type};
 
+use super::anchor::Anchor;
 use super::ast::{Arg, ControllerModel, Guard, Method, RouteModel, Step};
 use super::parse::tidy;
 
@@ -19,25 +20,42 @@ pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
         .enumerate()
         .map(|(i, route)| route_plan(model, i, route))
         .collect();
-    let generator_fns = routes.iter().filter_map(|route| route.generator_fn.as_ref());
+    let anchor = Anchor::new(item);
+    let generator_fns = routes
+        .iter()
+        .filter_map(|route| route.generator_fn.clone())
+        .map(|generator_fn| anchor.item(generator_fn));
     let mounts = routes.iter().map(|route| &route.mount);
     let infos = model.routes.iter().map(|route| route_info(model, route));
+    let table = anchor.item(quote! {
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery, clippy::restriction)]
+        const ROUTES: &'static [::justsse::__private::RouteInfo] = &[#(#infos),*];
+    });
     // Every route's plan is mounted in one function: what its routes prove
     // alike (their middleware, most of their steps) is proven once there.
-    quote! {
-        #item
-
+    // The macro's own code: its tokens resolve at the user's code (see
+    // `anchor.rs`), where lints would find them.
+    let mount = anchor.item(quote! {
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery, clippy::restriction)]
+        fn mount(self: ::justsse::__private::Arc<Self>, __m: &mut ::justsse::__private::Mount<'_>) {
+            #(#mounts)*
+        }
+    });
+    let generated = anchor.item(quote! {
         impl #self_ty {
             #(#generator_fns)*
         }
-
+    });
+    let controller = anchor.item(quote! {
         impl ::justsse::__private::Controller for #self_ty {
-            const ROUTES: &'static [::justsse::__private::RouteInfo] = &[#(#infos),*];
-
-            fn mount(self: ::justsse::__private::Arc<Self>, __m: &mut ::justsse::__private::Mount<'_>) {
-                #(#mounts)*
-            }
+            #table
+            #mount
         }
+    });
+    quote! {
+        #item
+        #generated
+        #controller
     }
 }
 
@@ -149,7 +167,7 @@ fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel) -> Rout
             }
         }
     };
-    let mut generator_fn = None;
+    let generator_fn;
     let mut span = Span::call_site();
     let (call, finish) = match (&route.generator, route.method) {
         (Some(body), _) => {
@@ -166,21 +184,41 @@ fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel) -> Rout
                 1 => (None, quote!(Generator)),
                 _ => (Some(quote!(async)), quote!(AsyncGenerator)),
             };
-            let body = match body.stmts.as_slice() {
-                [syn::Stmt::Expr(expr, None)] => quote!(#expr),
-                [syn::Stmt::Macro(stmt)] if stmt.semi_token.is_none() => {
-                    let mac = &stmt.mac;
-                    quote!(#mac)
-                }
-                _ => {
-                    let stmts = &body.stmts;
-                    quote!(#(#stmts)*)
-                }
-            };
-            generator_fn = Some(quote! {
+            // The body's `stream!` is expanded here, as `stream!` would:
+            // a macro expanded later would stand in the function with a
+            // context naming its position, which an edit before the
+            // controller moves (see `anchor.rs`).
+            let (last, before) = body.stmts.split_last().unzip();
+            let before = before.unwrap_or_default();
+            let last = last.map(|last| match stream_macro(last) {
+                Some(mac) => crate::stream_body::expand_at(
+                    &quote!(::justsse),
+                    mac.tokens.clone(),
+                    mac.path.span(),
+                ),
+                None => quote!(#last),
+            });
+            let body = quote!(#(#before)* #last);
+            // At the handler's return type (what it stands for), not at the
+            // attribute: an opaque type there is found changed by an edit
+            // before the controller (see `anchor.rs`).
+            let output_span = route.output.as_ref().map_or(handler.span(), Spanned::span);
+            let output = respan(quote!(impl #private::Events), output_span);
+            // Spanned at the handler's name, not at the attribute: an
+            // `async` block or opaque type there is found changed by an edit
+            // before the controller (see `anchor.rs`).
+            generator_fn = Some(quote_spanned! {handler.span()=>
                 #[doc(hidden)]
-                #[allow(unused_mut, unused_variables, clippy::used_underscore_binding)]
-                #asyncness fn #gen_name(self: #private::Arc<Self>, #(#args),*) -> impl #private::Events {
+                #[allow(
+                    unused_braces,
+                    unused_mut,
+                    unused_variables,
+                    clippy::needless_return,
+                    clippy::unused_async,
+                    clippy::unused_self,
+                    clippy::used_underscore_binding
+                )]
+                #asyncness fn #gen_name(self: #private::Arc<Self>, #(#args),*) -> #output {
                     #body
                 }
             });
@@ -194,6 +232,7 @@ fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel) -> Rout
                 true => quote!(#private::Method(Self::#handler)),
                 false => quote!(#private::Function(Self::#handler)),
             };
+            generator_fn = None;
             let finish = match method {
                 _ if method == Method::Sse || route.stream => {
                     // A return type that is no stream is reported at its span.
@@ -216,7 +255,12 @@ fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel) -> Rout
     });
     // Innermost first: the route's wraps (last written first), then the
     // controller's, so the first written is the outermost.
-    let wraps: Vec<_> = route.wraps.iter().rev().chain(model.wraps.iter().rev()).collect();
+    let wraps: Vec<_> = route
+        .wraps
+        .iter()
+        .rev()
+        .chain(model.wraps.iter().rev())
+        .collect();
     let wraps = match wraps.is_empty() {
         true => quote!(::core::convert::identity),
         false => quote!(|__r| __r #(.wrap(#wraps))*),
@@ -224,7 +268,7 @@ fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel) -> Rout
     // The mount is where a handler's value that cannot be its response
     // is reported: at the return type of a stream route.
     let mount = respan(
-        quote!(__plan.mount(__m, &Self::ROUTES[#index], &self, #call, #finish, __wraps)),
+        quote!(__plan.mount(__m, #index, &self, #call, #finish, __wraps)),
         span,
     );
     Route {
@@ -239,6 +283,24 @@ fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel) -> Rout
         },
         generator_fn,
     }
+}
+
+/// The body of `stmt` when it is `stream! { .. }` (or `justsse::stream!`)
+/// as the value of a block.
+fn stream_macro(stmt: &syn::Stmt) -> Option<&syn::Macro> {
+    let mac = match stmt {
+        syn::Stmt::Macro(stmt) if stmt.semi_token.is_none() => &stmt.mac,
+        syn::Stmt::Expr(syn::Expr::Macro(expr), None) => &expr.mac,
+        _ => return None,
+    };
+    let path: Vec<String> = mac
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    matches!(path.as_slice(), [name] | [_, name] if name == "stream" && (path.len() == 1 || path[0] == "justsse"))
+        .then_some(mac)
 }
 
 /// `Some(value)` or `None`, as tokens.

@@ -1,6 +1,7 @@
 //! `#[controller("/prefix")]`: tokens -> [`ast::ControllerModel`] (`parse.rs`,
 //! reading attributes with `attr.rs`, checking with `check.rs`) -> tokens (`expand.rs`).
 
+mod anchor;
 mod ast;
 mod attr;
 mod check;

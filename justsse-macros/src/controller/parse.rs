@@ -249,9 +249,12 @@ fn parse_route(cx: &mut Ctxt, prefix: &str, method: &mut ImplItemFn) -> Option<R
 
     // Handlers are async because the route calls them so; one that does not
     // await is not the user's to fix.
+    // Spanned at the handler's name: an attribute from the call site would
+    // be found changed by an edit before the controller (see `anchor.rs`).
+    let name = sig.ident.span();
     method
         .attrs
-        .push(syn::parse_quote!(#[allow(clippy::unused_async)]));
+        .push(syn::parse_quote_spanned!(name=> #[allow(clippy::unused_async)]));
     Some(RouteModel {
         method: kind,
         progressive,

@@ -279,7 +279,8 @@ impl<L, St, M, V, Rest, C, A> Plan<L, St, M, (V, Rest), C, A> {
 }
 
 impl<L: Params, St, M, P, C, A> Plan<L, St, M, P, C, A> {
-    /// Mounts the route `info`: checks that the app has what its parameters,
+    /// Mounts route `index` of the controller's table: checks that the app
+    /// has what its parameters,
     /// middleware and arguments need, and adds it to the router, served by
     /// `handler` on `controller` with the response made by `finish`, inside
     /// the wrapping middleware `wraps` adds. Each request then parses the
@@ -289,7 +290,7 @@ impl<L: Params, St, M, P, C, A> Plan<L, St, M, P, C, A> {
     pub fn mount<S, H, F, MF>(
         self,
         mount: &mut Mount<'_>,
-        info: &'static RouteInfo,
+        index: usize,
         controller: &Arc<S>,
         handler: H,
         finish: F,
@@ -302,6 +303,9 @@ impl<L: Params, St, M, P, C, A> Plan<L, St, M, P, C, A> {
         F: for<'s> Finish<<H as Handler<'s, S, A>>::Output, MF> + 'static,
         MF: 'static,
     {
+        let Some(info) = mount.info(index) else {
+            return;
+        };
         L::require(mount, info);
         St::require(mount, info);
         let route = Mounted::new(
