@@ -21,6 +21,9 @@ pub use crate::progressive::ProgressiveResponse;
 pub use crate::stream::SseResponse;
 pub use justsse_http::MethodRouter;
 
+/// What a route's `#[wrap]`s do to its methods, as `Plan::mount` takes it.
+pub type WrapRoute = fn(MethodRouter) -> MethodRouter;
+
 use futures_util::Stream;
 pub use justsse_http::BoxError;
 pub use justsse_http::IntoResponse;

@@ -40,7 +40,13 @@ impl Anchor {
     /// tokens resolving at the user's code, its end at the controller's end:
     /// it starts at the attribute, so it spans the whole controller.
     pub(crate) fn item(&self, item: TokenStream) -> TokenStream {
-        let mut trees: Vec<TokenTree> = self.rooted(item).into_iter().collect();
+        self.spanning(self.rooted(item))
+    }
+
+    /// `item` (of an item that [`item`](Self::item) then takes whole), its
+    /// end at the controller's end.
+    pub(crate) fn spanning(&self, item: TokenStream) -> TokenStream {
+        let mut trees: Vec<TokenTree> = item.into_iter().collect();
         match trees.last_mut() {
             Some(TokenTree::Group(group)) => {
                 let mut spanning = Group::new(group.delimiter(), group.stream());

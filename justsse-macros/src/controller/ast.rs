@@ -82,7 +82,9 @@ pub(crate) struct RouteModel {
     pub(crate) compress: Option<u32>,
     /// `events = Type`: the `SseEvent` type the stream sends, for the route table.
     pub(crate) events: Option<Path>,
-    /// `responses(409 = Type, 422)`: statuses the handler answers itself.
+    /// `responses(409 = Type, 422)`: statuses the handler answers itself
+    /// (checked always, written only with the `openapi` feature).
+    #[cfg_attr(not(feature = "openapi"), allow(dead_code))]
     pub(crate) responses: Vec<(u16, Option<syn::Type>)>,
     /// The path as written in the attribute, for error spans.
     pub(crate) lit: LitStr,

@@ -24,10 +24,10 @@ pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
     let generator_fns = routes
         .iter()
         .filter_map(|route| route.generator_fn.clone())
-        .map(|generator_fn| anchor.item(generator_fn));
+        .map(|generator_fn| anchor.spanning(generator_fn));
     let mounts = routes.iter().map(|route| &route.mount);
     let infos = model.routes.iter().map(|route| route_info(model, route));
-    let table = anchor.item(quote! {
+    let table = anchor.spanning(quote! {
         #[allow(clippy::all, clippy::pedantic, clippy::nursery, clippy::restriction)]
         const ROUTES: &'static [::justsse::__private::RouteInfo] = &[#(#infos),*];
     });
@@ -35,7 +35,7 @@ pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
     // alike (their middleware, most of their steps) is proven once there.
     // The macro's own code: its tokens resolve at the user's code (see
     // `anchor.rs`), where lints would find them.
-    let mount = anchor.item(quote! {
+    let mount = anchor.spanning(quote! {
         #[allow(clippy::all, clippy::pedantic, clippy::nursery, clippy::restriction)]
         fn mount(self: ::justsse::__private::Arc<Self>, __m: &mut ::justsse::__private::Mount<'_>) {
             #(#mounts)*
@@ -261,14 +261,20 @@ fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel) -> Rout
         .rev()
         .chain(model.wraps.iter().rev())
         .collect();
-    let wraps = match wraps.is_empty() {
-        true => quote!(::core::convert::identity),
-        false => quote!(|__r| __r #(.wrap(#wraps))*),
+    let (wraps, wrapping) = match wraps.is_empty() {
+        true => (quote!(::core::convert::identity), None),
+        // A closure, coerced where it is written (at the wraps' spans).
+        false => (
+            quote!(__wraps),
+            Some(quote! {
+                let __wraps: #private::WrapRoute = |__r| __r #(.wrap(#wraps))*;
+            }),
+        ),
     };
     // The mount is where a handler's value that cannot be its response
     // is reported: at the return type of a stream route.
     let mount = respan(
-        quote!(__plan.mount(__m, #index, &self, #call, #finish, __wraps)),
+        quote!(__plan.mount(__m, #index, &self, #call, #finish, #wraps)),
         span,
     );
     Route {
@@ -277,7 +283,7 @@ fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel) -> Rout
                 #verdicts
                 let __plan = #private::plan(#param_list);
                 #(#steps)*
-                let __wraps: fn(#private::MethodRouter) -> #private::MethodRouter = #wraps;
+                #wrapping
                 #mount;
             }
         },
@@ -511,8 +517,16 @@ fn route_info(model: &ControllerModel, route: &RouteModel) -> TokenStream {
     }
 }
 
+/// Without the `openapi` feature nothing reads a route's description: none is
+/// written (no tokens for the application's build).
+#[cfg(not(feature = "openapi"))]
+fn describer(_: &RouteModel) -> TokenStream {
+    quote!(::justsse::__private::Describer::NONE)
+}
+
 /// The route's description function: each argument, path parameter and the
 /// return type probed for a schema, and the events' data.
+#[cfg(feature = "openapi")]
 fn describer(route: &RouteModel) -> TokenStream {
     let args = route.args.iter().filter(|arg| !names_impl(&arg.ty)).map(|arg| {
         let ty = &arg.ty;
