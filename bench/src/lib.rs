@@ -60,12 +60,16 @@ pub fn cpu_micros(pid: u32) -> u64 {
     (ticks(11) + ticks(12)) * 10_000
 }
 
-/// The resident memory of process `pid`, in bytes (0 when it cannot be read).
+/// The resident memory of process `pid`, in bytes (0 when it cannot be read):
+/// `VmRSS`, or the field of `/proc/<pid>/status` that `RSS_FIELD` names
+/// (`RssAnon:` leaves out the code pages a run happens to touch).
 pub fn rss_bytes(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .find_map(|line| {
+            line.strip_prefix(std::env::var("RSS_FIELD").as_deref().unwrap_or("VmRSS:"))
+        })
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
 }

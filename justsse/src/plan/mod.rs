@@ -308,14 +308,15 @@ impl<L: Params, St, M, P, C, A> Plan<L, St, M, P, C, A> {
         };
         L::require(mount, info);
         St::require(mount, info);
-        let route = Mounted::new(
-            controller,
-            mount.app,
-            self.params,
-            self.steps,
+        let route = Mounted {
+            controller: controller.clone(),
+            app: mount.app.clone(),
+            params: self.params,
+            steps: self.steps,
             handler,
             finish,
-        );
+            marker: PhantomData,
+        };
         mount.route(info, Arc::new(route), wraps);
     }
 }

@@ -18,34 +18,13 @@ use super::params::{Params, Unresolved};
 /// (markers `M`) leaving the handler's arguments (`A` of the impls), handler
 /// `H` and the response made by `F` (marker `MF`).
 pub(super) struct Mounted<S, L, St, M, H, F, MF> {
-    controller: Arc<S>,
-    app: Arc<AppState>,
-    params: L,
-    steps: St,
-    handler: H,
-    finish: F,
-    marker: PhantomData<fn() -> (M, MF)>,
-}
-
-impl<S, L, St, M, H, F, MF> Mounted<S, L, St, M, H, F, MF> {
-    pub(super) fn new(
-        controller: &Arc<S>,
-        app: &Arc<AppState>,
-        params: L,
-        steps: St,
-        handler: H,
-        finish: F,
-    ) -> Self {
-        Self {
-            controller: controller.clone(),
-            app: app.clone(),
-            params,
-            steps,
-            handler,
-            finish,
-            marker: PhantomData,
-        }
-    }
+    pub(super) controller: Arc<S>,
+    pub(super) app: Arc<AppState>,
+    pub(super) params: L,
+    pub(super) steps: St,
+    pub(super) handler: H,
+    pub(super) finish: F,
+    pub(super) marker: PhantomData<fn() -> (M, MF)>,
 }
 
 impl<S, L, St, M, A, H, F, MF> justsse_http::Handler for Mounted<S, L, St, M, H, F, MF>
