@@ -317,6 +317,10 @@ impl<L: Params, St, M, P, C, A> Plan<L, St, M, P, C, A> {
             finish,
             marker: PhantomData,
         };
-        mount.route(info, Arc::new(route), wraps);
+        // Boxed as a handler first: `Arc::from` the box is one function for
+        // every route, where `Arc::new` of the plan is one per route (and so
+        // is its drop), for the application's build.
+        let route: Box<dyn justsse_http::Handler> = Box::new(route);
+        mount.route(info, Arc::from(route), wraps);
     }
 }
