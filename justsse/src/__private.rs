@@ -109,7 +109,7 @@ pub fn refused(err: HttpError) -> Response {
 }
 
 /// `expr`'s `Ok` value, or the route's answer is its `Err` as a response:
-/// `?` without the `Try` machinery, in generated route functions.
+/// `?` without the `Try` machinery, in a mounted route's future.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __tri {

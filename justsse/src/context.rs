@@ -1,4 +1,4 @@
-//! The context a generated route function works in.
+//! The context a mounted route works in, one request.
 
 use std::sync::Arc;
 

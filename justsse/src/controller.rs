@@ -339,7 +339,7 @@ impl fmt::Display for RouteTable {
     }
 }
 
-/// What a generated route function returns: its response, boxed once.
+/// What a mounted route answers a request with: its response, boxed once.
 pub type RouteFuture = justsse_http::BoxFuture<justsse_http::Response>;
 
 /// Where a controller's routes go when the app is built.

@@ -11,7 +11,7 @@ pub(crate) struct ControllerModel {
     pub(crate) wraps: Vec<Path>,
     pub(crate) routes: Vec<RouteModel>,
     /// The impl block without route attributes and without generator handlers,
-    /// whose bodies move into their route functions.
+    /// whose bodies move into functions of their own (`__justsse_gen_*`).
     pub(crate) item: ItemImpl,
 }
 

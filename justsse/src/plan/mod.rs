@@ -1,7 +1,8 @@
 //! A route as a plan that generic code runs. The controller macro writes
 //! what a route does (its path parameters, its middleware and guards in
 //! order, where each handler argument comes from, the handler, how its value
-//! becomes a response) as calls on a `Plan`, and `Plan::call` does it.
+//! becomes a response) as calls on a `Plan`, and `Plan::mount` keeps it in
+//! the router (`mounted.rs`), which runs it for each request.
 //!
 //! The work of a request is written once, here, not once per route in the
 //! application: a route costs the application's build the selection of these
@@ -164,7 +165,7 @@ where
 /// A route's plan as the macro writes it, one step at a time: parameters
 /// `P`, chain `C` and handler arguments `A` at this point, `M` the markers
 /// of the steps so far. Each method checks its step where the macro writes
-/// it (at the user's code that makes it); `Plan::call` runs the whole.
+/// it (at the user's code that makes it); `Plan::mount` keeps the whole.
 pub struct Plan<L, St, M, P, C, A> {
     params: L,
     steps: St,
@@ -280,10 +281,9 @@ impl<L, St, M, V, Rest, C, A> Plan<L, St, M, (V, Rest), C, A> {
 
 impl<L: Params, St, M, P, C, A> Plan<L, St, M, P, C, A> {
     /// Mounts route `index` of the controller's table: checks that the app
-    /// has what its parameters,
-    /// middleware and arguments need, and adds it to the router, served by
-    /// `handler` on `controller` with the response made by `finish`, inside
-    /// the wrapping middleware `wraps` adds. Each request then parses the
+    /// has what its parameters, middleware and arguments need, and adds it to
+    /// the router, served by `handler` on `controller` with the response made
+    /// by `finish`, inside the wrapping middleware `wraps` adds. Each request then parses the
     /// parameters (400), runs the steps and reads the handler's arguments,
     /// calls the handler and makes the response.
     #[allow(clippy::too_many_arguments)]
