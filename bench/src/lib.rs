@@ -64,12 +64,11 @@ pub fn cpu_micros(pid: u32) -> u64 {
 /// `VmRSS`, or the field of `/proc/<pid>/status` that `RSS_FIELD` names
 /// (`RssAnon:` leaves out the code pages a run happens to touch).
 pub fn rss_bytes(pid: u32) -> u64 {
+    let field = std::env::var("RSS_FIELD").unwrap_or_else(|_| "VmRSS:".to_owned());
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|line| {
-            line.strip_prefix(std::env::var("RSS_FIELD").as_deref().unwrap_or("VmRSS:"))
-        })
+        .find_map(|line| line.strip_prefix(field.as_str()))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
 }

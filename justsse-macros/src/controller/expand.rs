@@ -199,14 +199,12 @@ fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel) -> Rout
                 None => quote!(#last),
             });
             let body = quote!(#(#before)* #last);
-            // At the handler's return type (what it stands for), not at the
-            // attribute: an opaque type there is found changed by an edit
-            // before the controller (see `anchor.rs`).
+            // Spanned at the handler's name, its return type at the handler's
+            // (what it stands for), not at the attribute: an `async` block or
+            // opaque type there is found changed by an edit before the
+            // controller (see `anchor.rs`).
             let output_span = route.output.as_ref().map_or(handler.span(), Spanned::span);
             let output = respan(quote!(impl #private::Events), output_span);
-            // Spanned at the handler's name, not at the attribute: an
-            // `async` block or opaque type there is found changed by an edit
-            // before the controller (see `anchor.rs`).
             generator_fn = Some(quote_spanned! {handler.span()=>
                 #[doc(hidden)]
                 #[allow(
@@ -305,8 +303,12 @@ fn stream_macro(stmt: &syn::Stmt) -> Option<&syn::Macro> {
         .iter()
         .map(|s| s.ident.to_string())
         .collect();
-    matches!(path.as_slice(), [name] | [_, name] if name == "stream" && (path.len() == 1 || path[0] == "justsse"))
-        .then_some(mac)
+    let ours = match path.as_slice() {
+        [name] => name == "stream",
+        [krate, name] => krate == "justsse" && name == "stream",
+        _ => false,
+    };
+    ours.then_some(mac)
 }
 
 /// `Some(value)` or `None`, as tokens.
