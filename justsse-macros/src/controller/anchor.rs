@@ -10,9 +10,9 @@
 //! `impl` (the handlers' types, the guards, `#[uses]`) changed whenever
 //! anything before the controller moved by a byte. Here each generated item
 //! spans the controller, from the attribute to the `impl`'s closing brace,
-//! and its tokens resolve at the user's code (the context they resolve in for
-//! a procedural macro anyway): what an edit outside the controller shifts
-//! shifts the item with it.
+//! and the macro's own tokens are made resolving at the user's code (the
+//! context they resolve in for a procedural macro anyway): what an edit
+//! outside the controller shifts shifts the item with it.
 
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
 
@@ -36,15 +36,17 @@ impl Anchor {
         }
     }
 
-    /// `item` (an `fn`, `const` or `impl` written at the call site), its
-    /// tokens resolving at the user's code, its end at the controller's end:
-    /// it starts at the attribute, so it spans the whole controller.
-    pub(crate) fn item(&self, item: TokenStream) -> TokenStream {
-        self.spanning(self.rooted(item))
+    /// Where the macro's own tokens are made: at the attribute, resolving
+    /// at the user's code (the context a procedural macro's tokens resolve
+    /// in anyway), so that no token of a generated item names the expansion.
+    /// The user's tokens keep their own spans.
+    pub(crate) fn site(&self) -> Span {
+        Span::call_site().resolved_at(self.root)
     }
 
-    /// `item` (of an item that [`item`](Self::item) then takes whole), its
-    /// end at the controller's end.
+    /// `item` (an `fn`, `const` or `impl` made at [`site`](Self::site)), its
+    /// end at the controller's end: it starts at the attribute, so it spans
+    /// the whole controller.
     pub(crate) fn spanning(&self, item: TokenStream) -> TokenStream {
         let mut trees: Vec<TokenTree> = item.into_iter().collect();
         match trees.last_mut() {
@@ -57,23 +59,5 @@ impl Anchor {
             None => {}
         }
         trees.into_iter().collect()
-    }
-
-    /// `tokens`, each resolving at the user's code, where it stands.
-    fn rooted(&self, tokens: TokenStream) -> TokenStream {
-        tokens
-            .into_iter()
-            .map(|mut tree| {
-                let span = tree.span().resolved_at(self.root);
-                if let TokenTree::Group(group) = &tree {
-                    let mut inner = Group::new(group.delimiter(), self.rooted(group.stream()));
-                    inner.set_span(span);
-                    tree = TokenTree::Group(inner);
-                } else {
-                    tree.set_span(span);
-                }
-                tree
-            })
-            .collect()
     }
 }

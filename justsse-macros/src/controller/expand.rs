@@ -3,7 +3,7 @@
 //! mounting each route's plan.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, Type};
 
@@ -14,20 +14,24 @@ use super::parse::tidy;
 pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
     let item = &model.item;
     let self_ty = &model.self_ty;
+    let anchor = Anchor::new(item);
+    let site = anchor.site();
     let routes: Vec<Route> = model
         .routes
         .iter()
         .enumerate()
-        .map(|(i, route)| route_plan(model, i, route))
+        .map(|(i, route)| route_plan(model, i, route, site))
         .collect();
-    let anchor = Anchor::new(item);
     let generator_fns = routes
         .iter()
         .filter_map(|route| route.generator_fn.clone())
         .map(|generator_fn| anchor.spanning(generator_fn));
     let mounts = routes.iter().map(|route| &route.mount);
-    let infos = model.routes.iter().map(|route| route_info(model, route));
-    let table = anchor.spanning(quote! {
+    let infos = model
+        .routes
+        .iter()
+        .map(|route| route_info(model, route, site));
+    let table = anchor.spanning(quote_spanned! {site=>
         #[allow(clippy::all, clippy::pedantic, clippy::nursery, clippy::restriction)]
         const ROUTES: &'static [::justsse::__private::RouteInfo] = &[#(#infos),*];
     });
@@ -35,24 +39,24 @@ pub(crate) fn expand(model: &ControllerModel) -> TokenStream {
     // alike (their middleware, most of their steps) is proven once there.
     // The macro's own code: its tokens resolve at the user's code (see
     // `anchor.rs`), where lints would find them.
-    let mount = anchor.spanning(quote! {
+    let mount = anchor.spanning(quote_spanned! {site=>
         #[allow(clippy::all, clippy::pedantic, clippy::nursery, clippy::restriction)]
         fn mount(self: ::justsse::__private::Arc<Self>, __m: &mut ::justsse::__private::Mount<'_>) {
             #(#mounts)*
         }
     });
-    let generated = anchor.item(quote! {
+    let generated = anchor.spanning(quote_spanned! {site=>
         impl #self_ty {
             #(#generator_fns)*
         }
     });
-    let controller = anchor.item(quote! {
+    let controller = anchor.spanning(quote_spanned! {site=>
         impl ::justsse::__private::Controller for #self_ty {
             #table
             #mount
         }
     });
-    quote! {
+    quote_spanned! {site=>
         #item
         #generated
         #controller
@@ -72,8 +76,9 @@ struct Route {
 /// guard, then the handler's other arguments, then the call. The plan is
 /// values of library types: no `async` block per route for the
 /// application's build to check.
-fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel) -> Route {
-    let private = quote!(::justsse::__private);
+fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel, site: Span) -> Route {
+    let index = lit(index, site);
+    let private = quote_spanned!(site=> ::justsse::__private);
     // The path parameters in the handler's argument order: the handler takes
     // them in this order, and a guard names one by its place.
     let params: Vec<&Arg> = route
@@ -81,25 +86,29 @@ fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel) -> Rout
         .iter()
         .filter(|arg| arg.param.is_some())
         .collect();
-    let param_list = params.iter().rev().fold(quote!(()), |tail, arg| {
-        let (ty, text) = (&arg.ty, param_text(arg));
-        // Found by its place in the path: the route's future carries no name.
-        let at = route
-            .params
-            .iter()
-            .position(|name| *name == text)
-            .unwrap_or_default();
-        // A primitive is its parsed value (`Plain`); a type of the user's
-        // own under such a name fails to compile on `Plain`.
-        let ctor = match is_primitive(ty) {
-            true => quote!(parsed),
-            false => quote!(resolved),
-        };
-        let param = quote_spanned! {ty.span()=>
-            ::justsse::__private::#ctor::<#ty, #at>()
-        };
-        quote!((#param, #tail))
-    });
+    let param_list = params
+        .iter()
+        .rev()
+        .fold(quote_spanned!(site=> ()), |tail, arg| {
+            let (ty, text) = (&arg.ty, param_text(arg));
+            // Found by its place in the path: the route's future carries no name.
+            let at = route
+                .params
+                .iter()
+                .position(|name| *name == text)
+                .unwrap_or_default();
+            let at = lit(at, site);
+            // A primitive is its parsed value (`Plain`); a type of the user's
+            // own under such a name fails to compile on `Plain`.
+            let ctor = match is_primitive(ty) {
+                true => quote_spanned!(site=> parsed),
+                false => quote_spanned!(site=> resolved),
+            };
+            let param = quote_spanned! {ty.span()=>
+                ::justsse::__private::#ctor::<#ty, #at>()
+            };
+            quote_spanned!(site=> (#param, #tail))
+        });
 
     // One statement a step, each checked where the user wrote what it
     // comes from.
@@ -122,7 +131,7 @@ fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel) -> Rout
                     let __plan = __plan.uses(&#path);
                 });
                 if compared {
-                    let output = format_ident!("__output{}", outputs.len());
+                    let output = format_ident!("__output{}", outputs.len(), span = site);
                     steps.push(quote_spanned! {path.span()=>
                         let #output = __plan.output(&#path);
                     });
@@ -132,19 +141,19 @@ fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel) -> Rout
             }
             Step::Guard(guard, message) => {
                 if !resolved {
-                    steps.push(quote!(let __plan = __plan.step(#private::Resolve);));
+                    steps.push(quote_spanned!(site=> let __plan = __plan.step(#private::Resolve);));
                     resolved = true;
                 }
-                steps.push(guard_step(&params, guard, message.as_ref()));
+                steps.push(guard_step(&params, guard, message.as_ref(), site));
             }
         }
     }
     if !resolved {
-        steps.push(quote!(let __plan = __plan.step(#private::Resolve);));
+        steps.push(quote_spanned!(site=> let __plan = __plan.step(#private::Resolve);));
     }
     for arg in &route.args {
         steps.push(match arg.param {
-            Some(_) => quote!(let __plan = __plan.param();),
+            Some(_) => quote_spanned!(site=> let __plan = __plan.param();),
             None => {
                 let ty = &arg.ty;
                 quote_spanned! {ty.span()=>
@@ -158,17 +167,20 @@ fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel) -> Rout
     // The stream's options, as a function (no size in the route's future):
     // the server's, or a closure of the route's.
     let options = match (route.retry, route.keep_alive, route.compress) {
-        (None, None, None) => quote!(#private::server_options),
+        (None, None, None) => quote_spanned!(site=> #private::server_options),
         (retry, keep_alive, compress) => {
-            let (retry, keep_alive, compress) =
-                (option(retry), option(keep_alive), option(compress));
-            quote! {
+            let (retry, keep_alive, compress) = (
+                option(retry, site),
+                option(keep_alive, site),
+                option(compress, site),
+            );
+            quote_spanned! {site=>
                 || #private::StreamOptions { retry: #retry, keep_alive: #keep_alive, compress: #compress }
             }
         }
     };
     let generator_fn;
-    let mut span = Span::call_site();
+    let mut span = site;
     let (call, finish) = match (&route.generator, route.method) {
         (Some(body), _) => {
             // The body becomes a function of the controller and the
@@ -176,13 +188,16 @@ fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel) -> Rout
             let gen_name = format_ident!("__justsse_gen_{}", handler);
             let args = route.args.iter().map(|arg| {
                 let (pat, ty) = (&arg.pat, &arg.ty);
-                quote!(#pat: #ty)
+                quote_spanned!(site=> #pat: #ty)
             });
             // Statements before `stream!` may await: then the function is
             // `async`; a body that is only the stream is not.
             let (asyncness, kind) = match body.stmts.len() {
-                1 => (None, quote!(Generator)),
-                _ => (Some(quote!(async)), quote!(AsyncGenerator)),
+                1 => (None, quote_spanned!(site=> Generator)),
+                _ => (
+                    Some(quote_spanned!(site=> async)),
+                    quote_spanned!(site=> AsyncGenerator),
+                ),
             };
             // The body's `stream!` is expanded here, as `stream!` would:
             // a macro expanded later would stand in the function with a
@@ -192,19 +207,19 @@ fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel) -> Rout
             let before = before.unwrap_or_default();
             let last = last.map(|last| match stream_macro(last) {
                 Some(mac) => crate::stream_body::expand_at(
-                    &quote!(::justsse),
+                    &quote_spanned!(site=> ::justsse),
                     mac.tokens.clone(),
                     mac.path.span(),
                 ),
-                None => quote!(#last),
+                None => quote_spanned!(site=> #last),
             });
-            let body = quote!(#(#before)* #last);
+            let body = quote_spanned!(site=> #(#before)* #last);
             // Spanned at the handler's name, its return type at the handler's
             // (what it stands for), not at the attribute: an `async` block or
             // opaque type there is found changed by an edit before the
             // controller (see `anchor.rs`).
             let output_span = route.output.as_ref().map_or(handler.span(), Spanned::span);
-            let output = respan(quote!(impl #private::Events), output_span);
+            let output = respan(quote_spanned!(site=> impl #private::Events), output_span);
             generator_fn = Some(quote_spanned! {handler.span()=>
                 #[doc(hidden)]
                 #[allow(
@@ -221,24 +236,24 @@ fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel) -> Rout
                 }
             });
             (
-                quote!(#private::#kind(Self::#gen_name)),
-                quote!(#private::Generates(#options)),
+                quote_spanned!(site=> #private::#kind(Self::#gen_name)),
+                quote_spanned!(site=> #private::Generates(#options)),
             )
         }
         (None, method) => {
             let call = match route.receiver {
-                true => quote!(#private::Method(Self::#handler)),
-                false => quote!(#private::Function(Self::#handler)),
+                true => quote_spanned!(site=> #private::Method(Self::#handler)),
+                false => quote_spanned!(site=> #private::Function(Self::#handler)),
             };
             generator_fn = None;
             let finish = match method {
                 _ if method == Method::Sse || route.stream => {
                     // A return type that is no stream is reported at its span.
                     span = route.output.as_ref().map_or(handler.span(), Spanned::span);
-                    quote!(#private::Streams(#options))
+                    quote_spanned!(site=> #private::Streams(#options))
                 }
-                _ if route.progressive => quote!(#private::Progressive(#options)),
-                _ => quote!(#private::Respond),
+                _ if route.progressive => quote_spanned!(site=> #private::Progressive(#options)),
+                _ => quote_spanned!(site=> #private::Respond),
             };
             (call, finish)
         }
@@ -246,7 +261,7 @@ fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel) -> Rout
 
     // The verdict traits, only where two outputs are compared.
     let verdicts = compared.then(|| {
-        quote! {
+        quote_spanned! {site=>
             #[allow(unused_imports)]
             use ::justsse::__private::{OtherOutputs as _, SameOutputs as _};
         }
@@ -260,11 +275,11 @@ fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel) -> Rout
         .chain(model.wraps.iter().rev())
         .collect();
     let (wraps, wrapping) = match wraps.is_empty() {
-        true => (quote!(::core::convert::identity), None),
+        true => (quote_spanned!(site=> ::core::convert::identity), None),
         // A closure, coerced where it is written (at the wraps' spans).
         false => (
-            quote!(__wraps),
-            Some(quote! {
+            quote_spanned!(site=> __wraps),
+            Some(quote_spanned! {site=>
                 let __wraps: #private::WrapRoute = |__r| __r #(.wrap(#wraps))*;
             }),
         ),
@@ -272,11 +287,11 @@ fn route_plan(model: &ControllerModel, index: usize, route: &RouteModel) -> Rout
     // The mount is where a handler's value that cannot be its response
     // is reported: at the return type of a stream route.
     let mount = respan(
-        quote!(__plan.mount(__m, #index, &self, #call, #finish, #wraps)),
+        quote_spanned!(site=> __plan.mount(__m, #index, &self, #call, #finish, #wraps)),
         span,
     );
     Route {
-        mount: quote! {
+        mount: quote_spanned! {site=>
             {
                 #verdicts
                 let __plan = #private::plan(#param_list);
@@ -312,11 +327,20 @@ fn stream_macro(stmt: &syn::Stmt) -> Option<&syn::Macro> {
 }
 
 /// `Some(value)` or `None`, as tokens.
-fn option(value: Option<impl quote::ToTokens>) -> TokenStream {
+fn option(value: Option<impl quote::ToTokens>, site: Span) -> TokenStream {
     match value {
-        Some(value) => quote!(::core::option::Option::Some(#value)),
-        None => quote!(::core::option::Option::None),
+        Some(value) => {
+            let value = lit(value, site);
+            quote_spanned!(site=> ::core::option::Option::Some(#value))
+        }
+        None => quote_spanned!(site=> ::core::option::Option::None),
     }
+}
+
+/// `value` (a number, a string) as tokens at `site`: a value's own tokens
+/// are made at the call site, whose context names the expansion.
+fn lit(value: impl quote::ToTokens, site: Span) -> TokenStream {
+    respan(value.into_token_stream(), site)
 }
 
 /// `tokens` with every span set to `span`.
@@ -400,16 +424,21 @@ fn param_text(arg: &Arg) -> String {
 /// A guard step: a closure's arguments are the path parameters it names
 /// (found at their place) and chain values (found by type); a function's
 /// are found by type among both.
-fn guard_step(params: &[&Arg], guard: &Guard, message: Option<&syn::LitStr>) -> TokenStream {
-    let private = quote!(::justsse::__private);
+fn guard_step(
+    params: &[&Arg],
+    guard: &Guard,
+    message: Option<&syn::LitStr>,
+    site: Span,
+) -> TokenStream {
+    let private = quote_spanned!(site=> ::justsse::__private);
     // The 403 of a guard answering `false`.
     let denied = match message {
-        Some(message) => quote!(|| #message),
-        None => quote!(#private::forbidden),
+        Some(message) => quote_spanned!(site=> || #message),
+        None => quote_spanned!(site=> #private::forbidden),
     };
     match guard {
         Guard::Closure { closure, args } => {
-            let ctor = format_ident!("guard{}", args.len());
+            let ctor = format_ident!("guard{}", args.len(), span = site);
             let found = args.iter().map(|(name, ty)| {
                 let at = name.as_ref().and_then(|name| {
                     params
@@ -419,15 +448,15 @@ fn guard_step(params: &[&Arg], guard: &Guard, message: Option<&syn::LitStr>) -> 
                 match at {
                     Some(at) => {
                         let index = (0..at).fold(
-                            quote!(::justsse::__private::ParamHere),
-                            |inner, _| quote!(::justsse::__private::ParamThere<#inner>),
+                            quote_spanned!(site=> ::justsse::__private::ParamHere),
+                            |inner, _| quote_spanned!(site=> ::justsse::__private::ParamThere<#inner>),
                         );
                         quote_spanned! {ty.span()=> __plan.in_params::<#ty, #index>()}
                     }
                     None => quote_spanned! {ty.span()=> __plan.in_chain::<#ty, _>()},
                 }
             });
-            quote! {
+            quote_spanned! {site=>
                 let __found = (#(#found,)*);
                 let __plan = __plan.step(#private::#ctor(#closure, #denied, __found));
             }
@@ -451,28 +480,32 @@ fn names_impl(ty: &Type) -> bool {
     finds.0
 }
 
-fn route_info(model: &ControllerModel, route: &RouteModel) -> TokenStream {
-    let method = route.method.http();
-    let path = &route.path;
+fn route_info(model: &ControllerModel, route: &RouteModel, site: Span) -> TokenStream {
+    let method = lit(route.method.http(), site);
+    let path = lit(&route.path, site);
     let kind = match (route.method, &route.output) {
-        (Method::Sse, _) => quote!(::justsse::__private::RouteKind::Sse),
+        (Method::Sse, _) => quote_spanned!(site=> ::justsse::__private::RouteKind::Sse),
         // A stream from a request: what its response type says (JSON or a
         // stream, chosen per request, is `json+sse`).
         (_, Some(ty)) if route.stream && route.generator.is_none() && !names_impl(ty) => {
             quote_spanned! {ty.span()=> ::justsse::__private::stream_kind::<#ty, _>()}
         }
-        _ if route.stream => quote!(::justsse::__private::RouteKind::Sse),
-        _ if route.progressive => quote!(::justsse::__private::RouteKind::Progressive),
-        (_, None) => quote!(::justsse::__private::RouteKind::Empty),
+        _ if route.stream => quote_spanned!(site=> ::justsse::__private::RouteKind::Sse),
+        _ if route.progressive => {
+            quote_spanned!(site=> ::justsse::__private::RouteKind::Progressive)
+        }
+        (_, None) => quote_spanned!(site=> ::justsse::__private::RouteKind::Empty),
         // `impl IntoResponse` cannot be named here: its body is not known.
-        (_, Some(ty)) if names_impl(ty) => quote!(::justsse::__private::RouteKind::Response),
+        (_, Some(ty)) if names_impl(ty) => {
+            quote_spanned!(site=> ::justsse::__private::RouteKind::Response)
+        }
         (_, Some(ty)) => quote_spanned! {ty.span()=>
             ::justsse::__private::RouteKind::plain(
                 <#ty as ::justsse::__private::IntoResponse>::BODY,
             )
         },
     };
-    let handler = format!("{}::{}", tidy(&model.self_ty), route.handler);
+    let handler = lit(format!("{}::{}", tidy(&model.self_ty), route.handler), site);
     let params = route.params.iter().map(|name| {
         let ty = route
             .args
@@ -480,30 +513,31 @@ fn route_info(model: &ControllerModel, route: &RouteModel) -> TokenStream {
             .find(|arg| arg.param.as_ref().is_some_and(|p| p == name))
             .map(|arg| tidy(&arg.ty))
             .unwrap_or_default();
-        quote!((#name, #ty))
+        let (name, ty) = (lit(name, site), lit(ty, site));
+        quote_spanned!(site=> (#name, #ty))
     });
     let steps = model.steps.iter().chain(&route.steps);
-    let uses: Vec<String> = steps
+    let uses: Vec<TokenStream> = steps
         .clone()
         .filter_map(|step| match step {
-            Step::Use(path) => Some(tidy(path)),
+            Step::Use(path) => Some(lit(tidy(path), site)),
             Step::Guard(..) => None,
         })
         .collect();
-    let guards: Vec<String> = steps
+    let guards: Vec<TokenStream> = steps
         .filter_map(|step| match step {
-            Step::Guard(Guard::Closure { closure, .. }, _) => Some(tidy(closure)),
-            Step::Guard(Guard::Function(path), _) => Some(tidy(path)),
+            Step::Guard(Guard::Closure { closure, .. }, _) => Some(lit(tidy(closure), site)),
+            Step::Guard(Guard::Function(path), _) => Some(lit(tidy(path), site)),
             Step::Use(_) => None,
         })
         .collect();
-    let summary = &route.summary;
+    let summary = lit(&route.summary, site);
     let events = match &route.events {
         Some(ty) => quote_spanned! {ty.span()=> <#ty as ::justsse::SseEvent>::NAMES},
-        None => quote!(&[]),
+        None => quote_spanned!(site=> &[]),
     };
-    let describe = describer(route);
-    quote! {
+    let describe = describer(route, site);
+    quote_spanned! {site=>
         ::justsse::__private::RouteInfo::__new(
             #method,
             #path,
@@ -522,19 +556,19 @@ fn route_info(model: &ControllerModel, route: &RouteModel) -> TokenStream {
 /// Without the `openapi` feature nothing reads a route's description: none is
 /// written (no tokens for the application's build).
 #[cfg(not(feature = "openapi"))]
-fn describer(_: &RouteModel) -> TokenStream {
-    quote!(::justsse::__private::Describer::NONE)
+fn describer(_: &RouteModel, site: Span) -> TokenStream {
+    quote_spanned!(site=> ::justsse::__private::Describer::NONE)
 }
 
 /// The route's description function: each argument, path parameter and the
 /// return type probed for a schema, and the events' data.
 #[cfg(feature = "openapi")]
-fn describer(route: &RouteModel) -> TokenStream {
+fn describer(route: &RouteModel, site: Span) -> TokenStream {
     let args = route.args.iter().filter(|arg| !names_impl(&arg.ty)).map(|arg| {
         let ty = &arg.ty;
         match &arg.param {
             Some(param) => {
-                let text = param.to_string();
+                let text = lit(param.to_string(), site);
                 quote_spanned! {ty.span()=>
                     (&::justsse::__private::Probe::<<#ty as ::justsse::__private::PathParam>::Raw>::new())
                         .describe_param(__d, #text);
@@ -560,12 +594,18 @@ fn describer(route: &RouteModel) -> TokenStream {
         }
     });
     let declared = route.responses.iter().map(|(status, body)| match body {
-        Some(ty) => quote_spanned! {ty.span()=> __d.declare::<#ty>(#status); },
-        None => quote! { __d.declare_error(#status); },
+        Some(ty) => {
+            let status = lit(status, site);
+            quote_spanned! {ty.span()=> __d.declare::<#ty>(#status); }
+        }
+        None => {
+            let status = lit(status, site);
+            quote_spanned! {site=> __d.declare_error(#status); }
+        }
     });
     // Only with justsse's `openapi` feature is the function kept (and its
     // probes type-checked): nothing else reads it.
-    quote! {
+    quote_spanned! {site=>
         ::justsse::__describer!(|__d| {
             #[allow(unused_imports)]
             use ::justsse::__private::{
