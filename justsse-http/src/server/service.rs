@@ -182,8 +182,14 @@ struct Finishing {
 
 /// The `request` span of one request, at debug level (`route` as written,
 /// `topic` filled in by a hub subscription); `None`, at no cost beyond a
-/// check, when no subscriber wants it.
+/// check, when no subscriber wants it. The level is checked first: without
+/// it, a disabled span still goes through tracing's `log` fallback (its
+/// fields recorded, then logged when made and when dropped) whenever a
+/// dependency turns on tracing's `log` feature and no subscriber is set.
 fn request_span(method: &Method, route: &str, peer: Option<SocketAddr>) -> Option<Box<tracing::Span>> {
+    if !tracing::level_enabled!(tracing::Level::DEBUG) {
+        return None;
+    }
     let span = tracing::debug_span!(
         "request",
         %method,
