@@ -39,6 +39,10 @@ pub struct RequestHead {
 pub(crate) struct Origin {
     pub(crate) peer: Option<std::net::SocketAddr>,
     pub(crate) limits: Arc<BodyLimits>,
+    /// Its responses' bodies are polled by the connection's task, which this
+    /// server drives and wakes on shutdown (HTTP/1.1): an event stream on it
+    /// needs no shutdown wait of its own.
+    pub(crate) polled_by_connection: bool,
 }
 
 /// The path parameters of a matched route, percent-decoded, in path order.

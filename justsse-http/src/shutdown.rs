@@ -26,6 +26,21 @@ impl Shutdown {
         self.notify.notify_waiters();
     }
 
+    /// Whether the shutdown has begun.
+    pub(crate) fn begun(&self) -> bool {
+        self.started.load(Ordering::Acquire)
+    }
+
+    /// How an event stream hears of the shutdown: by the flag alone when
+    /// `polled_by_connection` (its connection's task polls its body and
+    /// wakes on shutdown itself), by a wait of its own otherwise.
+    pub(crate) fn for_stream(self: &Arc<Self>, polled_by_connection: bool) -> StreamShutdown {
+        match polled_by_connection {
+            true => StreamShutdown::Polled(self.clone()),
+            false => StreamShutdown::Waits(Box::pin(self.wait())),
+        }
+    }
+
     /// A future ready once the shutdown has begun.
     pub(crate) fn wait(self: &Arc<Self>) -> ShutdownWait {
         ShutdownWait {
@@ -60,19 +75,48 @@ impl Future for ShutdownWait {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
-        if this.shutdown.started.load(Ordering::Acquire) {
+        if this.shutdown.begun() {
             return Poll::Ready(());
         }
         if this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             return Poll::Pending;
         }
         *this.waker = Some(cx.waker().clone());
-        if this.notified.poll(cx).is_ready()
-            || this.shutdown.started.load(Ordering::Acquire)
-        {
+        if this.notified.poll(cx).is_ready() || this.shutdown.begun() {
             return Poll::Ready(());
         }
         Poll::Pending
+    }
+}
+
+/// How an event stream hears of the shutdown.
+pub(crate) enum StreamShutdown {
+    /// Its body is polled by its connection's task (HTTP/1.1), which waits
+    /// for the shutdown and is woken by it: the stream reads the flag then,
+    /// and keeps no wait (an allocation and a waiter a stream) of its own.
+    Polled(Arc<Shutdown>),
+    /// Its body is polled by a task of its own (an HTTP/2 stream), or by a
+    /// connection this server does not drive: it waits.
+    Waits(Pin<Box<ShutdownWait>>),
+}
+
+impl StreamShutdown {
+    /// Whether the shutdown has begun; if not, and the stream waits, the
+    /// task is woken when it does.
+    pub(crate) fn poll_begun(&mut self, cx: &mut Context<'_>) -> bool {
+        match self {
+            Self::Polled(shutdown) => shutdown.begun(),
+            Self::Waits(wait) => wait.as_mut().poll(cx).is_ready(),
+        }
+    }
+}
+
+impl std::fmt::Debug for StreamShutdown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Polled(_) => f.write_str("StreamShutdown::Polled"),
+            Self::Waits(_) => f.write_str("StreamShutdown::Waits"),
+        }
     }
 }
 

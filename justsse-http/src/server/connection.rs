@@ -163,7 +163,11 @@ where
     // Both protocols count each request in flight until its response body
     // is dropped: what their idle deadlines watch.
     let in_flight = Arc::new(InFlight::default());
-    let (handler, counted) = (Handler::new(&app, layered, peer), in_flight.clone());
+    // An HTTP/1.1 connection's task polls its response bodies, and wakes
+    // on shutdown: its event streams read the flag then.
+    let polled_by_connection = protocol == Protocol::Http1;
+    let handler = Handler::new(&app, layered, peer, polled_by_connection);
+    let counted = in_flight.clone();
     let service = service_fn(move |req| Counted::new(handler.handle(req), counted.open()));
     let ended = match protocol {
         Protocol::Http1 => {
@@ -204,10 +208,16 @@ enum Handler {
 }
 
 impl Handler {
-    fn new(app: &Arc<Shared>, layered: Option<Arc<AppService>>, peer: SocketAddr) -> Self {
+    fn new(
+        app: &Arc<Shared>,
+        layered: Option<Arc<AppService>>,
+        peer: SocketAddr,
+        polled_by_connection: bool,
+    ) -> Self {
+        let origin = app.origin(Some(peer), polled_by_connection);
         match layered {
-            Some(layered) => Self::Layered(layered, app.origin(Some(peer))),
-            None => Self::Routes(app.clone(), app.origin(Some(peer))),
+            Some(layered) => Self::Layered(layered, origin),
+            None => Self::Routes(app.clone(), origin),
         }
     }
 

@@ -46,10 +46,11 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// What requests of a connection from `peer` share.
-    pub(crate) fn origin(&self, peer: Option<SocketAddr>) -> Arc<Origin> {
+    pub(crate) fn origin(&self, peer: Option<SocketAddr>, polled_by_connection: bool) -> Arc<Origin> {
         Arc::new(Origin {
             peer,
             limits: self.body_limits.clone(),
+            polled_by_connection,
         })
     }
 }
@@ -126,6 +127,7 @@ impl Shared {
             encoding,
             permit: admitted,
             client,
+            polled_by_connection,
             span,
         } = request;
         // A response that set its own coding is sent as it is.
@@ -145,7 +147,7 @@ impl Shared {
             };
             stream.attach(
                 &self.config.streams,
-                self.shutdown.wait(),
+                self.shutdown.for_stream(polled_by_connection),
                 permit,
                 self.open_streams.lifetime(),
             );
@@ -177,6 +179,8 @@ struct Finishing {
     encoding: Option<Encoding>,
     permit: Option<Box<StreamPermit>>,
     client: Option<IpAddr>,
+    /// See [`Origin::polled_by_connection`].
+    polled_by_connection: bool,
     span: Option<Box<tracing::Span>>,
 }
 
@@ -271,13 +275,16 @@ impl Future for Handling {
         this.future = None;
         let response = match this.app.take() {
             Some(app) => {
-                let client = this.origin.take().and_then(|origin| client_ip(&origin));
+                let origin = this.origin.take();
+                let client = origin.as_deref().and_then(client_ip);
+                let polled_by_connection = origin.is_some_and(|origin| origin.polled_by_connection);
                 let permit = this.permit.take();
                 let request = Finishing {
                     is_head: this.is_head,
                     encoding: this.encoding,
                     permit,
                     client,
+                    polled_by_connection,
                     span: this.span.take(),
                 };
                 app.finish(response, request)
@@ -379,7 +386,7 @@ impl Service<http::Request<Incoming>> for RoutesService {
     fn call(&mut self, mut req: http::Request<Incoming>) -> Self::Future {
         let origin = match req.extensions_mut().remove::<Arc<Origin>>() {
             Some(origin) => origin,
-            None => self.0.origin(None),
+            None => self.0.origin(None, false),
         };
         futures_util::TryFutureExt::err_into(self.0.handle(req, &origin))
     }

@@ -17,7 +17,7 @@ use super::event::Event;
 use super::keep_alive::{KeepAlive, KeepAliveTimer};
 use crate::error::BoxError;
 use crate::observe::{self, EndReason};
-use crate::shutdown::ShutdownWait;
+use crate::shutdown::StreamShutdown;
 use crate::stream_limits::StreamPermit;
 
 /// The handler's events, boxed once per stream.
@@ -62,7 +62,7 @@ pub(crate) struct SseBody {
     buf: BytesMut,
     keep_alive: Option<KeepAlive>,
     timer: Option<KeepAliveTimer>,
-    shutdown: Option<Pin<Box<ShutdownWait>>>,
+    shutdown: Option<StreamShutdown>,
     shutdown_event: Option<Bytes>,
     started: bool,
     done: bool,
@@ -162,7 +162,7 @@ impl SseBody {
     pub(crate) fn attach(
         &mut self,
         defaults: &StreamDefaults,
-        shutdown: ShutdownWait,
+        shutdown: StreamShutdown,
         permit: Option<StreamPermit>,
         lifetime: Option<Duration>,
     ) {
@@ -171,7 +171,7 @@ impl SseBody {
             self.default_retry(retry);
         }
         self.shutdown_event = defaults.shutdown_event.clone();
-        self.shutdown = Some(Box::pin(shutdown));
+        self.shutdown = Some(shutdown);
         self.permit = permit;
         self.expires = lifetime.map(|lifetime| Box::pin(tokio::time::sleep(spread(lifetime))));
         self.counted = true;
@@ -320,7 +320,7 @@ impl SseBody {
             }
         }
         if let Some(shutdown) = this.shutdown.as_mut() {
-            if shutdown.as_mut().poll(cx).is_ready() {
+            if shutdown.poll_begun(cx) {
                 this.shutdown = None;
                 this.end(EndReason::Shutdown);
                 if let Some(last) = this.shutdown_event.take() {
