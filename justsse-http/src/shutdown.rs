@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 
+use bytes::Bytes;
 use tokio::sync::Notify;
 use tokio::sync::futures::OwnedNotified;
 
@@ -17,9 +18,19 @@ use tokio::sync::futures::OwnedNotified;
 pub(crate) struct Shutdown {
     started: AtomicBool,
     notify: Arc<Notify>,
+    /// The event every open stream sends last (`ServerConfig::shutdown_event`).
+    event: Option<Bytes>,
 }
 
 impl Shutdown {
+    /// A shutdown whose streams send `event` last.
+    pub(crate) fn new(event: Option<Bytes>) -> Self {
+        Self {
+            event,
+            ..Self::default()
+        }
+    }
+
     /// Starts the shutdown: every [`ShutdownWait`] is ready from now on.
     pub(crate) fn begin(&self) {
         self.started.store(true, Ordering::Release);
@@ -101,6 +112,14 @@ pub(crate) enum StreamShutdown {
 }
 
 impl StreamShutdown {
+    /// The event the stream sends last, once the shutdown has begun.
+    pub(crate) fn event(&self) -> Option<&Bytes> {
+        match self {
+            Self::Polled(shutdown) => shutdown.event.as_ref(),
+            Self::Waits(wait) => wait.shutdown.event.as_ref(),
+        }
+    }
+
     /// Whether the shutdown has begun; if not, and the stream waits, the
     /// task is woken when it does.
     pub(crate) fn poll_begun(&mut self, cx: &mut Context<'_>) -> bool {

@@ -40,6 +40,7 @@ use crate::routing::layer::AppService;
 use crate::request_body::BodyLimits;
 use crate::routing::Router;
 use crate::server::service::Shared;
+use crate::shutdown::Shutdown;
 use crate::stream_limits::OpenStreams;
 
 /// Where a server listens: an address to bind (`"127.0.0.1:3000"`, a
@@ -277,6 +278,7 @@ impl Serving {
         let mut router = router;
         let layers = router.take_layers();
         let routes = router.build()?;
+        let shutdown = Arc::new(Shutdown::new(config.streams.shutdown_event.clone()));
         let app = Arc::new(Shared {
             routes,
             body_limits: Arc::new(BodyLimits::new(
@@ -287,7 +289,7 @@ impl Serving {
             open_streams: Arc::new(OpenStreams::new(config.stream_limits)),
             compressed: Default::default(),
             config,
-            shutdown: Arc::default(),
+            shutdown,
             expired: CancellationToken::new(),
         });
         let builders = Arc::new(Builders::new(&app.config));

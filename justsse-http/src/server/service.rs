@@ -139,9 +139,9 @@ impl Shared {
             // Admitted before the handler ran when a stream was expected; a
             // stream from a route that did not say so is counted now.
             let permit = match admitted {
-                Some(permit) => Some(*permit),
+                Some(permit) => Some(permit),
                 None => match self.open_streams.admit(client) {
-                    Ok(permit) => permit,
+                    Ok(permit) => permit.map(Box::new),
                     Err(refused) => return refused.into_response(),
                 },
             };

@@ -63,12 +63,12 @@ pub(crate) struct SseBody {
     keep_alive: Option<KeepAlive>,
     timer: Option<KeepAliveTimer>,
     shutdown: Option<StreamShutdown>,
-    shutdown_event: Option<Bytes>,
     started: bool,
     done: bool,
     has_retry: bool,
-    /// Its place among the open streams, given back when the body drops.
-    permit: Option<StreamPermit>,
+    /// Its place among the open streams, given back when the body drops
+    /// (boxed as the server took it: the body stays small).
+    permit: Option<Box<StreamPermit>>,
     /// When the stream's lifetime ends.
     expires: Option<Pin<Box<tokio::time::Sleep>>>,
     /// Why it ended, once it has; `None` while it runs.
@@ -81,8 +81,9 @@ pub(crate) struct SseBody {
     /// The stream's span (a child of its request's), closed with the end
     /// reason; only when tracing wants it.
     span: Option<Box<tracing::Span>>,
-    /// The response's own compression setting, over the server's.
-    compression: Option<Compression>,
+    /// The response's own compression setting, over the server's (boxed:
+    /// few responses set one, and it is read once).
+    compression: Option<Box<Compression>>,
     /// The stream's compressor, when the client asked and there was room.
     compressor: Option<Box<super::compress::Compressor>>,
 }
@@ -130,7 +131,6 @@ impl SseBody {
             keep_alive,
             timer: None,
             shutdown: None,
-            shutdown_event: None,
             started: false,
             done: false,
             has_retry,
@@ -163,14 +163,13 @@ impl SseBody {
         &mut self,
         defaults: &StreamDefaults,
         shutdown: StreamShutdown,
-        permit: Option<StreamPermit>,
+        permit: Option<Box<StreamPermit>>,
         lifetime: Option<Duration>,
     ) {
         self.keep_alive.get_or_insert(defaults.keep_alive);
         if let Some(retry) = &defaults.retry {
             self.default_retry(retry);
         }
-        self.shutdown_event = defaults.shutdown_event.clone();
         self.shutdown = Some(shutdown);
         self.permit = permit;
         self.expires = lifetime.map(|lifetime| Box::pin(tokio::time::sleep(spread(lifetime))));
@@ -180,7 +179,7 @@ impl SseBody {
 
     /// This stream's compression, over the server's.
     pub(crate) fn set_compression(&mut self, compression: Compression) {
-        self.compression = Some(compression);
+        self.compression = Some(Box::new(compression));
     }
 
     /// Compresses the stream with `encoding` (what the client accepts), as its
@@ -192,7 +191,7 @@ impl SseBody {
         encoding: Option<Encoding>,
         compressed: &CompressedStreams,
     ) -> Coded {
-        let config = self.compression.unwrap_or(defaults.compression);
+        let config = self.compression.take().map_or(defaults.compression, |own| *own);
         if !config.is_enabled() {
             return Coded::Off;
         }
@@ -319,13 +318,10 @@ impl SseBody {
                 this.buf.extend_from_slice(LIFETIME_OVER);
             }
         }
-        if let Some(shutdown) = this.shutdown.as_mut() {
-            if shutdown.poll_begun(cx) {
-                this.shutdown = None;
-                this.end(EndReason::Shutdown);
-                if let Some(last) = this.shutdown_event.take() {
-                    this.buf.extend_from_slice(&last);
-                }
+        if let Some(shutdown) = this.shutdown.take_if(|shutdown| shutdown.poll_begun(cx)) {
+            this.end(EndReason::Shutdown);
+            if let Some(last) = shutdown.event() {
+                this.buf.extend_from_slice(last);
             }
         }
         this.fill(cx);
