@@ -346,7 +346,16 @@ impl SseBody {
                 let keep_alive = this.wire(Bytes::from_static(KEEP_ALIVE));
                 Poll::Ready(Some(Frame::data(keep_alive)))
             }
-            _ => Poll::Pending,
+            _ => {
+                // Waiting, the buffer empty: what is left of it would keep
+                // the last frame's allocation (and its shared header) alive
+                // for as long as the stream waits. A stream with events
+                // ready does not get here between frames, and keeps it.
+                if this.buf.capacity() != 0 {
+                    this.buf = BytesMut::new();
+                }
+                Poll::Pending
+            }
         }
     }
 }
