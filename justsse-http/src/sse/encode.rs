@@ -31,7 +31,7 @@ pub fn encode(event: &Event, buf: &mut BytesMut) -> Result<(), EventError> {
         return Ok(());
     }
     event.validity()?;
-    if let Some(comment) = &event.comment {
+    if let Some(comment) = event.comment_str() {
         for_each_line(comment, |line| field(buf, b"", line));
     }
     if let Some(name) = &event.name {
@@ -40,7 +40,7 @@ pub fn encode(event: &Event, buf: &mut BytesMut) -> Result<(), EventError> {
     if let Some(id) = &event.id {
         field(buf, b"id", id);
     }
-    if let Some(ms) = event.retry_ms {
+    if let Some(ms) = event.retry_ms() {
         field(buf, b"retry", itoa::Buffer::new().format(ms));
     }
     if let Some(data) = &event.data {

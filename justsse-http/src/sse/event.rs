@@ -88,13 +88,21 @@ pub struct Event {
     pub(crate) name: Option<Cow<'static, str>>,
     pub(crate) id: Option<String>,
     pub(crate) data: Option<String>,
+    /// What few events set, behind one pointer: an event is moved through
+    /// every layer of a stream, once for each subscriber.
+    pub(crate) rare: Option<Box<Rare>>,
+    /// Set by [`Event::freeze`]: the fields and their encoding, shared by clones.
+    pub(crate) frozen: Option<Arc<Frozen>>,
+}
+
+/// The fields of an event that few events set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Rare {
     pub(crate) retry_ms: Option<u64>,
     pub(crate) comment: Option<String>,
     /// What a conflating subscriber keeps the newest of; never sent.
     pub(crate) key: Option<Box<str>>,
     invalid: Option<Invalid>,
-    /// Set by [`Event::freeze`]: the fields and their encoding, shared by clones.
-    pub(crate) frozen: Option<Arc<Frozen>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,14 +178,14 @@ impl Event {
     /// milliseconds.
     pub fn retry(mut self, after: Duration) -> Self {
         self.thaw();
-        self.retry_ms = Some(u64::try_from(after.as_millis()).unwrap_or(u64::MAX));
+        self.rare_mut().retry_ms = Some(u64::try_from(after.as_millis()).unwrap_or(u64::MAX));
         self
     }
 
     /// Adds a comment, which clients ignore; any text, split into lines like data.
     pub fn comment(mut self, text: impl Into<String>) -> Self {
         self.thaw();
-        self.comment = Some(text.into());
+        self.rare_mut().comment = Some(text.into());
         self
     }
 
@@ -195,27 +203,38 @@ impl Event {
     /// ```
     pub fn key(mut self, key: impl Into<String>) -> Self {
         self.thaw();
-        self.key = Some(key.into().into_boxed_str());
+        self.rare_mut().key = Some(key.into().into_boxed_str());
         self
     }
 
     /// The key, if set ([`key`](Self::key)).
     pub fn key_str(&self) -> Option<&str> {
-        self.fields().key.as_deref()
+        self.fields().rare.as_ref()?.key.as_deref()
     }
 
     /// Returns the event if it can be written, or why not.
     pub fn check(self) -> Result<Self, EventError> {
-        match self.invalid {
+        match self.rare.as_ref().and_then(|rare| rare.invalid.clone()) {
             Some(invalid) => Err(invalid.into()),
             None => Ok(self),
         }
     }
 
     pub(crate) fn validity(&self) -> Result<(), EventError> {
-        self.invalid
+        self.rare
             .as_ref()
+            .and_then(|rare| rare.invalid.as_ref())
             .map_or(Ok(()), |invalid| Err(invalid.clone().into()))
+    }
+
+    /// The reconnection time it sets, in milliseconds.
+    pub(crate) fn retry_ms(&self) -> Option<u64> {
+        self.rare.as_ref()?.retry_ms
+    }
+
+    /// Its comment.
+    pub(crate) fn comment_str(&self) -> Option<&str> {
+        self.rare.as_ref()?.comment.as_deref()
     }
 
     /// An event that is refused as `err` says when it is written: what a
@@ -258,7 +277,7 @@ impl Event {
         fields.name.as_ref().map_or(0, |name| name.len())
             + text(&fields.id)
             + text(&fields.data)
-            + text(&fields.comment)
+            + fields.comment_str().map_or(0, str::len)
     }
 
     /// The bytes it takes on the wire: known at once for a frozen event
@@ -325,7 +344,11 @@ impl Event {
     }
 
     fn mark(&mut self, invalid: Invalid) {
-        self.invalid.get_or_insert(invalid);
+        self.rare_mut().invalid.get_or_insert(invalid);
+    }
+
+    fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
     }
 }
 
