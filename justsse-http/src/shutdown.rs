@@ -1,6 +1,8 @@
-//! The server's shutdown signal, as every connection and open stream waits
-//! for it: polled on each write of every stream, so a poll is one atomic load
-//! (a `CancellationToken` takes a lock each time), and the waker is
+//! The server's shutdown signal: every connection waits for it, and so does
+//! an event stream its connection's task does not poll (HTTP/2); an
+//! HTTP/1.1 stream reads the flag when its connection, woken, polls it. It
+//! is polled on each write of every stream, so a poll is one atomic load (a
+//! `CancellationToken` takes a lock each time), and a wait's waker is
 //! registered again only when it changes.
 
 use std::future::Future;

@@ -256,13 +256,9 @@ impl SseBody {
         if self.buf.is_empty() {
             return None;
         }
-        let frame = self.buf.split().freeze();
-        if self.buf.capacity() == 0 {
-            // An emptied buffer would keep the frame's memory alive while
-            // the stream waits, once hyper has written it.
-            self.buf = BytesMut::new();
-        }
-        Some(frame)
+        // What is left of the buffer shares the frame's allocation; a body
+        // that waits lets go of it (`poll_frame`).
+        Some(self.buf.split().freeze())
     }
 
     /// Pulls every event that is ready into the buffer, up to the coalescing
